@@ -1,0 +1,44 @@
+"""Factories: the database, the services handed to handlers, the courier, the bot.
+
+Nothing is built at import time; ``bot.cli`` reads the settings once and calls these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from bot.config import Settings
+from bot.delivery import Courier, Sender
+from handlers.core import Bot
+from handlers.services import Services, system_clock
+from storage.db import make_engine, session_factory, upgrade
+
+
+@dataclass
+class Runtime:
+    """Everything a running incubot holds: settings, engine, services, courier, bot."""
+
+    settings: Settings
+    engine: Engine
+    services: Services
+    courier: Courier
+    bot: Bot
+
+    def add_sender(self, sender: Sender) -> None:
+        self.courier.add(sender)
+
+
+def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = system_clock,
+                  migrate: bool = True, engine: Engine | None = None) -> Runtime:
+    engine = engine or make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    sessions = session_factory(engine)
+    services = Services(sessions=sessions, tz=settings.tz, language=settings.language, clock=clock)
+    courier = Courier(sessions, [], clock)
+    services.deliver = lambda: courier.flush() and None
+    return Runtime(settings, engine, services, courier, Bot(services))

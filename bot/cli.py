@@ -1,0 +1,258 @@
+"""``incubot`` — the command line (``python -m bot`` too).
+
+Loads ``.env`` here and only here, reads the settings once, builds the runtime.
+Errors an operator can fix are printed as one French sentence, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.app import Runtime, build_runtime
+from bot.config import ConfigError, Settings
+
+
+class CliError(Exception):
+    """A problem the operator can fix; printed as is, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="incubot", description="L'assistant budgétaire de l'incubateur.")
+    parser.add_argument("--database", help="URL SQLAlchemy (sinon DATABASE_URL, sinon sqlite:///incubot.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    shell = sub.add_parser("shell", help="le bot dans le terminal")
+    shell.add_argument("--demo", action="store_true", help="sur une base de démonstration (incubot-demo.db)")
+    shell.add_argument("--as", dest="person", help="identifiant de la personne qui parle")
+
+    serve = sub.add_parser("serve", help="le serveur HTTP (Slack, Mattermost, /stats, /healthz) et le planificateur")
+    serve.add_argument("--port", type=int, help="port (sinon PORT, sinon 3000)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--no-scheduler", action="store_true", help="sans planificateur (voir « incubot clock »)")
+
+    imp = sub.add_parser("import", help="charger les données de référence (TOML)")
+    imp.add_argument("file", type=Path)
+
+    budget = sub.add_parser("budget", help="AE et CP d'une année")
+    budget.add_argument("--year", type=int, required=True)
+    budget.add_argument("--json", action="store_true", help="en JSON (montants en euros, chaînes décimales)")
+
+    export = sub.add_parser("export", help="exporter tous les devis")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--output", type=Path, help="fichier (sinon la sortie standard)")
+
+    db = sub.add_parser("db", help="la base de données")
+    db.add_argument("action", choices=("upgrade", "current"))
+
+    demo = sub.add_parser("demo", help="remplir une base avec les données de démonstration")
+    demo.add_argument("--quotes", type=int, default=0, help="ajouter N devis générés (mesures de charge)")
+
+    from bot import commands_ext
+
+    commands_ext.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from dotenv import load_dotenv
+
+    load_dotenv(Path.cwd() / ".env")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.database:
+            settings = _replace(settings, database_url=args.database)
+        return _run(args, settings)
+    except (ConfigError, CliError) as exc:
+        print(f"incubot : {exc}", file=sys.stderr)
+        return 2
+
+
+def _replace(settings: Settings, **changes: object) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "shell":
+        return cmd_shell(args, settings)
+    if args.command == "serve":
+        from bot.server import serve
+
+        return serve(settings, port=args.port or settings.port, host=args.host, scheduler=not args.no_scheduler)
+    if args.command == "db":
+        return cmd_db(args, settings)
+    runtime = build_runtime(settings)
+    if args.command == "import":
+        return cmd_import(runtime, args.file)
+    if args.command == "budget":
+        return cmd_budget(runtime, args.year, args.json)
+    if args.command == "export":
+        return cmd_export(runtime, args.format, args.output)
+    if args.command == "demo":
+        return cmd_demo(runtime, args.quotes)
+    from bot import commands_ext
+
+    return commands_ext.run(args, runtime)
+
+
+def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console import Console
+
+    if args.demo:
+        path = Path("incubot-demo.db")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        settings = _replace(settings, database_url=f"sqlite:///{path}")
+    runtime = build_runtime(settings)
+    if args.demo:
+        from bot.demo import load_demo
+
+        load_demo(runtime.services.sessions, runtime.services.now())
+        print(f"Base de démonstration recréée : {path.resolve()}")
+    person = args.person or ("lea.dupont" if args.demo else None)
+    if person is None:
+        raise CliError("précisez qui parle : incubot shell --as IDENTIFIANT (voir le fichier de référence).")
+    console = Console(runtime.bot, runtime.services.sessions, person, color=sys.stdout.isatty())
+    runtime.add_sender(console)
+    console.switch(person)
+    if args.demo:
+        console.who()
+        print("Essayez : « devis dedale; 12 500 HT; Scopyleft; Sprint 7 », puis « :as julien.moreau » "
+              "et le numéro du bouton Valider.\n")
+    console.loop()
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import current_revision, make_engine, upgrade
+
+    engine = make_engine(settings.database_url)
+    if args.action == "upgrade":
+        upgrade(engine)
+    print(f"Schéma de la base : révision {current_revision(engine)}")
+    return 0
+
+
+def cmd_import(runtime: Runtime, file: Path) -> int:
+    from handlers.importer import ImportFileError, parse_reference
+    from storage.db import unit_of_work
+    from storage.reference import import_reference
+
+    try:
+        data = parse_reference(file.read_bytes(), runtime.services.t)
+    except OSError as exc:
+        raise CliError(f"impossible de lire {file} ({exc.strerror}).") from None
+    except ImportFileError as exc:
+        raise CliError(f"fichier refusé, rien n'a été modifié — {exc.key} : {exc.reason}") from None
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with unit_of_work(runtime.services.sessions) as session:
+            report = import_reference(session=session, data=data)
+    except IntegrityError as exc:
+        raise CliError("fichier refusé, rien n'a été modifié — une dotation ne peut pas descendre sous ce qui "
+                       f"est déjà engagé ou consommé ({exc.orig}).") from None
+    if not report.changed:
+        print(f"{file} : déjà à jour, rien n'a changé.")
+    else:
+        parts = [f"{n} {kind} créé(s)" for kind, n in sorted(report.created.items())]
+        parts += [f"{n} {kind} mis à jour" for kind, n in sorted(report.updated.items())]
+        print(f"{file} importé : " + ", ".join(parts) + ".")
+    return 0
+
+
+def _euros(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+def cmd_budget(runtime: Runtime, year: int, as_json: bool) -> int:
+    from handlers.budget import balance_lines  # noqa: F401 - same figures as the chat command
+    from storage import ledger
+    from storage.db import unit_of_work
+
+    with unit_of_work(runtime.services.sessions) as session:
+        b = ledger.year_balance(session=session, year=year)
+    data = {
+        "year": year,
+        "ae": {"allocated": _euros(b.ae_cents), "committed": _euros(b.ae_committed_cents),
+               "available": _euros(b.ae_available_cents)},
+        "cp": {"allocated": _euros(b.cp_cents), "consumed": _euros(b.cp_consumed_cents),
+               "available": _euros(b.cp_available_cents)},
+    }
+    if as_json:
+        print(json.dumps(data))
+    else:
+        t = runtime.services.t
+        if not b.exists:
+            print(f"Aucune dotation enregistrée pour {year}.")
+        print(f"AE {year} : allouées {t.money(b.ae_cents)}, engagées {t.money(b.ae_committed_cents)}, "
+              f"disponibles {t.money(b.ae_available_cents)}")
+        print(f"CP {year} : alloués {t.money(b.cp_cents)}, consommés {t.money(b.cp_consumed_cents)}, "
+              f"disponibles {t.money(b.cp_available_cents)}")
+    return 0
+
+
+def cmd_export(runtime: Runtime, fmt: str, output: Path | None) -> int:
+    from handlers.export import export_rows
+    from storage.db import unit_of_work
+
+    with unit_of_work(runtime.services.sessions) as session:
+        rows = export_rows(session=session)
+    if fmt == "json":
+        text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    else:
+        buffer = io.StringIO()
+        columns = list(rows[0].keys()) if rows else ["reference"]
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buffer.getvalue()
+    if output:
+        output.write_text(text, encoding="utf-8")
+        print(f"{len(rows)} devis exportés dans {output}.", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_demo(runtime: Runtime, quotes: int) -> int:
+    from bot.demo import load_demo
+    from storage import reference
+    from storage.db import unit_of_work
+
+    with unit_of_work(runtime.services.sessions) as session:
+        empty = reference.current_convention(session=session) is None
+    if empty:
+        load_demo(runtime.services.sessions, runtime.services.now())
+    if quotes:
+        from bot.demo import generate_quotes
+
+        generate_quotes(runtime.services.sessions, runtime.services.now(), quotes)
+    print(f"Données de démonstration prêtes ({quotes} devis générés).")
+    return 0
+
+
+def now_arg(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"« {text} » n'est pas une date ISO (par exemple 2026-12-01T09:00).") from None
+    return value
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""Demo data: the seed convention mapped onto this year and the two before, four
+startups of the Atelier numérique, fictional people and quotes in every state."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from importlib import resources
+
+from handlers.importer import parse_reference
+from storage import ledger
+from storage.db import SessionFactory, unit_of_work
+from storage.reference import import_reference
+
+# (startup, submitter, amount in cents, HT cents or None, supplier, object, days ago, fate, certified parts)
+SAMPLE_QUOTES = [
+    ("collectif-objets", "lea.dupont", 9_600_000, 8_000_000, "Scopyleft", "Développement — sprints 1 à 6",
+     120, "validated", [(2_400_000, "juillet"), (2_400_000, "août")]),
+    ("dedale", "lea.dupont", 4_500_000, None, "Octo Technology", "Design de service — recherche utilisateurs",
+     60, "validated", [(1_500_000, "septembre")]),
+    ("euphrosyne", "thomas.roux", 12_000_000, None, "Fabernovel", "Développement de la plateforme d'analyse",
+     90, "validated", []),
+    ("locadocs", "thomas.roux", 1_800_000, 1_500_000, "Atelier Pixel", "Investigation — entretiens usagers",
+     20, "refused", []),
+    ("dedale", "lea.dupont", 3_000_000, None, "Scopyleft", "Accompagnement au déploiement",
+     5, "pending", []),
+    ("collectif-objets", "lea.dupont", 2_250_000, None, "Arawa", "Audit d'accessibilité RGAA",
+     3, "pending", []),
+]
+
+
+def demo_reference_text(year: int) -> str:
+    template = resources.files("bot").joinpath("demo.toml").read_text(encoding="utf-8")
+    return template.format(Y0=year - 2, Y1=year - 1, Y2=year)
+
+
+def load_demo(sessions: SessionFactory, now: datetime) -> None:
+    """Fill an empty database with the demo reference data and sample quotes."""
+    data = parse_reference(demo_reference_text(now.year))
+    with unit_of_work(sessions) as session:
+        import_reference(session=session, data=data)
+        intrapreneur = {"collectif-objets": "claire.petit", "dedale": "julien.moreau",
+                        "euphrosyne": "sophie.laurent", "locadocs": "nadia.benali"}
+        for startup, who, ttc, ht, supplier, obj, days, fate, parts in SAMPLE_QUOTES:
+            at = now - timedelta(days=days)
+            quote = ledger.create_quote(session=session, startup_id=startup, submitted_by=who, amount_cents=ttc,
+                                        amount_ht_cents=ht, supplier=supplier, object=obj, platform="console",
+                                        now=at, year=at.year)
+            decided = at + timedelta(days=1)
+            decider = intrapreneur[startup]
+            if fate == "validated":
+                ledger.validate_quote(session=session, reference=quote.reference, actor_id=decider,
+                                      platform="console", now=decided, year=decided.year)
+            elif fate == "refused":
+                ledger.refuse_quote(session=session, reference=quote.reference, actor_id=decider,
+                                    platform="console", reason="Le périmètre doit d'abord être validé en comité.",
+                                    now=decided)
+            for i, (amount, period) in enumerate(parts):
+                sd_at = decided + timedelta(days=30 * (i + 1))
+                row, _ = ledger.create_service_done(session=session, quote_reference=quote.reference,
+                                                    submitted_by=who, amount_cents=amount, period=period,
+                                                    platform="console", now=sd_at, year=sd_at.year)
+                ledger.certify_service_done(session=session, reference=row.reference, actor_id=decider,
+                                            platform="console", now=sd_at + timedelta(days=1),
+                                            year=(sd_at + timedelta(days=1)).year)
+        # One service done waiting for certification.
+        euphrosyne = [q for q in ledger.open_orders(session=session) if q.startup_id == "euphrosyne"][0]
+        ledger.create_service_done(session=session, quote_reference=euphrosyne.reference,
+                                   submitted_by="thomas.roux", amount_cents=4_000_000, period="octobre",
+                                   platform="console", now=now - timedelta(days=4), year=now.year)
+
+
+def generate_quotes(sessions: SessionFactory, now: datetime, count: int, *, batch: int = 2000) -> None:
+    """Add ``count`` quotes spread over the startups, in every state, for load measurements.
+
+    Written in bulk (no audit rows, no counter moves beyond what fits): this is
+    data for benchmarks, not a history anyone decided.
+    """
+    import random
+
+    from sqlmodel import select
+
+    from storage.models import Quote, Startup
+
+    rng = random.Random(42)
+    with unit_of_work(sessions) as session:
+        startups = [s.id for s in session.exec(select(Startup)).all()]
+        last = session.exec(select(Quote.seq).where(Quote.year == now.year).order_by(Quote.seq.desc())).first()  # type: ignore[union-attr]
+    seq = last or 0
+    done = 0
+    while done < count:
+        with unit_of_work(sessions) as session:
+            for _ in range(min(batch, count - done)):
+                seq += 1
+                done += 1
+                status = rng.choice(("pending", "refused", "refused"))
+                at = now - timedelta(days=rng.randint(0, 300))
+                session.add(Quote(reference=f"D-{now.year}-{seq:04d}", year=now.year, seq=seq,
+                                  startup_id=rng.choice(startups), submitted_by="lea.dupont", platform="bench",
+                                  amount_cents=rng.randint(1_000_00, 50_000_00), supplier="Fournisseur généré",
+                                  object="Devis généré pour les mesures", status=status, created_at=at,
+                                  decided_at=at if status != "pending" else None,
+                                  decided_by="claire.petit" if status != "pending" else None,
+                                  refusal_reason="généré" if status == "refused" else None))

@@ -1,0 +1,102 @@
+"""How a quote or a service done looks in a message, pending or decided."""
+
+from __future__ import annotations
+
+from handlers.core import Context
+from handlers.markup import user
+from handlers.refusals import status_label
+from handlers.types import Button, Fact, Reply
+from storage import reference
+from storage.models import Quote, ServiceDone
+
+
+def person_name(ctx: Context, person_id: str | None) -> str:
+    if person_id is None:
+        return "?"
+    person = reference.get_person(session=ctx.session, person_id=person_id)
+    return person.name if person else person_id
+
+
+def startup_name(ctx: Context, startup_id: str) -> str:
+    startup = reference.get_startup(session=ctx.session, startup_id=startup_id)
+    return startup.name if startup else startup_id
+
+
+def amount_text(ctx: Context, quote: Quote) -> str:
+    t = ctx.t
+    if quote.amount_ht_cents is not None:
+        return t("{ttc} TTC ({ht} HT)", ttc=t.money(quote.amount_cents), ht=t.money(quote.amount_ht_cents))
+    return t("{ttc} TTC", ttc=t.money(quote.amount_cents))
+
+
+def quote_facts(ctx: Context, quote: Quote) -> tuple[Fact, ...]:
+    t = ctx.t
+    return (
+        Fact(t("Startup"), startup_name(ctx, quote.startup_id)),
+        Fact(t("Montant"), amount_text(ctx, quote)),
+        Fact(t("Fournisseur"), user(quote.supplier)),
+        Fact(t("Objet"), user(quote.object)),
+        Fact(t("Demandé par"), t("{who}, le {when}", who=person_name(ctx, quote.submitted_by),
+                                 when=t.datetime(quote.created_at))),
+    )
+
+
+def decision_line(ctx: Context, row: Quote | ServiceDone) -> str:
+    t = ctx.t
+    who = person_name(ctx, row.decided_by)
+    when = t.datetime(row.decided_at) if row.decided_at else "?"
+    if row.status in ("validated", "certified"):
+        return t("✅ **{status}** par {who} le {when}", status=status_label(t, row.status).capitalize(),
+                 who=who, when=when)
+    if row.status == "refused":
+        return t("❌ **Refusé** par {who} le {when} — motif : {reason}", who=who, when=when,
+                 reason=user(row.refusal_reason))
+    return t("⏳ En attente de décision d'un intrapreneur")
+
+
+def quote_card(ctx: Context, quote: Quote, *, with_buttons: bool) -> Reply:
+    """The quote as sent to intrapreneurs; once decided, without buttons and with the decision."""
+    t = ctx.t
+    title = t("**Devis {ref}** — demande de validation", ref=quote.reference)
+    lines = [title]
+    if quote.status != "pending":
+        lines.append(decision_line(ctx, quote))
+    buttons: tuple[Button, ...] = ()
+    if with_buttons and quote.status == "pending":
+        buttons = (
+            Button(t("Valider"), "quote.validate", quote.reference, "primary"),
+            Button(t("Refuser"), "quote.refuse", quote.reference, "danger"),
+        )
+    return Reply("\n".join(lines), facts=quote_facts(ctx, quote), buttons=buttons)
+
+
+def service_done_facts(ctx: Context, row: ServiceDone, quote: Quote) -> tuple[Fact, ...]:
+    t = ctx.t
+    after = quote.certified_cents + (row.amount_cents if row.status == "pending" else 0)
+    facts = [
+        Fact(t("Commande"), t("{ref} — {supplier}", ref=quote.reference, supplier=user(quote.supplier))),
+        Fact(t("Startup"), startup_name(ctx, quote.startup_id)),
+        Fact(t("Montant"), t("{amount} TTC, soit {pct} de la commande ({order})",
+                             amount=t.money(row.amount_cents), pct=t.percent(row.amount_cents, quote.amount_cents),
+                             order=t.money(quote.amount_cents))),
+        Fact(t("Cumul certifié"), t("{cum} ({pct})", cum=t.money(after), pct=t.percent(after, quote.amount_cents))),
+    ]
+    if row.period:
+        facts.append(Fact(t("Période"), user(row.period)))
+    facts.append(Fact(t("Demandé par"), t("{who}, le {when}", who=person_name(ctx, row.submitted_by),
+                                          when=t.datetime(row.created_at))))
+    return tuple(facts)
+
+
+def service_done_card(ctx: Context, row: ServiceDone, quote: Quote, *, with_buttons: bool) -> Reply:
+    t = ctx.t
+    lines = [t("**Service fait {ref}** — demande de certification", ref=row.reference)]
+    if row.status != "pending":
+        lines.append(decision_line(ctx, row))
+    buttons: tuple[Button, ...] = ()
+    if with_buttons and row.status == "pending":
+        buttons = (
+            Button(t("Certifier"), "service_done.certify", row.reference, "primary"),
+            Button(t("Refuser"), "service_done.refuse", row.reference, "danger"),
+        )
+    return Reply("\n".join(lines), facts=service_done_facts(ctx, row, quote), buttons=buttons)

@@ -1,0 +1,216 @@
+"""The platform-neutral bot: parse, check who is asking, run, return a reply.
+
+:class:`Bot` is what every adapter calls. It resolves the person, opens one unit
+of work per request, routes to the command / action / form handlers registered
+by the modules of this package, turns refusals into their French sentence and
+anything unexpected into a short generic message (the traceback goes to the log,
+never to the user). After the unit of work commits, it asks ``services.deliver``
+to send what the handler put in the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TypeVar
+
+from sqlmodel import Session
+
+from handlers.errors import CommandError, FieldErrors
+from handlers.i18n import Translator
+from handlers.markup import clean_input, user
+from handlers.permissions import Actor
+from handlers.services import Services
+from handlers.types import Action, ActionResult, Reply, Request, Submission, SubmissionResult
+from storage import reference
+from storage.db import unit_of_work
+from storage.errors import LedgerRefusal
+from storage.text import fold
+
+
+@dataclass
+class Context:
+    """One request being handled: who, from where, with which session."""
+
+    services: Services
+    session: Session
+    actor: Actor
+    platform: str
+    registry: Registry
+
+    @property
+    def t(self) -> Translator:
+        return self.services.t
+
+    def now(self) -> datetime:
+        return self.services.now()
+
+    def today(self) -> date:
+        return self.services.today()
+
+    @property
+    def year(self) -> int:
+        return self.now().year
+
+
+CommandFn = Callable[[Context, str], Reply]
+ActionFn = Callable[[Context, str], ActionResult]
+SubmitFn = Callable[[Context, str, Mapping[str, str]], SubmissionResult]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # the French word, shown in help
+    aliases: tuple[str, ...]
+    run: CommandFn
+    usage: str  # French, e.g. "budget [ANNÉE] [STARTUP]"
+    summary: str  # French, one line
+    allowed: Callable[[Actor], bool] = lambda actor: True
+
+
+@dataclass
+class Registry:
+    commands: list[Command] = field(default_factory=list)
+    actions: dict[str, ActionFn] = field(default_factory=dict)
+    forms: dict[str, SubmitFn] = field(default_factory=dict)
+
+    def command(self, cmd: Command) -> None:
+        self.commands.append(cmd)
+
+    def find(self, word: str) -> Command | None:
+        wanted = fold(word)
+        for cmd in self.commands:
+            if wanted in {fold(cmd.name), *(fold(a) for a in cmd.aliases)}:
+                return cmd
+        return None
+
+
+T = TypeVar("T")
+
+
+class Bot:
+    """Entry point of every platform: ``message``, ``action``, ``submit``."""
+
+    def __init__(self, services: Services, registry: Registry | None = None) -> None:
+        self.services = services
+        self.registry = registry or default_registry()
+
+    @property
+    def t(self) -> Translator:
+        return self.services.t
+
+    # ------------------------------------------------------------------ entry points
+
+    def message(self, request: Request) -> Reply:
+        text = clean_input(request.text).strip()
+        word, _, args = text.partition(" ")
+        if word.startswith("/"):  # "/incubot budget" typed in a DM
+            word, _, args = args.strip().partition(" ")
+        args = args.strip()
+
+        def run(ctx: Context) -> Reply:
+            if not word:
+                return self.registry.find("aide").run(ctx, "")  # type: ignore[union-attr]
+            cmd = self.registry.find(word)
+            if cmd is None:
+                return Reply(
+                    self.t("Je ne connais pas la commande « {word} ». Tapez **aide** pour la liste.",
+                           word=user(word))
+                )
+            if not cmd.allowed(ctx.actor):
+                raise CommandError(self.t("La commande **{name}** est réservée aux gestionnaires.", name=cmd.name))
+            return cmd.run(ctx, args)
+
+        return self._run(request.platform, request.user_id, run, lambda message: Reply(message))
+
+    def action(self, action: Action) -> ActionResult:
+        handler = self.registry.actions.get(action.action)
+        if handler is None:
+            return ActionResult(reply=Reply(self.t("Ce bouton n'est plus valable.")))
+        return self._run(
+            action.platform,
+            action.user_id,
+            lambda ctx: handler(ctx, action.value),
+            lambda message: ActionResult(reply=Reply(message)),
+        )
+
+    def submit(self, submission: Submission) -> SubmissionResult:
+        handler = self.registry.forms.get(submission.callback)
+        if handler is None:
+            return SubmissionResult(reply=Reply(self.t("Ce formulaire n'est plus valable.")))
+        values = {k: clean_input(v or "") for k, v in submission.values.items()}
+
+        def on_refusal(message: str) -> SubmissionResult:
+            return SubmissionResult(reply=Reply(message))
+
+        return self._run(
+            submission.platform,
+            submission.user_id,
+            lambda ctx: handler(ctx, submission.value, values),
+            on_refusal,
+            on_fields=lambda errors: SubmissionResult(errors=errors),
+        )
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _run(
+        self,
+        platform: str,
+        user_id: str,
+        body: Callable[[Context], T],
+        on_refusal: Callable[[str], T],
+        on_fields: Callable[[dict[str, str]], T] | None = None,
+    ) -> T:
+        try:
+            with unit_of_work(self.services.sessions) as session:
+                person = reference.find_person(session=session, platform=platform, user_id=user_id)
+                if person is None:
+                    return on_refusal(self._stranger_message(session))
+                actor = Actor(person, reference.roles_of(session=session, person_id=person.id))
+                result = body(Context(self.services, session, actor, platform, self.registry))
+        except FieldErrors as exc:
+            return on_fields(exc.errors) if on_fields else on_refusal(exc.message)
+        except CommandError as exc:
+            return on_refusal(exc.message)
+        except LedgerRefusal as exc:
+            from handlers.refusals import explain
+
+            return on_refusal(explain(self.t, exc))
+        except Exception:
+            self.services.log.exception("request failed (platform=%s user=%s)", platform, user_id)
+            return on_refusal(
+                self.t("Désolé, une erreur inattendue s'est produite ; rien n'a été modifié. "
+                       "L'équipe technique a été prévenue.")
+            )
+        self._deliver()
+        return result
+
+    def _deliver(self) -> None:
+        try:
+            self.services.deliver()
+        except Exception:  # the outbox keeps it: the sweep will retry
+            self.services.log.exception("delivery failed; the outbox will retry")
+
+    def _stranger_message(self, session: Session) -> str:
+        admins = [p.name for p in reference.people(session=session) if p.is_admin]
+        whom = ", ".join(admins) if admins else self.t("l'équipe de l'incubateur")
+        return self.t(
+            "Je ne vous connais pas encore : je ne peux rien faire pour vous. "
+            "Demandez à {whom} de vous ajouter à incubot.",
+            whom=whom,
+        )
+
+
+def default_registry() -> Registry:
+    """Every command family of incubot, registered explicitly."""
+    from handlers import budget, committees, help, history, pending, quotes, reports, service_done, startups
+
+    registry = Registry()
+    for module in (help, budget, quotes, service_done, pending, history, committees, reports, startups):
+        module.register(registry)
+    return registry
+
+
+def first(items: Iterable[T]) -> T | None:
+    return next(iter(items), None)

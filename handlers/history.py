@@ -1,0 +1,66 @@
+"""``historique REF``: the whole trail of a quote or a service done."""
+
+from __future__ import annotations
+
+import json
+
+from handlers.cards import person_name, quote_card, service_done_card
+from handlers.core import Command, Context, Registry
+from handlers.errors import CommandError
+from handlers.markup import user
+from handlers.permissions import can_see_startup
+from handlers.types import Reply
+from storage import ledger
+from storage.models import Quote
+
+ACTIONS_FR = {
+    "quote.submitted": "devis soumis",
+    "quote.validated": "devis validé",
+    "quote.refused": "devis refusé",
+    "service_done.submitted": "service fait demandé",
+    "service_done.certified": "service fait certifié",
+    "service_done.refused": "service fait refusé",
+}
+
+PLATFORM_FR = {"slack": "Slack", "mattermost": "Mattermost", "console": "terminal"}
+
+
+def cmd_history(ctx: Context, args: str) -> Reply:
+    t = ctx.t
+    ref = args.strip().split()[0].upper() if args.strip() else ""
+    if not ref:
+        raise CommandError(t("Précisez la référence : historique D-2026-0001."))
+    if ref.startswith("SF-"):
+        row = ledger.get_service_done(session=ctx.session, reference=ref)
+        quote = ctx.session.get(Quote, row.quote_id)
+        assert quote is not None
+        card = service_done_card(ctx, row, quote, with_buttons=False)
+    else:
+        quote = ledger.get_quote(session=ctx.session, reference=ref)
+        card = quote_card(ctx, quote, with_buttons=False)
+    if not can_see_startup(ctx.actor, quote.startup_id):
+        raise CommandError(t("L'historique de {ref} est réservé à l'équipe de la startup et aux gestionnaires.",
+                             ref=ref))
+    lines = [card.text.split("\n")[0].replace(t(" — demande de validation"), "").replace(
+        t(" — demande de certification"), ""), t("**Historique**")]
+    for event in ledger.audit_trail(session=ctx.session, subject=ref):
+        detail = ""
+        after = json.loads(event.after) if event.after else {}
+        if after.get("service_done") and after.get("service_done") != ref:
+            detail = f" ({after['service_done']})"
+        if after.get("refusal_reason"):
+            detail += t(" — motif : {reason}", reason=user(after["refusal_reason"]))
+        lines.append(t("• {when} — {action} par {who} ({platform}){detail}", when=t.datetime(event.at),
+                       action=t(ACTIONS_FR.get(event.action, event.action)), who=person_name(ctx, event.actor_id),
+                       platform=PLATFORM_FR.get(event.platform, event.platform), detail=detail))
+    if quote.status == "validated" and not ref.startswith("SF-"):
+        lines.append(t("Certifié à ce jour : {done} sur {total} ({pct}) ; reste à payer {left}.",
+                       done=t.money(quote.certified_cents), total=t.money(quote.amount_cents),
+                       pct=t.percent(quote.certified_cents, quote.amount_cents),
+                       left=t.money(quote.amount_cents - quote.certified_cents)))
+    return Reply("\n".join(lines), facts=card.facts)
+
+
+def register(registry: Registry) -> None:
+    registry.command(Command("historique", ("history", "histo"), cmd_history, "historique RÉF",
+                             "tout le parcours d'un devis ou d'un service fait"))

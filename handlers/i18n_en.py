@@ -1,0 +1,3 @@
+"""English versions of the bot's French sentences (INCUBOT_LANGUAGE=en)."""
+
+ENGLISH: dict[str, str] = {}

@@ -1,0 +1,242 @@
+"""The reference data file (``incubot import FILE.toml``), checked whole before anything is written.
+
+A broken file is refused with the key and the reason (``allocation[2].ae : …``);
+nothing changes. A good one is imported in one transaction, and importing it
+again changes nothing.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from handlers.errors import CommandError
+from handlers.i18n import Translator
+from handlers.money import parse_amount
+from storage.models import Convention, Person, Phase, Startup
+from storage.reference import PLATFORMS, ReferenceData
+
+MAX_FILE_BYTES = 5_000_000
+ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+class ImportFileError(Exception):
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key} : {reason}")
+        self.key = key
+        self.reason = reason
+
+
+def _str(data: Mapping[str, Any], key: str, where: str, *, required: bool = True, max_len: int = 300) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ImportFileError(f"{where}.{key}", "clé obligatoire absente")
+        return None
+    if not isinstance(value, str):
+        raise ImportFileError(f"{where}.{key}", f"texte attendu, trouvé {type(value).__name__}")
+    value = value.strip()
+    if required and not value:
+        raise ImportFileError(f"{where}.{key}", "ne peut pas être vide")
+    if len(value) > max_len:
+        raise ImportFileError(f"{where}.{key}", f"{max_len} caractères au plus")
+    return value
+
+
+def _id(data: Mapping[str, Any], key: str, where: str) -> str:
+    value = _str(data, key, where, max_len=100) or ""
+    if not set(value) <= ID_CHARS:
+        raise ImportFileError(f"{where}.{key}", "identifiant en minuscules, chiffres, « - », « _ » ou « . »")
+    return value
+
+
+def _date(data: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> date | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ImportFileError(f"{where}.{key}", "date obligatoire absente")
+        return None
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ImportFileError(f"{where}.{key}", f"date attendue (AAAA-MM-JJ), trouvé « {value} »")
+
+
+def _cents(data: Mapping[str, Any], key: str, where: str, t: Translator) -> int:
+    value = data.get(key)
+    if value is None:
+        raise ImportFileError(f"{where}.{key}", "montant obligatoire absent")
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ImportFileError(f"{where}.{key}", "montant à écrire en entier ou en texte (\"1500000\"), "
+                                                "jamais en nombre à virgule flottante")
+    if isinstance(value, int):
+        if value < 0:
+            raise ImportFileError(f"{where}.{key}", "montant négatif")
+        return value * 100
+    if not isinstance(value, str):
+        raise ImportFileError(f"{where}.{key}", "montant attendu")
+    if value.strip().strip("0").strip(" ,.€") == "" and value.strip():
+        return 0  # "0", "0,00 €": a year may have no CP
+    try:
+        amount = parse_amount(value, t)
+    except CommandError as exc:
+        from handlers.markup import plain
+
+        raise ImportFileError(f"{where}.{key}", plain(exc.message)) from None
+    return amount.cents
+
+
+def _channels(data: Mapping[str, Any], key: str, where: str) -> dict[str, str | None]:
+    value = data.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise ImportFileError(f"{where}.{key}", "table attendue : { slack = \"…\", mattermost = \"…\" }")
+    unknown = set(value) - set(PLATFORMS)
+    if unknown:
+        raise ImportFileError(f"{where}.{key}", f"plateforme inconnue : {', '.join(sorted(unknown))}")
+    return {p: _str(value, p, f"{where}.{key}", required=False, max_len=64) for p in PLATFORMS}
+
+
+def parse_reference(text: str | bytes, t: Translator | None = None) -> ReferenceData:
+    """Parse and check a reference file; raise :class:`ImportFileError` on the first problem."""
+    t = t or Translator("fr")
+    if isinstance(text, bytes):
+        if len(text) > MAX_FILE_BYTES:
+            raise ImportFileError("fichier", "trop volumineux")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ImportFileError("fichier", "n'est pas en UTF-8") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ImportFileError("fichier", f"TOML invalide ({exc})") from None
+    known = {"convention", "allocation", "person", "startup", "committee"}
+    for key in doc:
+        if key not in known:
+            raise ImportFileError(key, f"section inconnue (attendues : {', '.join(sorted(known))})")
+    data = ReferenceData()
+    conv = doc.get("convention")
+    if conv is not None:
+        if not isinstance(conv, Mapping):
+            raise ImportFileError("convention", "table attendue")
+        chorus = conv.get("chorus") or {}
+        channels = _channels(conv, "managers_channel", "convention")
+        starts = _date(conv, "starts", "convention")
+        ends = _date(conv, "ends", "convention")
+        assert starts and ends
+        if ends <= starts:
+            raise ImportFileError("convention.ends", "doit être après convention.starts")
+        notice = conv.get("notice_months", 3)
+        if not isinstance(notice, int) or isinstance(notice, bool) or not 0 <= notice <= 24:
+            raise ImportFileError("convention.notice_months", "nombre de mois entre 0 et 24")
+        data.convention = Convention(
+            reference=_str(conv, "reference", "convention", max_len=64) or "",
+            title=_str(conv, "title", "convention") or "",
+            delegant=_str(conv, "delegant", "convention", max_len=200) or "",
+            delegataire=_str(conv, "delegataire", "convention", max_len=200) or "",
+            operational_unit=_str(conv, "operational_unit", "convention", max_len=64) or "",
+            starts=starts,
+            ends=ends,
+            notice_months=notice,
+            managers_channel_slack=channels["slack"],
+            managers_channel_mattermost=channels["mattermost"],
+            chorus_axe_ministeriel=_str(chorus, "axe_ministeriel", "convention.chorus", required=False,
+                                        max_len=120) or "",
+            chorus_domaine_fonctionnel=_str(chorus, "domaine_fonctionnel", "convention.chorus",
+                                            required=False, max_len=64) or "",
+            chorus_centre_financier=_str(chorus, "centre_financier", "convention.chorus", required=False,
+                                         max_len=64) or "",
+            chorus_activite=_str(chorus, "activite", "convention.chorus", required=False, max_len=64) or "",
+            chorus_centre_de_cout=_str(chorus, "centre_de_cout", "convention.chorus", required=False,
+                                       max_len=64) or "",
+        )
+    years: set[int] = set()
+    for i, alloc in enumerate(_list(doc, "allocation")):
+        where = f"allocation[{i + 1}]"
+        year = alloc.get("year")
+        if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2100:
+            raise ImportFileError(f"{where}.year", "année attendue (par exemple 2022)")
+        if year in years:
+            raise ImportFileError(f"{where}.year", f"{year} apparaît deux fois")
+        years.add(year)
+        ae = _cents(alloc, "ae", where, t)
+        cp = _cents(alloc, "cp", where, t) if "cp" in alloc else 0
+        data.allocations.append((year, ae, cp))
+    person_ids: set[str] = set()
+    for i, p in enumerate(_list(doc, "person")):
+        where = f"person[{i + 1}]"
+        pid = _id(p, "id", where)
+        if pid in person_ids:
+            raise ImportFileError(f"{where}.id", f"« {pid} » apparaît deux fois")
+        person_ids.add(pid)
+        roles = p.get("roles", [])
+        if not isinstance(roles, list) or not all(r in ("manager", "admin") for r in roles):
+            raise ImportFileError(f"{where}.roles", "liste parmi \"manager\", \"admin\" (les rôles de startup "
+                                                    "se donnent dans [[startup]])")
+        data.people.append(Person(
+            id=pid,
+            name=_str(p, "name", where, max_len=200) or "",
+            email=_str(p, "email", where, required=False, max_len=200),
+            slack_id=_str(p, "slack_id", where, required=False, max_len=64),
+            mattermost_id=_str(p, "mattermost_id", where, required=False, max_len=64),
+            is_manager="manager" in roles,
+            is_admin="admin" in roles,
+        ))
+    _unique_platform_ids(data.people)
+    startup_ids: set[str] = set()
+    for i, s in enumerate(_list(doc, "startup")):
+        where = f"startup[{i + 1}]"
+        sid = _id(s, "id", where)
+        if sid in startup_ids:
+            raise ImportFileError(f"{where}.id", f"« {sid} » apparaît deux fois")
+        startup_ids.add(sid)
+        phase = s.get("phase", Phase.INVESTIGATION.value)
+        if phase not in {ph.value for ph in Phase}:
+            raise ImportFileError(f"{where}.phase", "investigation, construction, acceleration ou consolidation")
+        channels = _channels(s, "channel", where)
+        members: dict[str, list[str]] = {}
+        for role in ("intrapreneurs", "coaches"):
+            ids = s.get(role, [])
+            if not isinstance(ids, list) or not all(isinstance(x, str) for x in ids):
+                raise ImportFileError(f"{where}.{role}", "liste d'identifiants de personnes")
+            for x in ids:
+                if x not in person_ids:
+                    raise ImportFileError(f"{where}.{role}", f"personne inconnue « {x} » (à déclarer dans [[person]])")
+            members[role] = list(dict.fromkeys(ids))
+        data.startups.append((
+            Startup(id=sid, name=_str(s, "name", where, max_len=200) or "", phase=phase,
+                    phase_started=_date(s, "phase_started", where, required=False),
+                    channel_slack=channels["slack"], channel_mattermost=channels["mattermost"]),
+            members["intrapreneurs"],
+            members["coaches"],
+        ))
+    for i, c in enumerate(_list(doc, "committee")):
+        held_on = _date(c, "date", f"committee[{i + 1}]")
+        assert held_on
+        if held_on not in data.committees:
+            data.committees.append(held_on)
+    return data
+
+
+def _list(doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = doc.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise ImportFileError(key, f"tableau de tables attendu ([[{key}]])")
+    return value
+
+
+def _unique_platform_ids(people: list[Person]) -> None:
+    for attr in ("slack_id", "mattermost_id"):
+        seen: dict[str, str] = {}
+        for p in people:
+            value = getattr(p, attr)
+            if value and value in seen:
+                raise ImportFileError(f"person.{attr}", f"« {value} » est donné à {seen[value]} et à {p.id}")
+            if value:
+                seen[value] = p.id

@@ -1,0 +1,117 @@
+"""Amounts as people type them, to integer cents and back.
+
+Understood: ``12500``, ``12 500,50 €``, ``12.500,50``, ``12,500.50``, ``12k``,
+``1,5 M€``, with ``HT`` or ``TTC`` before or after. Refused with a precise reason:
+empty, not a number (``abc``, ``1e400``), negative, zero, more than two decimals,
+larger than :data:`MAX_CENTS`. Never a float: :class:`~decimal.Decimal` throughout.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from handlers.errors import CommandError
+from handlers.i18n import Translator
+from handlers.markup import user
+
+MAX_CENTS = 100_000_000_00  # 100 M€: far above any order on a framework contract
+VAT_RATE = Decimal("0.20")
+MAX_TYPED = 40
+
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007'_]+")
+_TAX = re.compile(r"\b(h\.?t\.?|t\.?t\.?c\.?)$|^(h\.?t\.?|t\.?t\.?c\.?)\b", re.IGNORECASE)
+_CURRENCY = re.compile(r"(€|eur(os?)?\b)", re.IGNORECASE)
+_NUMBER = re.compile(r"^\d+([.,]\d+)*$")
+
+
+@dataclass(frozen=True)
+class Amount:
+    cents: int  # what the person typed, in cents
+    tax_free: bool  # typed "HT"
+
+    @property
+    def ttc_cents(self) -> int:
+        return ht_to_ttc(self.cents) if self.tax_free else self.cents
+
+
+def ht_to_ttc(cents: int) -> int:
+    """HT to TTC at 20 % VAT, rounded half up to the cent."""
+    return int((Decimal(cents) * (1 + VAT_RATE)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _to_decimal(number: str) -> Decimal | None:
+    """``number`` has only digits, ``.`` and ``,``: decide which one is the decimal mark."""
+    if not _NUMBER.match(number):
+        return None
+    commas, dots = number.count(","), number.count(".")
+    if commas and dots:
+        decimal_mark = "," if number.rfind(",") > number.rfind(".") else "."
+        group_mark = "." if decimal_mark == "," else ","
+        whole, _, frac = number.rpartition(decimal_mark)
+        if decimal_mark in whole or not _grouped(whole, group_mark):
+            return None
+        return Decimal(whole.replace(group_mark, "") + "." + frac)
+    mark = "," if commas else "." if dots else ""
+    if not mark:
+        return Decimal(number)
+    count = commas or dots
+    if count > 1:  # 1.500.000 or 1,500,000: only grouping
+        return Decimal(number.replace(mark, "")) if _grouped(number, mark) else None
+    whole, _, frac = number.partition(mark)
+    if mark == "." and len(frac) == 3:  # 12.500: the French thousands dot
+        return Decimal(whole + frac)
+    return Decimal(whole + "." + frac)
+
+
+def _grouped(number: str, mark: str) -> bool:
+    head, *groups = number.split(mark)
+    return 1 <= len(head) <= 3 and all(len(g) == 3 for g in groups)
+
+
+def parse_amount(text: str, t: Translator) -> Amount:
+    """Parse a typed amount; raise :class:`CommandError` with the reason when it is not one."""
+    raw = (text or "").strip()
+    if not raw:
+        raise CommandError(t("Il manque le montant."))
+    if len(raw) > MAX_TYPED:
+        raise CommandError(t("Ce montant est trop long pour être un montant."))
+    s = _SPACES.sub(" ", raw).strip()
+    tax_free = False
+    match = _TAX.search(s)
+    if match:
+        tax_free = (match.group(1) or match.group(2) or "").lower().startswith("h")
+        s = _TAX.sub("", s).strip()
+    s = _CURRENCY.sub("", s).strip()
+    if s.startswith("-") or s.startswith("−"):
+        raise CommandError(t("Le montant doit être positif ({amount} est négatif).", amount=user(raw)))
+    s = s.lstrip("+").strip()
+    multiplier = Decimal(1)
+    if s[-1:].lower() == "k":
+        multiplier, s = Decimal(1000), s[:-1].strip()
+    elif s[-1:] in ("M", "m") and s[:-1].strip()[-1:].isdigit():
+        multiplier, s = Decimal(1_000_000), s[:-1].strip()
+    number = s.replace(" ", "")
+    if " " in s and not re.fullmatch(r"\d{1,3}( \d{3})+([.,]\d+)?", s):
+        number = ""
+    try:
+        value = _to_decimal(number)
+    except InvalidOperation:
+        value = None
+    if value is None:
+        raise CommandError(
+            t("« {amount} » n'est pas un montant. Exemples : 12500, 12 500,50 €, 12k.", amount=user(raw))
+        )
+    value *= multiplier
+    cents = value * 100
+    if cents != cents.to_integral_value():
+        raise CommandError(t("Un montant s'arrête au centime : « {amount} » a trop de décimales.", amount=user(raw)))
+    if cents == 0:
+        raise CommandError(t("Le montant doit être supérieur à zéro."))
+    if cents > MAX_CENTS:
+        raise CommandError(
+            t("Montant refusé : {amount} dépasse le plafond de {max} pour une demande.", amount=user(raw),
+              max=t.money(MAX_CENTS))
+        )
+    return Amount(int(cents), tax_free)

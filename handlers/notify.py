@@ -1,0 +1,42 @@
+"""Putting messages in the outbox, in the transaction of the change that causes them.
+
+Targets are neutral: ``person:<id>``, ``managers``, ``startup:<id>`` and
+``subject:<reference>`` (every message already posted about a reference, to be
+updated in place). ``bot.delivery`` turns them into platform addresses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handlers.core import Context
+from handlers.types import Reply
+from storage import outbox
+
+
+def _enqueue(ctx: Context, kind: str, target: str, occurrence: str, reply: Reply,
+             subject: str | None, due_at: datetime | None = None) -> None:
+    outbox.enqueue(
+        session=ctx.session,
+        kind=kind,
+        target=target,
+        occurrence=occurrence,
+        payload={"reply": reply.to_dict(), "subject": subject},
+        due_at=due_at or ctx.services.clock(),
+    )
+
+
+def to_person(ctx: Context, person_id: str, *, kind: str, occurrence: str, reply: Reply,
+              subject: str | None = None) -> None:
+    """A direct message to one person; with ``subject``, remembered for in-place updates."""
+    _enqueue(ctx, kind, f"person:{person_id}", occurrence, reply, subject)
+
+
+def to_managers(ctx: Context, *, kind: str, occurrence: str, reply: Reply) -> None:
+    """A message to the managers' channel (and, without one, to each manager)."""
+    _enqueue(ctx, kind, "managers", occurrence, reply, None)
+
+
+def update_subject(ctx: Context, subject: str, *, occurrence: str, reply: Reply) -> None:
+    """Replace, wherever it was posted, every message about ``subject`` by ``reply``."""
+    _enqueue(ctx, "update", f"subject:{subject}", occurrence, reply, subject)

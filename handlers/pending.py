@@ -1,0 +1,49 @@
+"""``en-attente``: what waits for me (intrapreneur), for my teams (coach), or everything (manager)."""
+
+from __future__ import annotations
+
+from handlers.cards import person_name, startup_name
+from handlers.core import Command, Context, Registry
+from handlers.markup import user
+from handlers.types import Button, Reply
+from storage import ledger
+
+MAX_BUTTONS = 10
+
+
+def cmd_pending(ctx: Context, _args: str) -> Reply:
+    t = ctx.t
+    actor = ctx.actor
+    scope: set[str] | None = None if actor.is_manager else actor.member_of
+    if scope is not None and not scope:
+        return Reply(t("Vous n'êtes rattaché(e) à aucune startup : rien ne vous attend."))
+    quotes = ledger.pending_quotes(session=ctx.session, startup_ids=scope)
+    services = ledger.pending_service_done(session=ctx.session, startup_ids=scope)
+    if not quotes and not services:
+        return Reply(t("Rien n'est en attente. 🎉"))
+    now = ctx.now()
+    lines = [t("**En attente de décision** : {q} devis, {s} services faits", q=len(quotes), s=len(services))]
+    buttons: list[Button] = []
+    for q in quotes:
+        days = (now - q.created_at).days
+        lines.append(t("• {ref} · {startup} · {amount} · {supplier} — par {who}, depuis {days} j",
+                       ref=q.reference, startup=startup_name(ctx, q.startup_id), amount=t.money(q.amount_cents),
+                       supplier=user(q.supplier), who=person_name(ctx, q.submitted_by), days=days))
+        if q.startup_id in actor.intrapreneur_of and len(buttons) < MAX_BUTTONS:
+            buttons.append(Button(t("Valider {ref}", ref=q.reference), "quote.validate", q.reference, "primary"))
+    for sd, q in services:
+        days = (now - sd.created_at).days
+        lines.append(t("• {ref} sur {quote} · {startup} · {amount} — par {who}, depuis {days} j",
+                       ref=sd.reference, quote=q.reference, startup=startup_name(ctx, q.startup_id),
+                       amount=t.money(sd.amount_cents), who=person_name(ctx, sd.submitted_by), days=days))
+        if q.startup_id in actor.intrapreneur_of and len(buttons) < MAX_BUTTONS:
+            buttons.append(Button(t("Certifier {ref}", ref=sd.reference), "service_done.certify", sd.reference,
+                                  "primary"))
+    if actor.intrapreneur_of:
+        lines.append(t("Pour refuser : **refuser RÉF; motif**."))
+    return Reply("\n".join(lines), buttons=tuple(buttons))
+
+
+def register(registry: Registry) -> None:
+    registry.command(Command("en-attente", ("pending", "attente", "enattente"), cmd_pending, "en-attente",
+                             "ce qui attend une décision"))

@@ -1,0 +1,78 @@
+"""Who may do what. The one place for these rules (SPEC, "Who may do what").
+
+* coaches, intrapreneurs and managers submit quotes and service done for the
+  startups they belong to (managers for any);
+* only an intrapreneur of the startup decides (validate/refuse, certify/refuse);
+* everyone known sees the year's totals; managers also the breakdown and reports;
+* admins import and edit reference data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from storage.models import Person, StartupRole
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A known person with their roles, as seen by the rules below."""
+
+    person: Person
+    roles: dict[str, set[str]] = field(default_factory=dict)  # startup id -> {"intrapreneur", "coach"}
+
+    @property
+    def id(self) -> str:
+        return self.person.id
+
+    @property
+    def is_manager(self) -> bool:
+        return self.person.is_manager
+
+    @property
+    def is_admin(self) -> bool:
+        return self.person.is_admin
+
+    def startups_as(self, role: str) -> set[str]:
+        return {sid for sid, roles in self.roles.items() if role in roles}
+
+    @property
+    def intrapreneur_of(self) -> set[str]:
+        return self.startups_as(StartupRole.INTRAPRENEUR.value)
+
+    @property
+    def coach_of(self) -> set[str]:
+        return self.startups_as(StartupRole.COACH.value)
+
+    @property
+    def member_of(self) -> set[str]:
+        return set(self.roles)
+
+
+def can_submit(actor: Actor, startup_id: str) -> bool:
+    return actor.is_manager or startup_id in actor.member_of
+
+
+def can_decide(actor: Actor, startup_id: str) -> bool:
+    """Only an intrapreneur of that very startup decides, managers included."""
+    return startup_id in actor.intrapreneur_of
+
+
+def can_see_startup(actor: Actor, startup_id: str) -> bool:
+    return actor.is_manager or startup_id in actor.member_of
+
+
+def can_see_breakdown(actor: Actor) -> bool:
+    return actor.is_manager
+
+
+def can_report(actor: Actor) -> bool:
+    return actor.is_manager
+
+
+def can_admin(actor: Actor) -> bool:
+    return actor.is_admin
+
+
+def submittable_startups(actor: Actor, all_ids: list[str]) -> list[str]:
+    return [sid for sid in all_ids if can_submit(actor, sid)]

@@ -1,0 +1,56 @@
+"""Storage refusals, said in the user's language."""
+
+from __future__ import annotations
+
+from handlers.i18n import Translator
+from storage.errors import (
+    AlreadyDecided,
+    ExceedsOrder,
+    InsufficientCredits,
+    LedgerRefusal,
+    NoAllocation,
+    NotFound,
+    QuoteNotValidated,
+)
+
+STATUS_FR = {
+    "pending": "en attente",
+    "validated": "validé",
+    "refused": "refusé",
+    "certified": "certifié",
+}
+
+
+def status_label(t: Translator, status: str) -> str:
+    return t(STATUS_FR.get(status, status))
+
+
+def explain(t: Translator, exc: LedgerRefusal) -> str:
+    if isinstance(exc, NotFound):
+        if exc.what == "quote":
+            return t("Je ne trouve pas le devis {ref}. Les références ressemblent à D-2026-0001.", ref=exc.key)
+        if exc.what == "service_done":
+            return t("Je ne trouve pas le service fait {ref}. Les références ressemblent à SF-2026-0001.",
+                     ref=exc.key)
+        return t("Je ne trouve pas « {key} ».", key=exc.key)
+    if isinstance(exc, AlreadyDecided):
+        return t("{ref} est déjà {status} (par {who}, le {when}) : rien n'a changé.",
+                 ref=exc.reference, status=status_label(t, exc.status), who=exc.decided_by or "?",
+                 when=t.datetime(exc.decided_at) if exc.decided_at else "?")
+    if isinstance(exc, NoAllocation):
+        return t("Aucune dotation n'est enregistrée pour {year} : rien ne peut être engagé ni payé "
+                 "sur cette année. Un administrateur doit l'importer.", year=exc.year)
+    if isinstance(exc, InsufficientCredits):
+        kind = "AE" if exc.kind == "ae" else "CP"
+        return t("Crédits insuffisants : il reste {available} en {kind} {year}, la demande est de "
+                 "{requested}. Rien n'a été enregistré ; les gestionnaires sont prévenus.",
+                 available=t.money(exc.available_cents), kind=kind, year=exc.year,
+                 requested=t.money(exc.requested_cents))
+    if isinstance(exc, ExceedsOrder):
+        return t("Le montant ({requested}) dépasse ce qu'il reste à certifier sur {ref} ({remaining}).",
+                 requested=t.money(exc.requested_cents), ref=exc.reference,
+                 remaining=t.money(exc.remaining_cents))
+    if isinstance(exc, QuoteNotValidated):
+        return t("Le devis {ref} est {status} : un service fait ne peut porter que sur un devis validé.",
+                 ref=exc.reference, status=status_label(t, exc.status))
+    return t("Demande refusée.")

@@ -1,0 +1,41 @@
+"""What handlers are given: sessions, the clock, the language, and a way to deliver.
+
+Built once by ``bot.app.build_services`` from the settings and passed explicitly;
+tests build their own with a fixed clock and a fake deliverer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from handlers.i18n import Translator
+from storage.db import SessionFactory
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    sessions: SessionFactory
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
+    language: str = "fr"
+    clock: Callable[[], datetime] = system_clock
+    # Sends what the last unit of work put in the outbox; set by the platform wiring.
+    deliver: Callable[[], None] = lambda: None
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("incubot"))
+
+    def __post_init__(self) -> None:
+        self.t = Translator(self.language, self.tz)
+
+    def now(self) -> datetime:
+        """Now, in the configured time zone."""
+        return self.clock().astimezone(self.tz)
+
+    def today(self) -> date:
+        return self.now().date()

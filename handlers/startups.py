@@ -1,0 +1,44 @@
+"""``startups``: each startup with its phase, people and budget used this year."""
+
+from __future__ import annotations
+
+from handlers.core import Command, Context, Registry
+from handlers.types import Reply
+from storage import ledger, reference
+from storage.models import StartupRole
+
+PHASE_FR = {
+    "investigation": "investigation",
+    "construction": "construction",
+    "acceleration": "accélération",
+    "consolidation": "consolidation",
+}
+
+
+def cmd_startups(ctx: Context, _args: str) -> Reply:
+    t = ctx.t
+    year = ctx.year
+    usage = {u.startup_id: u for u in ledger.startup_usage(session=ctx.session, year=year)}
+    items = reference.startups(session=ctx.session)
+    if not items:
+        return Reply(t("Aucune startup n'est enregistrée."))
+    lines = [t("**Startups de l'incubateur** ({n}) — budget {year}", n=len(items), year=year)]
+    for s in items:
+        phase = t(PHASE_FR.get(s.phase, s.phase))
+        since = t(" depuis le {date}", date=t.date(s.phase_started)) if s.phase_started else ""
+        intras = ", ".join(p.name for p in reference.members(session=ctx.session, startup_id=s.id,
+                                                             role=StartupRole.INTRAPRENEUR.value)) or "—"
+        coaches = ", ".join(p.name for p in reference.members(session=ctx.session, startup_id=s.id,
+                                                              role=StartupRole.COACH.value)) or "—"
+        u = usage.get(s.id)
+        lines.append(t("• **{name}** (`{id}`) — {phase}{since}", name=s.name, id=s.id, phase=phase, since=since))
+        lines.append(t("   intrapreneur(s) : {intras} · coach(s) : {coaches}", intras=intras, coaches=coaches))
+        if u is not None:
+            lines.append(t("   AE engagées {committed} · CP consommés {consumed}",
+                           committed=t.money(u.committed_cents), consumed=t.money(u.consumed_cents)))
+    return Reply("\n".join(lines))
+
+
+def register(registry: Registry) -> None:
+    registry.command(Command("startups", ("startup", "equipes"), cmd_startups, "startups",
+                             "les startups, leur phase, leurs équipes et leur budget"))

@@ -1,0 +1,151 @@
+"""The neutral request and reply: what every platform adapter translates to and from.
+
+A handler never sees a Slack payload or a Mattermost post; it gets a
+:class:`Request` (or :class:`Action`, :class:`Submission`) and returns a
+:class:`Reply` (or :class:`ActionResult`, :class:`SubmissionResult`). Adapters in
+``bot/`` render these as Block Kit, Mattermost attachments/dialogs or terminal text.
+
+Text uses a tiny markup that every adapter renders: ``**bold**`` and user-typed
+text wrapped by :func:`handlers.markup.user` (escaped by each adapter its own way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A label/value pair shown as a field (amount, supplier, …)."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button that triggers ``action`` on ``value`` (a reference)."""
+
+    label: str
+    action: str
+    value: str
+    style: str = "default"  # "primary" | "danger" | "default"
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Input:
+    """One field of a form."""
+
+    name: str
+    label: str
+    kind: str = "text"  # "text" | "textarea" | "select"
+    required: bool = True
+    choices: tuple[Choice, ...] = ()
+    placeholder: str = ""
+    initial: str = ""
+    max_length: int = 200
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form to open (Slack modal, Mattermost dialog, terminal prompts).
+
+    ``callback`` names what handles the submission; ``value`` travels with it
+    (for instance the reference being refused).
+    """
+
+    callback: str
+    title: str
+    submit_label: str
+    inputs: tuple[Input, ...]
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    facts: tuple[Fact, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    form: Form | None = None
+    public: bool = False  # False: only the person who asked sees it
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Reply:
+        form = data.get("form")
+        return cls(
+            text=data["text"],
+            facts=tuple(Fact(**f) for f in data.get("facts", ())),
+            buttons=tuple(Button(**b) for b in data.get("buttons", ())),
+            form=_form_from_dict(form) if form else None,
+            public=bool(data.get("public", False)),
+        )
+
+
+def _form_from_dict(data: Mapping[str, Any]) -> Form:
+    inputs = tuple(
+        Input(**{**i, "choices": tuple(Choice(**c) for c in i.get("choices", ()))}) for i in data["inputs"]
+    )
+    return Form(
+        callback=data["callback"],
+        title=data["title"],
+        submit_label=data["submit_label"],
+        inputs=inputs,
+        value=data.get("value", ""),
+    )
+
+
+@dataclass(frozen=True)
+class Request:
+    """Someone typed something: a slash command, a direct message, a mention."""
+
+    platform: str  # "slack" | "mattermost" | "console"
+    user_id: str  # the platform's user id (console: the person id)
+    text: str
+    channel_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """Someone clicked a button."""
+
+    platform: str
+    user_id: str
+    action: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Someone submitted a form."""
+
+    platform: str
+    user_id: str
+    callback: str
+    value: str
+    values: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    reply: Reply | None = None  # shown to the clicker only
+    update: Reply | None = None  # replaces the clicked message
+    form: Form | None = None  # to open (e.g. the reason of a refusal)
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    errors: Mapping[str, str] = field(default_factory=dict)  # field name -> message; form stays open
+    reply: Reply | None = None  # shown to the submitter when the form closes
+    update: Reply | None = None  # replaces the message the form came from, if any

@@ -1,0 +1,57 @@
+"""Refusals raised by storage when a rule of the convention says no.
+
+They carry data, not sentences: ``handlers`` turns them into French (or English).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class LedgerRefusal(Exception):
+    """Base class: the change was refused and nothing was written."""
+
+
+@dataclass
+class NotFound(LedgerRefusal):
+    what: str  # "quote", "service_done", "startup", "person"
+    key: str
+
+
+@dataclass
+class AlreadyDecided(LedgerRefusal):
+    reference: str
+    status: str
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+@dataclass
+class NoAllocation(LedgerRefusal):
+    year: int
+
+
+@dataclass
+class InsufficientCredits(LedgerRefusal):
+    """The year's AE (``kind='ae'``) or CP (``kind='cp'``) cannot absorb the amount."""
+
+    kind: str
+    year: int
+    requested_cents: int
+    available_cents: int
+
+
+@dataclass
+class ExceedsOrder(LedgerRefusal):
+    """A service done larger than what the order still has committed."""
+
+    reference: str
+    requested_cents: int
+    remaining_cents: int
+
+
+@dataclass
+class QuoteNotValidated(LedgerRefusal):
+    reference: str
+    status: str

@@ -1,0 +1,286 @@
+"""Every table of incubot, in one place.
+
+Money is stored as integer cents (``*_cents`` columns), never as ``Numeric``:
+SQLite would silently round-trip it through a float. Datetimes are stored as
+naive UTC and handed back as aware UTC (:class:`UTCDateTime`).
+
+The money invariants are CHECK constraints here and guarded UPDATEs in
+:mod:`storage.ledger`: the constraints are the backstop if a query is ever wrong.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; stored naive UTC on every backend."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Phase(enum.StrEnum):
+    INVESTIGATION = "investigation"
+    CONSTRUCTION = "construction"
+    ACCELERATION = "acceleration"
+    CONSOLIDATION = "consolidation"
+
+
+class StartupRole(enum.StrEnum):
+    INTRAPRENEUR = "intrapreneur"
+    COACH = "coach"
+
+
+class QuoteStatus(enum.StrEnum):
+    PENDING = "pending"
+    VALIDATED = "validated"
+    REFUSED = "refused"
+
+
+class ServiceDoneStatus(enum.StrEnum):
+    PENDING = "pending"
+    CERTIFIED = "certified"
+    REFUSED = "refused"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def _dt() -> sa.Column[datetime]:
+    return sa.Column(UTCDateTime(), nullable=False)
+
+
+def _dt_null() -> sa.Column[datetime]:
+    return sa.Column(UTCDateTime(), nullable=True)
+
+
+class Convention(SQLModel, table=True):
+    """The delegation agreement: parties, dates, notice period, CHORUS references."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=64, unique=True)
+    title: str = Field(max_length=300)
+    delegant: str = Field(max_length=200)
+    delegataire: str = Field(max_length=200)
+    operational_unit: str = Field(max_length=64)
+    starts: date
+    ends: date
+    notice_months: int = Field(default=3, ge=0)
+    managers_channel_slack: str | None = Field(default=None, max_length=64)
+    managers_channel_mattermost: str | None = Field(default=None, max_length=64)
+    chorus_axe_ministeriel: str = Field(default="", max_length=120)
+    chorus_domaine_fonctionnel: str = Field(default="", max_length=64)
+    chorus_centre_financier: str = Field(default="", max_length=64)
+    chorus_activite: str = Field(default="", max_length=64)
+    chorus_centre_de_cout: str = Field(default="", max_length=64)
+
+
+class Allocation(SQLModel, table=True):
+    """One year of credits. ``ae_committed`` / ``cp_consumed`` are running counters
+    moved only by guarded UPDATEs; the CHECKs make an overrun impossible."""
+
+    __table_args__ = (
+        sa.CheckConstraint("ae_cents >= 0 AND cp_cents >= 0", name="allocation_non_negative"),
+        sa.CheckConstraint(
+            "ae_committed_cents >= 0 AND ae_committed_cents <= ae_cents", name="allocation_ae_ceiling"
+        ),
+        sa.CheckConstraint(
+            "cp_consumed_cents >= 0 AND cp_consumed_cents <= cp_cents", name="allocation_cp_ceiling"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    convention_id: int = Field(foreign_key="convention.id", index=True)
+    year: int = Field(unique=True)
+    ae_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    cp_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    ae_committed_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    cp_consumed_cents: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class Person(SQLModel, table=True):
+    """Someone the bot knows. ``id`` is the stable key of the reference file."""
+
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=200)
+    slack_id: str | None = Field(default=None, max_length=64, unique=True)
+    mattermost_id: str | None = Field(default=None, max_length=64, unique=True)
+    is_manager: bool = False
+    is_admin: bool = False
+
+
+class Startup(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(max_length=200)
+    phase: str = Field(default=Phase.INVESTIGATION.value, max_length=32)
+    phase_started: date | None = None
+    channel_slack: str | None = Field(default=None, max_length=64)
+    channel_mattermost: str | None = Field(default=None, max_length=64)
+
+
+class Membership(SQLModel, table=True):
+    """A person's role in a startup (intrapreneur or coach)."""
+
+    startup_id: str = Field(foreign_key="startup.id", primary_key=True, max_length=100)
+    person_id: str = Field(foreign_key="person.id", primary_key=True, max_length=100)
+    role: str = Field(primary_key=True, max_length=32)
+
+
+class Committee(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    held_on: date = Field(unique=True)
+
+
+class Quote(SQLModel, table=True):
+    """A quote (*devis*) ``D-YYYY-NNNN``. Amount TTC; validated quotes commit AE of
+    ``commitment_year``; ``certified_cents`` sums its certified service done."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("year", "seq", name="quote_year_seq"),
+        sa.CheckConstraint("amount_cents > 0", name="quote_amount_positive"),
+        sa.CheckConstraint(
+            "certified_cents >= 0 AND certified_cents <= amount_cents", name="quote_certified_ceiling"
+        ),
+        sa.CheckConstraint("status IN ('pending', 'validated', 'refused')", name="quote_status_known"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=20, unique=True)
+    year: int
+    seq: int
+    startup_id: str = Field(foreign_key="startup.id", index=True, max_length=100)
+    submitted_by: str = Field(foreign_key="person.id", max_length=100)
+    platform: str = Field(default="console", max_length=20)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    amount_ht_cents: int | None = Field(default=None, sa_type=sa.BigInteger)
+    supplier: str = Field(max_length=200)
+    object: str = Field(max_length=1000)
+    status: str = Field(default=QuoteStatus.PENDING.value, max_length=16, index=True)
+    created_at: datetime = Field(sa_column=_dt())
+    decided_at: datetime | None = Field(default=None, sa_column=_dt_null())
+    decided_by: str | None = Field(default=None, foreign_key="person.id", max_length=100)
+    refusal_reason: str | None = Field(default=None, max_length=1000)
+    commitment_year: int | None = Field(default=None, index=True)
+    certified_cents: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class ServiceDone(SQLModel, table=True):
+    """A service-done certification request ``SF-YYYY-NNNN`` on a validated quote;
+    certifying it consumes CP of ``consumption_year``."""
+
+    __tablename__ = "service_done"
+    __table_args__ = (
+        sa.UniqueConstraint("year", "seq", name="service_done_year_seq"),
+        sa.CheckConstraint("amount_cents > 0", name="service_done_amount_positive"),
+        sa.CheckConstraint(
+            "status IN ('pending', 'certified', 'refused')", name="service_done_status_known"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=20, unique=True)
+    year: int
+    seq: int
+    quote_id: int = Field(foreign_key="quote.id", index=True)
+    submitted_by: str = Field(foreign_key="person.id", max_length=100)
+    platform: str = Field(default="console", max_length=20)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    period: str | None = Field(default=None, max_length=200)
+    status: str = Field(default=ServiceDoneStatus.PENDING.value, max_length=16, index=True)
+    created_at: datetime = Field(sa_column=_dt())
+    decided_at: datetime | None = Field(default=None, sa_column=_dt_null())
+    decided_by: str | None = Field(default=None, foreign_key="person.id", max_length=100)
+    refusal_reason: str | None = Field(default=None, max_length=1000)
+    consumption_year: int | None = Field(default=None, index=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only trail: who did what, when, from which platform, before and after."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_dt())
+    actor_id: str | None = Field(default=None, max_length=100)
+    platform: str = Field(max_length=20)
+    action: str = Field(max_length=64)
+    subject: str = Field(max_length=100, index=True)
+    before: str | None = Field(default=None, sa_type=sa.Text)
+    after: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Everything the bot sends: written in the same transaction as the change that
+    causes it, claimed with a conditional UPDATE, sent, marked sent.
+
+    The unique key (kind, target, occurrence) makes each message exist once, so two
+    sweepers, a retry or an operator's catch-up never send it twice.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "target", "occurrence", name="outbox_once"),
+        sa.Index("outbox_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=64)
+    target: str = Field(max_length=200)
+    occurrence: str = Field(max_length=100)
+    due_at: datetime = Field(sa_column=_dt())
+    payload: str = Field(sa_type=sa.Text)
+    status: str = Field(default=OutboxStatus.PENDING.value, max_length=16)
+    attempts: int = 0
+    claimed_at: datetime | None = Field(default=None, sa_column=_dt_null())
+    claimed_by: str | None = Field(default=None, max_length=100)
+    sent_at: datetime | None = Field(default=None, sa_column=_dt_null())
+    last_error: str | None = Field(default=None, max_length=1000)
+
+
+class PostedMessage(SQLModel, table=True):
+    """Where a message about a subject (a quote, a certification) was posted, so a
+    decision can update every copy in place."""
+
+    __tablename__ = "posted_message"
+    __table_args__ = (sa.UniqueConstraint("platform", "channel", "message_id", name="posted_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=100, index=True)
+    platform: str = Field(max_length=20)
+    channel: str = Field(max_length=100)
+    message_id: str = Field(max_length=100)
+    person_id: str | None = Field(default=None, max_length=100)
+    at: datetime = Field(sa_column=_dt())
+
+
+class SeenEvent(SQLModel, table=True):
+    """Platform event ids already handled (Slack retries events)."""
+
+    __tablename__ = "seen_event"
+
+    platform: str = Field(primary_key=True, max_length=20)
+    event_id: str = Field(primary_key=True, max_length=100)
+    at: datetime = Field(sa_column=_dt())

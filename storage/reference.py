@@ -1,0 +1,219 @@
+"""Reference data: the convention, yearly allocations, people, startups, committees."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    Allocation,
+    Committee,
+    Convention,
+    Membership,
+    Person,
+    Quote,
+    Startup,
+    StartupRole,
+)
+
+PLATFORMS = ("slack", "mattermost")
+
+
+def current_convention(*, session: Session) -> Convention | None:
+    """The convention in force (the one with the latest end date)."""
+    return session.exec(select(Convention).order_by(col(Convention.ends).desc())).first()
+
+
+def find_person(*, session: Session, platform: str, user_id: str) -> Person | None:
+    """The person behind a platform user id (console: the person id itself)."""
+    if platform == "slack":
+        return session.exec(select(Person).where(Person.slack_id == user_id)).first()
+    if platform == "mattermost":
+        return session.exec(select(Person).where(Person.mattermost_id == user_id)).first()
+    return session.get(Person, user_id)
+
+
+def get_person(*, session: Session, person_id: str) -> Person | None:
+    return session.get(Person, person_id)
+
+
+def people(*, session: Session, ids: Iterable[str] | None = None) -> Sequence[Person]:
+    query = select(Person).order_by(col(Person.name))
+    if ids is not None:
+        query = query.where(col(Person.id).in_(list(ids)))
+    return session.exec(query).all()
+
+
+def managers(*, session: Session) -> Sequence[Person]:
+    return session.exec(select(Person).where(col(Person.is_manager).is_(True)).order_by(col(Person.name))).all()
+
+
+def get_startup(*, session: Session, startup_id: str) -> Startup | None:
+    return session.get(Startup, startup_id)
+
+
+def find_startup(*, session: Session, text: str) -> Startup | None:
+    """A startup by id or name, case- and accent-insensitive on the id/name as typed."""
+    from storage.text import fold
+
+    wanted = fold(text)
+    if not wanted:
+        return None
+    for startup in session.exec(select(Startup)).all():
+        if wanted in (fold(startup.id), fold(startup.name)):
+            return startup
+    return None
+
+
+def startups(*, session: Session) -> Sequence[Startup]:
+    return session.exec(select(Startup).order_by(col(Startup.name))).all()
+
+
+def members(*, session: Session, startup_id: str, role: str | None = None) -> Sequence[Person]:
+    query = (
+        select(Person)
+        .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
+        .where(Membership.startup_id == startup_id)
+        .order_by(col(Person.name))
+    )
+    if role is not None:
+        query = query.where(Membership.role == role)
+    return session.exec(query).all()
+
+
+def intrapreneurs(*, session: Session, startup_id: str) -> Sequence[Person]:
+    return members(session=session, startup_id=startup_id, role=StartupRole.INTRAPRENEUR.value)
+
+
+def roles_of(*, session: Session, person_id: str) -> dict[str, set[str]]:
+    """``{startup_id: {"intrapreneur", "coach"}}`` for one person."""
+    result: dict[str, set[str]] = {}
+    for m in session.exec(select(Membership).where(Membership.person_id == person_id)).all():
+        result.setdefault(m.startup_id, set()).add(m.role)
+    return result
+
+
+def committees(*, session: Session, after: date | None = None) -> Sequence[Committee]:
+    query = select(Committee).order_by(col(Committee.held_on))
+    if after is not None:
+        query = query.where(Committee.held_on >= after)
+    return session.exec(query).all()
+
+
+def next_committee(*, session: Session, today: date) -> Committee | None:
+    return session.exec(
+        select(Committee).where(Committee.held_on >= today).order_by(col(Committee.held_on))
+    ).first()
+
+
+def last_committee(*, session: Session, today: date) -> Committee | None:
+    return session.exec(
+        select(Committee).where(Committee.held_on < today).order_by(col(Committee.held_on).desc())
+    ).first()
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass
+class ReferenceData:
+    """A whole reference file, already validated (amounts in cents)."""
+
+    convention: Convention | None = None
+    allocations: list[tuple[int, int, int]] = field(default_factory=list)  # (year, ae, cp)
+    people: list[Person] = field(default_factory=list)
+    startups: list[tuple[Startup, list[str], list[str]]] = field(default_factory=list)
+    committees: list[date] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+
+    def count(self, bucket: dict[str, int], kind: str) -> None:
+        bucket[kind] = bucket.get(kind, 0) + 1
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+def _upsert(session: Session, report: ImportReport, kind: str, existing: object | None, new: object,
+            columns: Iterable[str]) -> object:
+    if existing is None:
+        session.add(new)
+        report.count(report.created, kind)
+        return new
+    changed = False
+    for name in columns:
+        value = getattr(new, name)
+        if getattr(existing, name) != value:
+            setattr(existing, name, value)
+            changed = True
+    if changed:
+        report.count(report.updated, kind)
+    return existing
+
+
+def import_reference(*, session: Session, data: ReferenceData) -> ImportReport:
+    """Create or update everything in ``data``; a second run with the same data changes nothing.
+
+    Allocations are only ever *set* (never summed); lowering one below what is already
+    committed or consumed is refused by the CHECK constraint, and the whole import with it.
+    """
+    report = ImportReport()
+    convention = current_convention(session=session)
+    if data.convention is not None:
+        existing = session.exec(
+            select(Convention).where(Convention.reference == data.convention.reference)
+        ).first()
+        columns = [c for c in Convention.model_fields if c != "id"]
+        convention = _upsert(session, report, "convention", existing, data.convention, columns)  # type: ignore[assignment]
+        session.flush()
+    if data.allocations and convention is None:
+        raise ValueError("allocation without a convention")
+    for year, ae, cp in data.allocations:
+        assert convention is not None and convention.id is not None
+        existing_alloc = session.exec(select(Allocation).where(Allocation.year == year)).first()
+        _upsert(session, report, "allocation", existing_alloc,
+                Allocation(convention_id=convention.id, year=year, ae_cents=ae, cp_cents=cp),
+                ("convention_id", "ae_cents", "cp_cents"))
+    for person in data.people:
+        columns = [c for c in Person.model_fields if c != "id"]
+        _upsert(session, report, "person", session.get(Person, person.id), person, columns)
+    session.flush()
+    for startup, intras, coaches in data.startups:
+        columns = [c for c in Startup.model_fields if c != "id"]
+        _upsert(session, report, "startup", session.get(Startup, startup.id), startup, columns)
+        session.flush()
+        wanted = {(p, StartupRole.INTRAPRENEUR.value) for p in intras} | {
+            (p, StartupRole.COACH.value) for p in coaches
+        }
+        current = {
+            (m.person_id, m.role): m
+            for m in session.exec(select(Membership).where(Membership.startup_id == startup.id)).all()
+        }
+        for key in wanted - current.keys():
+            session.add(Membership(startup_id=startup.id, person_id=key[0], role=key[1]))
+            report.count(report.created, "membership")
+        for key in current.keys() - wanted:
+            session.delete(current[key])
+            report.count(report.updated, "membership")
+    for held_on in data.committees:
+        if session.exec(select(Committee).where(Committee.held_on == held_on)).first() is None:
+            session.add(Committee(held_on=held_on))
+            report.count(report.created, "committee")
+    session.flush()
+    return report
+
+
+def quote_counts(*, session: Session) -> dict[str, int]:
+    return {
+        status: int(n)
+        for status, n in session.exec(select(Quote.status, sa.func.count()).group_by(Quote.status)).all()
+    }

@@ -1,0 +1,136 @@
+"""Chat drivers: drive the bot as people do, and read what each person sees.
+
+A dialogue test is written once against :class:`ChatDriver` and runs on every
+platform (the ``chat`` fixture is parametrised): the neutral driver below calls
+:class:`handlers.core.Bot` directly; the Slack and Mattermost drivers send the
+platforms' real, signed request formats to ``incubot serve``'s ASGI app and read
+a fake Web API. Same dialogue, same expectations: no flow is written twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.delivery import Posted
+from handlers.core import Bot
+from handlers.markup import plain
+from handlers.types import Action, ActionResult, Form, Reply, Request, Submission
+from storage.models import Convention, Person, Startup
+
+
+@dataclass
+class Seen:
+    """A message as a person sees it: plain text (facts included) and button labels."""
+
+    text: str
+    buttons: list[str] = field(default_factory=list)
+
+    def __contains__(self, needle: str) -> bool:
+        return needle in self.text
+
+
+class ChatDriver(Protocol):
+    platform: str
+
+    def say(self, who: str, text: str) -> Seen:
+        """``who`` (a person id) types ``text`` (``/incubot …`` or a DM); what they see back."""
+
+    def click(self, who: str, ref: str, label: str) -> Seen:
+        """``who`` clicks ``label`` on the latest message about ``ref`` in their inbox."""
+
+    def fill(self, who: str, values: Mapping[str, str]) -> Seen:
+        """``who`` submits the form last opened for them; what they see (errors included)."""
+
+    def inbox(self, who: str) -> list[Seen]:
+        """Direct messages ``who`` received, oldest first, as they are now (after updates)."""
+
+    def managers_channel(self) -> list[Seen]:
+        """Messages posted to the managers (channel or direct)."""
+
+
+def seen(reply: Reply | None) -> Seen:
+    if reply is None:
+        return Seen("")
+    lines = [plain(reply.text)] + [f"{plain(f.label)} : {plain(f.value)}" for f in reply.facts]
+    return Seen("\n".join(lines), [b.label for b in reply.buttons])
+
+
+class RecordingSender:
+    """A courier sender that keeps every posted message, and applies updates in place."""
+
+    def __init__(self, platform: str = "console") -> None:
+        self.platform = platform
+        self.posts: dict[tuple[str, str], Reply] = {}
+        self.order: list[tuple[str, str]] = []
+        self._ids = itertools.count(1)
+
+    def person_address(self, person: Person) -> str | None:
+        return person.id
+
+    def channel_address(self, convention: Convention | None, startup: Startup | None) -> str | None:
+        return "managers" if startup is None else f"startup:{startup.id}"
+
+    def post_direct(self, user: str, reply: Reply) -> Posted:
+        return self.post_channel(f"dm:{user}", reply)
+
+    def post_channel(self, channel: str, reply: Reply) -> Posted:
+        key = (channel, str(next(self._ids)))
+        self.posts[key] = reply
+        self.order.append(key)
+        return Posted(*key)
+
+    def update(self, channel: str, message_id: str, reply: Reply) -> None:
+        assert (channel, message_id) in self.posts, "update of a message never posted"
+        self.posts[(channel, message_id)] = reply
+
+    def messages(self, channel: str) -> list[Reply]:
+        return [self.posts[k] for k in self.order if k[0] == channel]
+
+
+class NeutralChat:
+    """Drives :class:`Bot` directly (what the console does)."""
+
+    platform = "console"
+
+    def __init__(self, bot: Bot, sender: RecordingSender) -> None:
+        self.bot = bot
+        self.sender = sender
+        self.forms: dict[str, Form] = {}
+
+    def say(self, who: str, text: str) -> Seen:
+        if text.startswith("/incubot"):
+            text = text[len("/incubot"):].strip()
+        reply = self.bot.message(Request(self.platform, who, text))
+        if reply.form is not None:
+            self.forms[who] = reply.form
+        return seen(reply)
+
+    def click(self, who: str, ref: str, label: str) -> Seen:
+        for reply in reversed(self.sender.messages(f"dm:{who}")):
+            for button in reply.buttons:
+                if button.value == ref and button.label == label:
+                    return self._result(who, self.bot.action(Action(self.platform, who, button.action, ref)))
+        raise AssertionError(f"{who} has no button {label!r} for {ref}")
+
+    def _result(self, who: str, result: ActionResult) -> Seen:
+        if result.form is not None:
+            self.forms[who] = result.form
+            return Seen(f"[form: {result.form.title}]")
+        return seen(result.reply)
+
+    def fill(self, who: str, values: Mapping[str, str]) -> Seen:
+        form = self.forms[who]
+        result = self.bot.submit(Submission(self.platform, who, form.callback, form.value, dict(values)))
+        if result.errors:
+            return Seen("\n".join(plain(m) for m in result.errors.values()))
+        self.forms.pop(who, None)
+        return seen(result.reply)
+
+    def inbox(self, who: str) -> list[Seen]:
+        return [seen(r) for r in self.sender.messages(f"dm:{who}")]
+
+    def managers_channel(self) -> list[Seen]:
+        return [seen(r) for r in self.sender.messages("managers")]

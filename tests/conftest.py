@@ -1,0 +1,164 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or PostgreSQL), a fixed
+clock, the demo reference data, and the chat drivers of ``tests/chat.py``."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from storage.db import make_engine, session_factory, upgrade
+
+PG_ADMIN_URL = os.environ.get("INCUBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+# Thursday 5 November 2026, 10:00 in Paris: a working day, in the seed's third year.
+NOW = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(**kwargs)
+
+
+def _pg_reachable() -> str | None:
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 2})
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return f"PostgreSQL unreachable at {PG_ADMIN_URL}: {type(exc).__name__}"
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A throw-away PostgreSQL database for this test session, migrated once."""
+    reason = _pg_reachable()
+    if reason:
+        pytest.skip(reason)
+    name = f"incubot_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(engine: Engine) -> None:
+    from sqlmodel import SQLModel
+
+    import storage.models  # noqa: F401
+
+    names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    """A fresh, migrated database: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'incubot.db'}")
+        upgrade(engine)
+    else:
+        url = request.getfixturevalue("pg_database")
+        engine = make_engine(url)
+        _truncate_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    """A fresh, migrated SQLite file database."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'incubot.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sessions(engine: Engine):  # type: ignore[no-untyped-def]
+    return session_factory(engine)
+
+
+# --------------------------------------------------------------------------- the world
+
+
+def load_world(sessions, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """The demo reference data (no sample quotes), with Slack and Mattermost ids for everyone."""
+    from bot.demo import demo_reference_text
+    from handlers.importer import parse_reference
+    from storage.db import unit_of_work
+    from storage.reference import import_reference
+
+    data = parse_reference(demo_reference_text(now.year))
+    for person in data.people:
+        person.slack_id = slack_id(person.id)
+        person.mattermost_id = mattermost_id(person.id)
+    with unit_of_work(sessions) as session:
+        import_reference(session=session, data=data)
+
+
+def slack_id(person_id: str) -> str:
+    return "U" + person_id.replace(".", "").upper()[:10]
+
+
+def mattermost_id(person_id: str) -> str:
+    return (person_id.replace(".", "") + "x" * 26)[:26]
+
+
+@pytest.fixture
+def world(sessions, clock):  # type: ignore[no-untyped-def]
+    load_world(sessions, clock())
+    return sessions
+
+
+def _neutral_chat(engine: Engine, clock: Clock):  # type: ignore[no-untyped-def]
+    from bot.app import build_runtime
+    from bot.config import Settings
+    from tests.chat import NeutralChat, RecordingSender
+
+    runtime = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False)
+    sender = RecordingSender()
+    runtime.add_sender(sender)
+    chat = NeutralChat(runtime.bot, sender)
+    chat.runtime = runtime  # type: ignore[attr-defined]
+    return chat
+
+
+# Platform drivers register here: {"neutral": factory(engine, clock, request) -> ChatDriver}.
+CHAT_DRIVERS = {"neutral": lambda engine, clock, request: _neutral_chat(engine, clock)}
+
+
+@pytest.fixture(params=sorted(CHAT_DRIVERS))
+def chat(request: pytest.FixtureRequest, engine: Engine, world, clock: Clock):  # type: ignore[no-untyped-def]
+    """The bot on one platform, in the demo world: the same dialogue runs on each."""
+    return CHAT_DRIVERS[request.param](engine, clock, request)
