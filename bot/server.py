@@ -1,7 +1,9 @@
 """``incubot serve``: one ASGI app (Starlette under uvicorn) for every HTTP route.
 
-Routes: ``/healthz`` always; ``/slack/events`` when Slack is configured;
-``/mattermost/*`` when Mattermost is; ``/stats`` and ``/stats.json``.
+Routes: ``/healthz`` always; ``/stats`` and ``/stats.json`` (``bot/stats.py``);
+``/slack/events`` when Slack is configured (``bot/slack.py``); ``/mattermost/*``
+when Mattermost is (``bot/mattermost.py``). Each platform module exposes
+``routes(runtime) -> list[Route]`` and, if it sends messages, a courier sender.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import logging
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.app import Runtime, build_runtime
 from bot.config import Settings
@@ -20,15 +23,35 @@ from storage.db import ping
 log = logging.getLogger("incubot.server")
 
 
+def platform_routes(runtime: Runtime) -> list[BaseRoute]:
+    """The routes of every configured platform (each module also registers its sender)."""
+    routes: list[BaseRoute] = []
+    settings = runtime.settings
+    if settings.slack_enabled and not settings.slack_socket_mode:
+        from bot import slack
+
+        routes += slack.routes(runtime)
+    if settings.mattermost_enabled:
+        from bot import mattermost
+
+        routes += mattermost.routes(runtime)
+    return routes
+
+
 def create_app(runtime: Runtime) -> Starlette:
     async def healthz(_request: Request) -> JSONResponse:
-        from starlette.concurrency import run_in_threadpool
-
         if await run_in_threadpool(ping, runtime.engine):
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    try:
+        from bot import stats
+    except ImportError:  # pragma: no cover - during the bootstrap of the stats page
+        stats = None  # type: ignore[assignment]
+    if stats is not None:
+        routes += stats.routes(runtime)
+    routes += platform_routes(runtime)
     app = Starlette(routes=routes)
     app.state.runtime = runtime
     return app
