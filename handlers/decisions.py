@@ -9,7 +9,7 @@ for lack of credits alerts the managers at once (convention, art. 5).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from handlers import notify
@@ -115,22 +115,19 @@ def _already(ctx: Context, exc: AlreadyDecided) -> str:
              when=t.datetime(exc.decided_at) if exc.decided_at else "?")
 
 
-def _after_decision(ctx: Context, flow: Flow, ref: str) -> Reply:
-    """Update every copy of the request and tell the submitter; return the new card."""
+def _after_decision(ctx: Context, flow: Flow, ref: str) -> str:
+    """Update every copy of the request in place and tell the submitter; return the sentence said."""
     subject = flow.load(ctx, ref)
     notify.update_subject(ctx, subject.reference, occurrence=subject.status, reply=subject.card)
     t = ctx.t
-    if subject.status == "refused":
-        text = t("{noun} {ref} a été refusé par {who}.", noun=t(flow.noun).capitalize(), ref=subject.reference,
-                 who=ctx.actor.person.name)
-    else:
-        text = t("{noun} {ref} a été {word} par {who}.", noun=t(flow.noun).capitalize(), ref=subject.reference,
-                 word=t(flow.approved_word), who=ctx.actor.person.name)
-    notice = Reply(text, facts=subject.card.facts)
+    word = t("refusé") if subject.status == "refused" else t(flow.approved_word)
+    sentence = t("{noun} {ref} a été {word} par {who}.", noun=t(flow.noun).capitalize(), ref=subject.reference,
+                 word=word, who=ctx.actor.person.name)
     if subject.submitted_by != ctx.actor.id:
+        decision = subject.card.text.partition("\n")[2]
         notify.to_person(ctx, subject.submitted_by, kind=f"{flow.kind}.decided", occurrence=subject.reference,
-                         reply=Reply(text + "\n" + subject.card.text.split("\n", 1)[-1], facts=subject.card.facts))
-    return notice if subject.submitted_by == ctx.actor.id else Reply(text)
+                         reply=Reply(f"{sentence}\n{decision}", facts=subject.card.facts))
+    return sentence
 
 
 def approve(ctx: Context, flow: Flow, ref: str) -> ActionResult:
@@ -144,8 +141,8 @@ def approve(ctx: Context, flow: Flow, ref: str) -> ActionResult:
     except (InsufficientCredits, NoAllocation) as exc:
         _alert_managers(ctx, flow, subject, exc)
         return ActionResult(reply=Reply(explain(ctx.t, exc)))
-    done = _after_decision(ctx, flow, subject.reference)
-    return ActionResult(reply=Reply(ctx.t("C'est fait : {text}", text=done.text)),
+    sentence = _after_decision(ctx, flow, subject.reference)
+    return ActionResult(reply=Reply(ctx.t("C'est fait : {text}", text=sentence)),
                         update=flow.load(ctx, ref).card)
 
 
@@ -197,8 +194,8 @@ def refuse(ctx: Context, flow: Flow, ref: str, reason: str) -> SubmissionResult:
             flow.refuse(ctx, subject.reference, reason)
     except AlreadyDecided as exc:
         return SubmissionResult(reply=Reply(_already(ctx, exc)))
-    done = _after_decision(ctx, flow, subject.reference)
-    return SubmissionResult(reply=Reply(ctx.t("C'est fait : {text} Motif : {reason}", text=done.text,
+    sentence = _after_decision(ctx, flow, subject.reference)
+    return SubmissionResult(reply=Reply(ctx.t("C'est fait : {text} Motif : {reason}", text=sentence,
                                               reason=user(reason))),
                             update=flow.load(ctx, ref).card)
 
@@ -236,7 +233,3 @@ def register(registry: Registry) -> None:
         registry.forms[flow.refuse_action] = (
             lambda ctx, ref, values, f=flow: refuse(ctx, f, ref, values.get("reason", ""))
         )
-
-
-def submission_values(values: Mapping[str, str], name: str) -> str:
-    return (values.get(name) or "").strip()
