@@ -84,8 +84,10 @@ def cmd_budget(ctx: Context, args: str) -> Reply:
             total = sum(q.amount_cents for q in pending)
             lines.append("")
             lines.append(t("**Devis en attente** : {n}, pour {amount}", n=len(pending), amount=t.money(total)))
+            names = {s.id: s.name for s in reference.startups(session=ctx.session)}
             for q in pending[:10]:
-                lines.append(t("• {ref} · {startup} · {amount} · {supplier}", ref=q.reference, startup=q.startup_id,
+                lines.append(t("• {ref} · {startup} · {amount} · {supplier}", ref=q.reference,
+                               startup=names.get(q.startup_id, q.startup_id),
                                amount=t.money(q.amount_cents), supplier=user(q.supplier)))
             if len(pending) > 10:
                 lines.append(t("… et {n} autres (tapez **en-attente**).", n=len(pending) - 10))
