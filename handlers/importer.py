@@ -72,9 +72,10 @@ def _cents(data: Mapping[str, Any], key: str, where: str, t: Translator) -> int:
     value = data.get(key)
     if value is None:
         raise ImportFileError(f"{where}.{key}", "montant obligatoire absent")
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        # TOML 1500000.0 would arrive as a binary fraction: money is typed as text or whole euros.
         raise ImportFileError(f"{where}.{key}", "montant à écrire en entier ou en texte (\"1500000\"), "
-                                                "jamais en nombre à virgule flottante")
+                                                "jamais en nombre à virgule")
     if isinstance(value, int):
         if value < 0:
             raise ImportFileError(f"{where}.{key}", "montant négatif")
