@@ -3,7 +3,7 @@
 Understood: ``12500``, ``12 500,50 €``, ``12.500,50``, ``12,500.50``, ``12k``,
 ``1,5 M€``, with ``HT`` or ``TTC`` before or after. Refused with a precise reason:
 empty, not a number (``abc``, ``1e400``), negative, zero, more than two decimals,
-larger than :data:`MAX_CENTS`. Never a float: :class:`~decimal.Decimal` throughout.
+larger than :data:`MAX_CENTS`. Never binary floating point: :class:`~decimal.Decimal` throughout.
 """
 
 from __future__ import annotations

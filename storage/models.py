@@ -1,7 +1,7 @@
 """Every table of incubot, in one place.
 
 Money is stored as integer cents (``*_cents`` columns), never as ``Numeric``:
-SQLite would silently round-trip it through a float. Datetimes are stored as
+SQLite would silently round-trip it through binary floating point. Datetimes are stored as
 naive UTC and handed back as aware UTC (:class:`UTCDateTime`).
 
 The money invariants are CHECK constraints here and guarded UPDATEs in
