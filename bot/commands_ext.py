@@ -1,8 +1,20 @@
-"""Sub-commands that belong to the scheduler and reports (``reminders``, ``report``, ``clock``)."""
+"""Sub-commands that belong to the scheduler and reports (``reminders``, ``report``, ``clock``).
+
+* ``incubot reminders due --at ISO`` — what the scheduler would send at that moment
+  and has not sent yet;
+* ``incubot reminders send --at ISO`` — send it (a second run sends nothing new: the
+  operator's catch-up after an outage);
+* ``incubot report --month YYYY-MM --format md|csv [--output FILE]`` — the monthly
+  report file for the ministry;
+* ``incubot clock`` — the scheduler alone, in its own process (with ``serve --no-scheduler``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from bot.app import Runtime
@@ -10,7 +22,101 @@ from bot.app import Runtime
 
 def add_parsers(sub: Any) -> None:
     """Register the extra sub-commands on the ``incubot`` parser."""
+    rem = sub.add_parser("reminders", help="les rappels et alertes du planificateur")
+    rem.add_argument("action", choices=("due", "send"),
+                     help="due : ce qui serait envoyé et ne l'a pas été ; send : l'envoyer")
+    rem.add_argument("--at", help="à cet instant (ISO, par exemple 2026-12-01T09:00 ; heure locale si sans fuseau ; "
+                                  "sinon maintenant)")
+
+    report = sub.add_parser("report", help="le rapport mensuel, en fichier (Markdown ou CSV)")
+    report.add_argument("--month", help="AAAA-MM (sinon le mois précédent)")
+    report.add_argument("--format", choices=("md", "csv"), default="md")
+    report.add_argument("--output", type=Path, help="fichier (sinon la sortie standard)")
+
+    sub.add_parser("clock", help="le planificateur seul, dans son propre processus (avec serve --no-scheduler)")
 
 
 def run(args: argparse.Namespace, runtime: Runtime) -> int:
+    if args.command == "reminders":
+        return cmd_reminders(runtime, args.action, args.at)
+    if args.command == "report":
+        return cmd_report(runtime, args.month, args.format, args.output)
+    if args.command == "clock":
+        from bot.scheduler import run_clock
+
+        register_senders(runtime)
+        return run_clock(runtime)
     raise SystemExit(f"unknown command {args.command}")
+
+
+def at_arg(runtime: Runtime, text: str | None) -> datetime:
+    """``--at``: an ISO datetime; without a zone, in the configured one."""
+    from bot.cli import now_arg
+
+    if not text:
+        return runtime.services.now()
+    value = now_arg(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=runtime.services.tz)
+    return value
+
+
+def register_senders(runtime: Runtime) -> None:
+    """The configured platforms' senders; with none, print to stdout so the operator sees what goes out."""
+    from bot.scheduler import StdoutSender
+    from bot.server import platform_routes
+
+    platform_routes(runtime)  # each platform module registers its sender as it builds its routes
+    if not runtime.courier.senders:
+        runtime.add_sender(StdoutSender())
+
+
+def cmd_reminders(runtime: Runtime, action: str, at_text: str | None) -> int:
+    from handlers import reminders
+    from handlers.markup import plain
+    from storage.db import unit_of_work
+
+    now = at_arg(runtime, at_text)
+    t = runtime.services.t
+    if action == "due":
+        with unit_of_work(runtime.services.sessions) as session:
+            found = reminders.waiting_in_outbox(session=session, now=now)
+            found += reminders.due(session=session, t=t, now=now)
+        if not found:
+            print(f"Rien à envoyer au {t.datetime(now)}.")
+            return 0
+        print(f"{len(found)} rappel(s) à envoyer au {t.datetime(now)} :")
+        for r in found:
+            first_line = plain(r.reply.text).splitlines()[0] if r.reply.text else ""
+            print(f"  {t.datetime(r.due_at)}  {r.kind:<28} {r.target:<28} {r.occurrence:<22} {first_line}")
+        return 0
+    from bot.scheduler import sweep
+
+    register_senders(runtime)
+    result = sweep(runtime, now)
+    print(f"{len(result.enqueued)} nouveau(x) rappel(s), {result.sent} message(s) envoyé(s) au {t.datetime(now)}.",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_report(runtime: Runtime, month: str | None, fmt: str, output: Path | None) -> int:
+    from bot.cli import CliError
+    from handlers.errors import CommandError
+    from handlers.markup import plain
+    from handlers.reports import monthly_report, parse_month, report_csv, report_markdown
+    from storage.db import unit_of_work
+
+    t = runtime.services.t
+    try:
+        year, number = parse_month(month or "", runtime.services.today(), t)
+    except CommandError as exc:
+        raise CliError(plain(exc.message)) from None
+    with unit_of_work(runtime.services.sessions) as session:
+        report = monthly_report(session=session, t=t, year=year, month=number)
+    text = report_csv(report, t) if fmt == "csv" else report_markdown(report, t)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        print(f"Rapport {year:04d}-{number:02d} écrit dans {output}.", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

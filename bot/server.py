@@ -64,5 +64,16 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0", scheduler: bo
     for platform, status in settings.platforms_status().items():
         log.info("platform %s: %s", platform, status)
     app = create_app(runtime)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    clock = None
+    if scheduler:
+        from bot.scheduler import start_scheduler
+
+        clock = start_scheduler(runtime)  # after create_app: the platforms' senders are registered
+    else:
+        log.info("scheduler off (--no-scheduler): run `incubot clock` for reminders")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if clock is not None:
+            clock.shutdown(wait=False)
     return 0

@@ -27,9 +27,14 @@ class MonthlyReport:
     rows: list[StartupFigures]
     balance: ledger.YearBalance
     projected_cp_cents: int  # CP consumed by 31/12 at this month's pace
+    projected_ae_cents: int = 0  # AE committed by 31/12 at this month's pace
 
     def total(self, name: str) -> int:
         return sum(getattr(r, name) for r in self.rows)
+
+    def projected(self, cents: int) -> int:
+        """``cents`` used by the end of the report's month, extended to 31 December at the same pace."""
+        return cents * 12 // self.month
 
 
 def month_bounds(year: int, month: int, t: Translator) -> tuple[datetime, datetime]:
@@ -43,8 +48,8 @@ def monthly_report(*, session: Session, t: Translator, year: int, month: int) ->
     rows = reports.month_figures(session=session, year=year, start=start, end=end)
     balance = ledger.year_balance(session=session, year=year)
     consumed = sum(r.cp_year_cents for r in rows)
-    projected = consumed * 12 // month
-    return MonthlyReport(year, month, rows, balance, projected)
+    committed = sum(r.ae_year_cents for r in rows)
+    return MonthlyReport(year, month, rows, balance, consumed * 12 // month, committed * 12 // month)
 
 
 def report_reply(report: MonthlyReport, t: Translator) -> Reply:
@@ -67,11 +72,118 @@ def report_reply(report: MonthlyReport, t: Translator) -> Reply:
     lines.append("")
     lines.append(t("**Par startup** (mois / année) :"))
     for r in report.rows:
-        lines.append(t("• {name} — AE {aem} / {aey} · CP {cpm} / {cpy} · en attente {p} · reste à payer {rap}",
+        lines.append(t("• {name} — AE {aem} / {aey} ({aer}) · CP {cpm} / {cpy} ({cpr}) · en attente {p} · "
+                       "reste à payer {rap}",
                        name=user(r.name), aem=t.money(r.ae_month_cents), aey=t.money(r.ae_year_cents),
-                       cpm=t.money(r.cp_month_cents), cpy=t.money(r.cp_year_cents), p=r.pending_count,
+                       aer=t.percent(r.ae_year_cents, b.ae_cents),
+                       cpm=t.money(r.cp_month_cents), cpy=t.money(r.cp_year_cents),
+                       cpr=t.percent(r.cp_year_cents, b.cp_cents), p=r.pending_count,
                        rap=t.money(r.outstanding_cents)))
     return Reply("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- files for the ministry
+
+REPORT_COLUMNS = (
+    ("startup", "Startup"),
+    ("ae_month", "AE engagées (mois)"),
+    ("ae_year", "AE engagées (année)"),
+    ("ae_rate", "Taux AE (année)"),
+    ("cp_month", "CP consommés (mois)"),
+    ("cp_year", "CP consommés (année)"),
+    ("cp_rate", "Taux CP (année)"),
+    ("pending_count", "Devis en attente"),
+    ("pending", "Montant en attente"),
+    ("outstanding", "Restes à payer"),
+    ("cp_projection", "Projection CP au 31/12"),
+)
+
+
+def _euros(cents: int) -> str:
+    """Decimal euros for files (``1500000.00``): exact, and what a spreadsheet reads."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+def _rate(part: int, whole: int) -> str:
+    """A rate in percent with one decimal, computed exactly (no float)."""
+    if whole <= 0:
+        return ""
+    tenths = (part * 1000 * 2 + whole) // (2 * whole)  # rounded half up
+    return f"{tenths // 10}.{tenths % 10}"
+
+
+def _figures(report: MonthlyReport, t: Translator) -> list[tuple[str, dict[str, int]]]:
+    """Per startup then the total: every figure of the table, in cents (rates excepted)."""
+
+    def figures(aem: int, aey: int, cpm: int, cpy: int, pc: int, pend: int, out: int) -> dict[str, int]:
+        return {"ae_month": aem, "ae_year": aey, "cp_month": cpm, "cp_year": cpy, "pending_count": pc,
+                "pending": pend, "outstanding": out, "cp_projection": report.projected(cpy)}
+
+    rows = [(r.name, figures(r.ae_month_cents, r.ae_year_cents, r.cp_month_cents, r.cp_year_cents, r.pending_count,
+                             r.pending_cents, r.outstanding_cents)) for r in report.rows]
+    rows.append((t("Total"), figures(report.total("ae_month_cents"), report.total("ae_year_cents"),
+                                     report.total("cp_month_cents"), report.total("cp_year_cents"),
+                                     report.total("pending_count"), report.total("pending_cents"),
+                                     report.total("outstanding_cents"))))
+    return rows
+
+
+def report_table(report: MonthlyReport, t: Translator) -> list[dict[str, str]]:
+    """One row per startup and a total row, as plain values (euros as decimal strings, rates in %)."""
+    b = report.balance
+    table = []
+    for name, f in _figures(report, t):
+        row = {key: (str(f[key]) if key == "pending_count" else _euros(f[key]))
+               for key, _ in REPORT_COLUMNS if key in f}
+        row.update(startup=name, ae_rate=_rate(f["ae_year"], b.ae_cents), cp_rate=_rate(f["cp_year"], b.cp_cents))
+        table.append(row)
+    return table
+
+
+def report_csv(report: MonthlyReport, t: Translator) -> str:
+    """The report as CSV (``;``-separated, as French spreadsheets expect), one line per startup plus the total."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer.writerow([t(label) for _, label in REPORT_COLUMNS])
+    for r in report_table(report, t):
+        writer.writerow([r[key] for key, _ in REPORT_COLUMNS])
+    return buffer.getvalue()
+
+
+def report_markdown(report: MonthlyReport, t: Translator) -> str:
+    """The report as a Markdown document: the chat text's totals, then the table with every figure."""
+    from handlers.markup import plain
+
+    b = report.balance
+    lines = [f"# {plain(t('**Rapport mensuel — {month}**', month=t.month(report.year, report.month)))}", ""]
+    lines.append(t("Dotation {year} : AE {ae} · CP {cp}.", year=report.year, ae=t.money(b.ae_cents),
+                   cp=t.money(b.cp_cents)))
+    lines.append("")
+    totals = plain(report_reply(report, t).text).split("\n\n")[0].splitlines()[1:]
+    lines += [f"- {line}" for line in totals]
+    lines.append("- " + t("Projection au 31 décembre au rythme actuel : {proj} d'AE engagées.",
+                          proj=t.money(report.projected_ae_cents)))
+    lines += ["", "## " + t("Par startup"), ""]
+    lines.append("| " + " | ".join(t(label) for _, label in REPORT_COLUMNS) + " |")
+    lines.append("|" + "|".join(["---"] + ["---:"] * (len(REPORT_COLUMNS) - 1)) + "|")
+    for name, f in _figures(report, t):
+        cells = [plain(name).replace("|", "\\|")]
+        for key, _ in REPORT_COLUMNS[1:]:
+            if key == "ae_rate":
+                cells.append(t.percent(f["ae_year"], b.ae_cents))
+            elif key == "cp_rate":
+                cells.append(t.percent(f["cp_year"], b.cp_cents))
+            elif key == "pending_count":
+                cells.append(str(f[key]))
+            else:
+                cells.append(t.money(f[key]))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    return "\n".join(lines)
 
 
 def previous_month(today: date) -> tuple[int, int]:

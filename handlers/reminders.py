@@ -1,0 +1,379 @@
+"""What the scheduler must send, and when (SPEC, "Reminders"). Planning only.
+
+Given ``now`` and the database, :func:`due` lists the reminders whose time has
+come and that are not in the outbox yet; :func:`enqueue_due` puts them there
+(the unique key ``(kind, target, occurrence)`` makes two sweepers safe) and the
+courier (``bot.delivery``) sends them. Nothing here knows a platform.
+
+Kinds (all at 09:00 in the configured time zone unless said otherwise):
+
+* ``reminder.committee`` — to every coach and intrapreneur, 30, 7 and 1 days
+  before each investment committee, with what to prepare;
+* ``reminder.monthly_report`` — the previous month's report, to the managers, on
+  the first working day of the month (French public holidays excluded);
+* ``reminder.digest`` — each working day, to each intrapreneur, the requests
+  waiting for them for more than 2 working days;
+* ``reminder.budget.ae`` / ``reminder.budget.cp`` — to the managers as soon as the
+  year's AE commitments or CP consumption cross 80, 90 and 100 % (at the next
+  sweep, not at 09:00: an alert that waits is no alert);
+* ``reminder.projection`` — from October, on the first working day of each month,
+  when the year's pace leaves AE or CP unspent (art. 5);
+* ``reminder.convention`` — the convention's notice (end − notice months − 1 week)
+  and its end (end − 30 days), to the managers.
+
+Catch-up rule: for each kind and target (and each committee) only the *latest*
+occurrence whose time has come is considered, and only until it expires (the end
+of its day for a digest, of its month for a report, the committee day for a
+committee reminder). After an outage one report goes out, not three; the nearest
+committee reminder, not J-30 then J-7. An occurrence already in the outbox is never
+enqueued again, and an older one is never dug up instead.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+
+import holidays
+from sqlmodel import Session
+
+from handlers.committees import TO_PREPARE_FR
+from handlers.i18n import Translator
+from handlers.reports import monthly_report, previous_month, report_reply
+from handlers.types import Reply
+from storage import ledger, outbox, reference
+from storage.models import Convention
+
+KIND_PREFIX = "reminder."
+COMMITTEE = "reminder.committee"
+MONTHLY_REPORT = "reminder.monthly_report"
+DIGEST = "reminder.digest"
+BUDGET_AE = "reminder.budget.ae"
+BUDGET_CP = "reminder.budget.cp"
+PROJECTION = "reminder.projection"
+CONVENTION = "reminder.convention"
+KINDS = (COMMITTEE, MONTHLY_REPORT, DIGEST, BUDGET_AE, BUDGET_CP, PROJECTION, CONVENTION)
+
+REMINDER_TIME = time(9, 0)
+COMMITTEE_DAYS_BEFORE = (30, 7, 1)
+THRESHOLDS = (80, 90, 100)
+DIGEST_AFTER_WORKING_DAYS = 2
+PROJECTION_FROM_MONTH = 10
+CONVENTION_END_DAYS_BEFORE = 30
+MANAGERS = "managers"
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One message the scheduler owes: what, to whom, which occurrence, since when."""
+
+    kind: str
+    target: str
+    occurrence: str
+    due_at: datetime
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    kind: str
+    target: str
+    occurrence: str
+    due_at: datetime
+    build: Callable[[], Reply]
+
+
+# --------------------------------------------------------------------------- working days
+
+
+@lru_cache(maxsize=32)
+def _public_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("FR", years=year).keys())
+
+
+def is_working_day(day: date) -> bool:
+    """Monday to Friday, and not a French public holiday."""
+    return day.weekday() < 5 and day not in _public_holidays(day.year)
+
+
+def first_working_day(year: int, month: int) -> date:
+    day = date(year, month, 1)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def working_days_after(start: date, end: date) -> int:
+    """How many working days in ``(start, end]``: a request of Monday has waited 2 on Wednesday."""
+    count, day = 0, start + timedelta(days=1)
+    while day <= end:
+        count += is_working_day(day)
+        day += timedelta(days=1)
+    return count
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by ``months`` (negative: back), clamped to the month's last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+# --------------------------------------------------------------------------- planning
+
+
+class _Plan:
+    """One planning pass: the session, the translator, ``now`` and the local calendar."""
+
+    def __init__(self, session: Session, t: Translator, now: datetime, at: time) -> None:
+        if now.tzinfo is None:
+            raise ValueError("now must be an aware datetime")
+        self.session = session
+        self.t = t
+        self.now = now
+        self.at = at
+        self.today = now.astimezone(t.tz).date()
+        self.convention: Convention | None = reference.current_convention(session=session)
+
+    def moment(self, day: date) -> datetime:
+        """``day`` at the reminder time, in the configured zone (09:00 Paris is 08:00 or 07:00 UTC)."""
+        return datetime.combine(day, self.at, tzinfo=self.t.tz)
+
+    def has_come(self, day: date) -> bool:
+        return self.moment(day) <= self.now
+
+    # ------------------------------------------------------------------ committees
+
+    def committees(self) -> Iterator[_Candidate]:
+        recipients = self._coaches_and_intrapreneurs()
+        if not recipients:
+            return
+        for committee in reference.committees(session=self.session, after=self.today):
+            stages = [d for d in COMMITTEE_DAYS_BEFORE if self.has_come(committee.held_on - timedelta(days=d))]
+            if not stages:
+                continue
+            days = min(stages)  # the latest stage whose time has come: J-1 beats J-7 beats J-30
+            due_at = self.moment(committee.held_on - timedelta(days=days))
+            occurrence = f"{committee.held_on.isoformat()}:J-{days}"
+            for person_id, startup_names in recipients.items():
+                yield _Candidate(COMMITTEE, f"person:{person_id}", occurrence, due_at,
+                                 self._committee_reply(committee.held_on, days, startup_names))
+
+    def _coaches_and_intrapreneurs(self) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {}
+        for startup in reference.startups(session=self.session):
+            for person in reference.members(session=self.session, startup_id=startup.id):
+                names = result.setdefault(person.id, [])
+                if startup.name not in names:
+                    names.append(startup.name)
+        return result
+
+    def _committee_reply(self, held_on: date, days: int, startup_names: list[str]) -> Callable[[], Reply]:
+        def build() -> Reply:
+            t = self.t
+            when = t("demain") if days == 1 else t("dans {n} jours", n=days)
+            lines = [t("📅 **Comité d'investissement le {date}** ({when}).", date=t.date(held_on), when=when),
+                     t("Vos startups : {names}.", names=", ".join(startup_names)),
+                     t("À préparer :")]
+            lines += [f"• {t(item)}" for item in TO_PREPARE_FR]
+            lines.append(t("Tapez **comite** pour revoir cette liste."))
+            return Reply("\n".join(lines))
+
+        return build
+
+    # ------------------------------------------------------------------ monthly report
+
+    def monthly_report(self) -> Iterator[_Candidate]:
+        if self.convention is None:
+            return
+        due_day = first_working_day(self.today.year, self.today.month)
+        if not self.has_come(due_day):
+            return  # last month's occasion has expired with last month
+        year, month = previous_month(self.today)
+        if _month_end(year, month) < self.convention.starts or date(year, month, 1) > self.convention.ends:
+            return
+
+        def build() -> Reply:
+            return report_reply(monthly_report(session=self.session, t=self.t, year=year, month=month), self.t)
+
+        yield _Candidate(MONTHLY_REPORT, MANAGERS, f"{year:04d}-{month:02d}", self.moment(due_day), build)
+
+    # ------------------------------------------------------------------ daily digest
+
+    def digest(self) -> Iterator[_Candidate]:
+        if not is_working_day(self.today) or not self.has_come(self.today):
+            return  # a digest is only worth its own day
+        waiting: dict[str, list[str]] = {}
+        names = {s.id: s.name for s in reference.startups(session=self.session)}
+        t, tz = self.t, self.t.tz
+        items: list[tuple[str, str]] = []  # (startup id, line)
+        for q in ledger.pending_quotes(session=self.session):
+            n = working_days_after(q.created_at.astimezone(tz).date(), self.today)
+            if n > DIGEST_AFTER_WORKING_DAYS:
+                items.append((q.startup_id, t("• devis {ref} · {startup} · {amount} — en attente depuis {n} jours "
+                                              "ouvrés", ref=q.reference, startup=names.get(q.startup_id, q.startup_id),
+                                              amount=t.money(q.amount_cents), n=n)))
+        for sd, q in ledger.pending_service_done(session=self.session):
+            n = working_days_after(sd.created_at.astimezone(tz).date(), self.today)
+            if n > DIGEST_AFTER_WORKING_DAYS:
+                items.append((q.startup_id, t("• service fait {ref} sur {quote} · {startup} · {amount} — en attente "
+                                              "depuis {n} jours ouvrés", ref=sd.reference, quote=q.reference,
+                                              startup=names.get(q.startup_id, q.startup_id),
+                                              amount=t.money(sd.amount_cents), n=n)))
+        if not items:
+            return
+        intrapreneurs: dict[str, list[str]] = {}
+        for startup_id in {sid for sid, _ in items}:
+            intrapreneurs[startup_id] = [p.id for p in reference.intrapreneurs(session=self.session,
+                                                                               startup_id=startup_id)]
+        for startup_id, line in items:
+            for person_id in intrapreneurs[startup_id]:
+                waiting.setdefault(person_id, []).append(line)
+        for person_id, lines in sorted(waiting.items()):
+            text = "\n".join([t("⏳ **{n} demande(s) attendent votre décision** depuis plus de 2 jours ouvrés :",
+                                n=len(lines)), *lines,
+                              t("Tapez **en-attente** pour les boutons Valider / Certifier.")])
+            yield _Candidate(DIGEST, f"person:{person_id}", self.today.isoformat(), self.moment(self.today),
+                             lambda text=text: Reply(text))
+
+    # ------------------------------------------------------------------ budget thresholds
+
+    def budget(self) -> Iterator[_Candidate]:
+        year = self.today.year
+        b = ledger.year_balance(session=self.session, year=year)
+        if not b.exists:
+            return
+        for kind, label, used, allocated in ((BUDGET_AE, "AE", b.ae_committed_cents, b.ae_cents),
+                                             (BUDGET_CP, "CP", b.cp_consumed_cents, b.cp_cents)):
+            if allocated <= 0:
+                continue
+            crossed = [p for p in THRESHOLDS if used * 100 >= p * allocated]
+            if not crossed:
+                continue
+            pct = max(crossed)  # after a jump from 70 % to 95 %, one alert: 90 %
+
+            def build(label: str = label, used: int = used, allocated: int = allocated, pct: int = pct) -> Reply:
+                t = self.t
+                head = (t("🚨 **{credit} {year} épuisés** : {used} sur {alloc}.", credit=label, year=year,
+                          used=t.money(used), alloc=t.money(allocated)) if pct >= 100 else
+                        t("⚠️ **{credit} {year} : seuil de {pct} % franchi** — {used} sur {alloc} ({rate}).",
+                          credit=label, year=year, pct=pct, used=t.money(used), alloc=t.money(allocated),
+                          rate=t.percent(used, allocated)))
+                return Reply(head + "\n" + t("Reste disponible : {left}. Tapez **budget** pour le détail.",
+                                             left=t.money(allocated - used)))
+
+            yield _Candidate(kind, MANAGERS, f"{year}:{pct}", self.now, build)
+
+    # ------------------------------------------------------------------ year-end projection
+
+    def projection(self) -> Iterator[_Candidate]:
+        if self.today.month < PROJECTION_FROM_MONTH:
+            return
+        due_day = first_working_day(self.today.year, self.today.month)
+        if not self.has_come(due_day):
+            return
+        year = self.today.year
+        b = ledger.year_balance(session=self.session, year=year)
+        if not b.exists:
+            return
+        elapsed = max((self.today - date(year, 1, 1)).days, 1)
+        length = 366 if calendar.isleap(year) else 365
+        shortfalls = []
+        for label, used, allocated in (("AE", b.ae_committed_cents, b.ae_cents),
+                                       ("CP", b.cp_consumed_cents, b.cp_cents)):
+            projected = year_end_projection(used, elapsed, length)
+            if allocated > 0 and projected < allocated:
+                shortfalls.append((label, used, projected, allocated))
+        if not shortfalls:
+            return
+
+        def build() -> Reply:
+            t = self.t
+            lines = [t("📉 **Crédits {year} : au rythme actuel, une partie restera inemployée** (convention, art. 5).",
+                       year=year)]
+            for label, used, projected, allocated in shortfalls:
+                lines.append(t("• {credit} : {used} à ce jour, {proj} projetés au 31 décembre sur {alloc} — "
+                               "{left} inemployés", credit=label, used=t.money(used), proj=t.money(projected),
+                               alloc=t.money(allocated), left=t.money(allocated - projected)))
+            lines.append(t("Le délégant doit en être informé ; les devis prévus peuvent être avancés."))
+            return Reply("\n".join(lines))
+
+        yield _Candidate(PROJECTION, MANAGERS, f"{year}-{self.today.month:02d}", self.moment(due_day), build)
+
+    # ------------------------------------------------------------------ convention end
+
+    def convention_end(self) -> Iterator[_Candidate]:
+        c = self.convention
+        if c is None or self.today > c.ends:
+            return
+        notice_deadline = add_months(c.ends, -c.notice_months)
+        stages = [(self.moment(notice_deadline - timedelta(days=7)), "notice"),
+                  (self.moment(c.ends - timedelta(days=CONVENTION_END_DAYS_BEFORE)), "end")]
+        come = [s for s in stages if s[0] <= self.now]
+        if not come:
+            return
+        due_at, stage = max(come)
+
+        def build() -> Reply:
+            t = self.t
+            if stage == "notice":
+                text = t("📜 **La convention {ref} prend fin le {end}.** Préavis de {n} mois (art. 7) : pour la "
+                         "dénoncer ou préparer sa suite, décidez avant le {deadline}.", ref=c.reference,
+                         end=t.date(c.ends), n=c.notice_months, deadline=t.date(notice_deadline))
+            else:
+                text = t("📜 **La convention {ref} prend fin dans {n} jours, le {end}.** Préparez le bilan, les "
+                         "derniers services faits et les restes à payer.", ref=c.reference,
+                         n=(c.ends - due_at.astimezone(t.tz).date()).days, end=t.date(c.ends))
+            return Reply(text)
+
+        yield _Candidate(CONVENTION, MANAGERS, f"{c.reference}:{stage}", due_at, build)
+
+    def candidates(self) -> Iterator[_Candidate]:
+        yield from self.committees()
+        yield from self.monthly_report()
+        yield from self.digest()
+        yield from self.budget()
+        yield from self.projection()
+        yield from self.convention_end()
+
+
+def year_end_projection(used_cents: int, elapsed_days: int, year_days: int) -> int:
+    """What ``used_cents`` becomes on 31 December at the pace of the ``elapsed_days`` so far."""
+    return used_cents * year_days // max(elapsed_days, 1)
+
+
+def due(*, session: Session, t: Translator, now: datetime, at: time = REMINDER_TIME) -> list[Reminder]:
+    """Every reminder due at ``now`` and not yet in the outbox (latest occurrence of each kind)."""
+    found = []
+    for c in _Plan(session, t, now, at).candidates():
+        if outbox.exists(session=session, kind=c.kind, target=c.target, occurrence=c.occurrence):
+            continue
+        found.append(Reminder(c.kind, c.target, c.occurrence, c.due_at, c.build()))
+    return found
+
+
+def enqueue_due(*, session: Session, t: Translator, now: datetime, at: time = REMINDER_TIME) -> list[Reminder]:
+    """Put what is due in the outbox; returns what this call added (another sweeper may have won)."""
+    added = []
+    for r in due(session=session, t=t, now=now, at=at):
+        row = outbox.enqueue(session=session, kind=r.kind, target=r.target, occurrence=r.occurrence,
+                             payload={"reply": r.reply.to_dict(), "subject": None}, due_at=r.due_at)
+        if row is not None:
+            added.append(r)
+    return added
+
+
+def waiting_in_outbox(*, session: Session, now: datetime) -> list[Reminder]:
+    """Reminders already enqueued, due, and not sent yet (a platform was down)."""
+    import json
+
+    return [Reminder(m.kind, m.target, m.occurrence, m.due_at, Reply.from_dict(json.loads(m.payload)["reply"]))
+            for m in outbox.messages(session=session, kind_prefix=KIND_PREFIX)
+            if m.status in ("pending", "claimed") and m.due_at <= now]
