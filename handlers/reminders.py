@@ -164,7 +164,7 @@ class _Plan:
             occurrence = f"{committee.held_on.isoformat()}:J-{days}"
             for person_id, startup_names in recipients.items():
                 yield _Candidate(COMMITTEE, f"person:{person_id}", occurrence, due_at,
-                                 self._committee_reply(committee.held_on, days, startup_names))
+                                 self._committee_reply(committee.held_on, startup_names))
 
     def _coaches_and_intrapreneurs(self) -> dict[str, list[str]]:
         result: dict[str, list[str]] = {}
@@ -175,10 +175,11 @@ class _Plan:
                     names.append(startup.name)
         return result
 
-    def _committee_reply(self, held_on: date, days: int, startup_names: list[str]) -> Callable[[], Reply]:
+    def _committee_reply(self, held_on: date, startup_names: list[str]) -> Callable[[], Reply]:
         def build() -> Reply:
             t = self.t
-            when = t("demain") if days == 1 else t("dans {n} jours", n=days)
+            left = (held_on - self.today).days  # a late (caught-up) reminder counts from today
+            when = t("aujourd'hui") if left == 0 else t("demain") if left == 1 else t("dans {n} jours", n=left)
             lines = [t("📅 **Comité d'investissement le {date}** ({when}).", date=t.date(held_on), when=when),
                      t("Vos startups : {names}.", names=", ".join(startup_names)),
                      t("À préparer :")]
@@ -330,7 +331,7 @@ class _Plan:
             else:
                 text = t("📜 **La convention {ref} prend fin dans {n} jours, le {end}.** Préparez le bilan, les "
                          "derniers services faits et les restes à payer.", ref=c.reference,
-                         n=(c.ends - due_at.astimezone(t.tz).date()).days, end=t.date(c.ends))
+                         n=(c.ends - self.today).days, end=t.date(c.ends))
             return Reply(text)
 
         yield _Candidate(CONVENTION, MANAGERS, f"{c.reference}:{stage}", due_at, build)
