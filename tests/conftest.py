@@ -156,6 +156,8 @@ def _neutral_chat(engine: Engine, clock: Clock):  # type: ignore[no-untyped-def]
 
 # Platform drivers register here: {"neutral": factory(engine, clock, request) -> ChatDriver}.
 CHAT_DRIVERS = {"neutral": lambda engine, clock, request: _neutral_chat(engine, clock)}
+CHAT_DRIVERS["mattermost"] = lambda engine, clock, request: __import__(
+    "tests.chat_mattermost", fromlist=["mattermost_chat"]).mattermost_chat(engine, clock, request)
 
 
 @pytest.fixture(params=sorted(CHAT_DRIVERS))

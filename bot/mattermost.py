@@ -1,0 +1,398 @@
+"""Mattermost: translation between Mattermost's payloads and the neutral types.
+
+Three routes, mounted by ``bot.server`` when ``MATTERMOST_URL`` and
+``MATTERMOST_BOT_TOKEN`` are set:
+
+- ``POST /mattermost/command``: the slash command (form-encoded; its token is checked
+  in constant time) → :meth:`Bot.message`; the reply goes back ephemeral in the
+  command response (a normal bot cannot post ephemeral messages through the API). A
+  reply that carries a form opens a dialog with the command's ``trigger_id``.
+- ``POST /mattermost/actions``: a button click (JSON, **not** signed by Mattermost):
+  the ``context`` the bot sealed with ``INCUBOT_SECRET`` must verify, else 401 and
+  nothing changes → :meth:`Bot.action`; answered with the post's update and an
+  ephemeral text, or a dialog.
+- ``POST /mattermost/dialogs``: a dialog submission; its ``state`` is sealed and
+  bound to the user it was opened for → :meth:`Bot.submit`; field errors go back
+  as ``{"errors": …}``.
+
+:class:`MattermostSender` is the courier's sender: direct messages, channel posts and
+in-place updates through :mod:`bot.mattermost_client`. No rule lives here: who may
+do what, and every sentence, come from ``handlers``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request as HttpRequest
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from bot.app import Runtime
+from bot.delivery import Posted
+from bot.mattermost_client import MattermostClient, MattermostError
+from bot.signing import seal, token_matches, unseal
+from handlers.markup import plain, render
+from handlers.types import Action, Button, Form, Input, Reply, Request, Submission
+from storage.models import Convention, Person, Startup
+
+log = logging.getLogger("incubot.mattermost")
+
+PLATFORM = "mattermost"
+ACTIONS_PATH = "/mattermost/actions"
+DIALOGS_PATH = "/mattermost/dialogs"
+DIALOG_MAX_AGE = timedelta(hours=24)
+# Limits the Mattermost server enforces on dialogs.
+TITLE_MAX = 24
+DISPLAY_NAME_MAX = 24
+HELP_TEXT_MAX = 150
+TEXT_MAX = 150
+TEXTAREA_MAX = 3000
+
+# --------------------------------------------------------------------------- text
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#!|~&])")
+_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])", re.MULTILINE)
+ZWJ = "\u200d"
+
+
+def escape(text: str) -> str:
+    """User text made inert in Mattermost markdown: shown as typed, never interpreted.
+
+    Markdown specials are backslash-escaped (no link, image, code, emphasis, HTML,
+    table or heading), list/heading markers at a line start too, and a zero-width
+    joiner after each ``@`` stops ``@channel``, ``@all``, ``@here`` and mentions.
+    """
+    text = _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    text = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return text.replace("@", "@" + ZWJ)
+
+
+def bold(text: str) -> str:
+    return f"**{text}**"
+
+
+def markdown(text: str) -> str:
+    """Our markup as Mattermost markdown, user spans escaped."""
+    return render(text, escape=escape, bold=bold)
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+@dataclass
+class Renderer:
+    """Neutral replies as Mattermost posts, command responses and dialogs; seals what comes back."""
+
+    secret: str
+    public_url: str
+    clock: Callable[[], datetime]
+
+    def _stamp(self) -> str:
+        return str(int(self.clock().timestamp()))
+
+    # ------------------------------------------------------------ messages
+
+    def attachments(self, reply: Reply) -> list[dict[str, Any]]:
+        if not reply.facts and not reply.buttons:
+            return []
+        attachment: dict[str, Any] = {"fallback": _fit(plain(reply.text), 300)}
+        if reply.facts:
+            attachment["fields"] = [
+                {"title": plain(f.label), "value": markdown(f.value), "short": len(plain(f.value)) <= 40}
+                for f in reply.facts
+            ]
+        if reply.buttons:
+            attachment["actions"] = [self.button(b, i) for i, b in enumerate(reply.buttons)]
+        return [attachment]
+
+    def button(self, button: Button, index: int) -> dict[str, Any]:
+        context = seal(self.secret, "action",
+                       {"action": button.action, "value": button.value, "ref": button.value, "ts": self._stamp()})
+        return {
+            # Mattermost puts the id in a URL path: letters and digits only.
+            "id": re.sub(r"[^A-Za-z0-9]", "", button.action) + str(index),
+            "name": plain(button.label),
+            "type": "button",
+            "style": button.style if button.style in ("primary", "danger") else "default",
+            "integration": {"url": self.public_url + ACTIONS_PATH, "context": context},
+        }
+
+    def post(self, reply: Reply) -> dict[str, Any]:
+        """``message`` and ``props`` of a post (also the ``update`` of a click's answer)."""
+        return {"message": markdown(reply.text), "props": {"attachments": self.attachments(reply)}}
+
+    def command_response(self, reply: Reply) -> dict[str, Any]:
+        body: dict[str, Any] = {"response_type": "in_channel" if reply.public else "ephemeral",
+                                "text": markdown(reply.text)}
+        attachments = self.attachments(reply)
+        if attachments:
+            body["attachments"] = attachments
+        return body
+
+    def ephemeral_text(self, reply: Reply) -> str:
+        lines = [markdown(reply.text)] + [f"**{plain(f.label)}** : {markdown(f.value)}" for f in reply.facts]
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------ dialogs
+
+    def dialog(self, form: Form, *, user_id: str, response_url: str = "", channel_id: str = "",
+               post_id: str = "") -> dict[str, Any]:
+        state = seal(self.secret, "dialog", {
+            "callback": form.callback, "value": form.value, "user": user_id, "ts": self._stamp(),
+            "response_url": response_url, "channel": channel_id, "post": post_id,
+        })
+        return {
+            "callback_id": form.callback,
+            "title": _fit(plain(form.title), TITLE_MAX),
+            "submit_label": _fit(plain(form.submit_label), 40),
+            "notify_on_cancel": True,
+            "state": json.dumps(state, separators=(",", ":")),
+            "elements": [self.element(i) for i in form.inputs],
+        }
+
+    def element(self, field: Input) -> dict[str, Any]:
+        label = plain(field.label)
+        display = _fit(label, DISPLAY_NAME_MAX)
+        help_parts = [label] if display != label else []
+        if field.hint:
+            help_parts.append(plain(field.hint))
+        kind = field.kind if field.kind in ("textarea", "select") else "text"
+        element: dict[str, Any] = {"display_name": display, "name": field.name, "type": kind,
+                                   "optional": not field.required}
+        if help_parts:
+            element["help_text"] = _fit(" — ".join(help_parts), HELP_TEXT_MAX)
+        if field.placeholder:
+            element["placeholder"] = _fit(plain(field.placeholder), 150)
+        if field.initial:
+            element["default"] = field.initial
+        if kind == "select":
+            element["options"] = [{"text": _fit(plain(c.label), 150), "value": c.value} for c in field.choices]
+        else:
+            element["max_length"] = min(field.max_length, TEXTAREA_MAX if kind == "textarea" else TEXT_MAX)
+        return element
+
+    def dialog_state(self, raw: object, *, user_id: str) -> dict[str, str] | None:
+        """The sealed state of a submission, if it verifies, is the submitter's, and is recent."""
+        if not isinstance(raw, str):
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        state = unseal(self.secret, "dialog", data)
+        if state is None or not user_id or state.get("user") != user_id:
+            return None
+        try:
+            age = self.clock().timestamp() - int(state.get("ts", ""))
+        except ValueError:
+            return None
+        if age > DIALOG_MAX_AGE.total_seconds():
+            return None
+        return state
+
+
+# --------------------------------------------------------------------------- courier sender
+
+
+class MattermostSender:
+    """How the courier reaches people and channels on Mattermost."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: MattermostClient, renderer: Renderer) -> None:
+        self.client = client
+        self.renderer = renderer
+
+    def person_address(self, person: Person) -> str | None:
+        return person.mattermost_id or None
+
+    def channel_address(self, convention: Convention | None, startup: Startup | None) -> str | None:
+        if startup is not None:
+            return startup.channel_mattermost or None
+        return (convention.managers_channel_mattermost or None) if convention is not None else None
+
+    def post_direct(self, user: str, reply: Reply) -> Posted:
+        return self.post_channel(self.client.direct_channel(user), reply)
+
+    def post_channel(self, channel: str, reply: Reply) -> Posted:
+        body = self.renderer.post(reply)
+        post = self.client.create_post(channel, body["message"], body["props"])
+        return Posted(channel, str(post["id"]))
+
+    def update(self, channel: str, message_id: str, reply: Reply) -> None:
+        body = self.renderer.post(reply)
+        self.client.patch_post(message_id, body["message"], body["props"])
+
+
+# --------------------------------------------------------------------------- HTTP routes
+
+
+def _denied(reason: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=401)
+
+
+@dataclass
+class Adapter:
+    runtime: Runtime
+    client: MattermostClient
+    renderer: Renderer
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return self.runtime.settings.mattermost_command_tokens
+
+    def _open(self, form: Form, trigger_id: str, **where: str) -> bool:
+        if not trigger_id:
+            log.error("cannot open dialog %s: no trigger_id", form.callback)
+            return False
+        try:
+            self.client.open_dialog(trigger_id, self.renderer.public_url + DIALOGS_PATH,
+                                    self.renderer.dialog(form, **where))
+        except MattermostError:
+            log.exception("cannot open dialog %s", form.callback)
+            return False
+        return True
+
+    def _failed(self) -> str:
+        # The sentence the core uses for an unexpected error (translated there).
+        return self.runtime.services.t("Désolé, une erreur inattendue s'est produite ; rien n'a été modifié. "
+                                       "L'équipe technique a été prévenue.")
+
+    # ------------------------------------------------------------ slash command
+
+    async def command(self, request: HttpRequest) -> JSONResponse:
+        # Mattermost posts application/x-www-form-urlencoded: the stdlib parses it.
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+        header = request.headers.get("authorization", "")
+        header_token = header[len("token "):].strip() if header.lower().startswith("token ") else None
+        if not (token_matches(header_token, self.tokens) or token_matches(form.get("token"), self.tokens)):
+            log.warning("slash command refused: no valid command token (client %s)", request.client)
+            return _denied("invalid command token")
+        user_id = str(form.get("user_id") or "")
+        if not user_id:
+            return JSONResponse({"error": "user_id missing"}, status_code=400)
+        neutral = Request(PLATFORM, user_id, str(form.get("text") or ""),
+                          channel_id=str(form.get("channel_id") or "") or None)
+        reply = await run_in_threadpool(self.runtime.bot.message, neutral)
+        if reply.form is not None:
+            opened = await run_in_threadpool(
+                self._open, reply.form, str(form.get("trigger_id") or ""), user_id=user_id,
+                response_url=str(form.get("response_url") or ""), channel_id=str(form.get("channel_id") or ""))
+            if not opened:
+                reply = Reply(self._failed())
+        return JSONResponse(self.renderer.command_response(reply))
+
+    # ------------------------------------------------------------ button click
+
+    async def action(self, request: HttpRequest) -> JSONResponse:
+        try:
+            payload = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "JSON expected"}, status_code=400)
+        if not isinstance(payload, dict):
+            return JSONResponse({"error": "JSON object expected"}, status_code=400)
+        context = unseal(self.renderer.secret, "action", payload.get("context"))
+        user_id = payload.get("user_id")
+        if context is None or "action" not in context or "value" not in context:
+            log.warning("button click refused: missing or forged context (user %s, post %s)",
+                        user_id, payload.get("post_id"))
+            return _denied("invalid context signature")
+        if not isinstance(user_id, str) or not user_id:
+            return JSONResponse({"error": "user_id missing"}, status_code=400)
+        result = await run_in_threadpool(
+            self.runtime.bot.action, Action(PLATFORM, user_id, context["action"], context["value"]))
+        body: dict[str, Any] = {}
+        if result.update is not None:
+            body["update"] = self.renderer.post(result.update)
+        reply = result.reply
+        if result.form is not None:
+            opened = await run_in_threadpool(
+                self._open, result.form, str(payload.get("trigger_id") or ""), user_id=user_id,
+                channel_id=str(payload.get("channel_id") or ""), post_id=str(payload.get("post_id") or ""))
+            if not opened:
+                reply = Reply(self._failed())
+        if reply is not None:
+            body["ephemeral_text"] = self.renderer.ephemeral_text(reply)
+        return JSONResponse(body)
+
+    # ------------------------------------------------------------ dialog submission
+
+    async def dialog(self, request: HttpRequest) -> JSONResponse:
+        try:
+            payload = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "JSON expected"}, status_code=400)
+        if not isinstance(payload, dict):
+            return JSONResponse({"error": "JSON object expected"}, status_code=400)
+        user_id = payload.get("user_id")
+        state = self.renderer.dialog_state(payload.get("state"), user_id=user_id if isinstance(user_id, str) else "")
+        if state is None:
+            log.warning("dialog submission refused: missing, forged, stale or someone else's state (user %s)",
+                        user_id)
+            return _denied("invalid dialog state")
+        assert isinstance(user_id, str)
+        if payload.get("cancelled"):
+            return JSONResponse({})
+        raw = payload.get("submission")
+        values = {str(k): "" if v is None else str(v) for k, v in (raw.items() if isinstance(raw, dict) else ())}
+        result = await run_in_threadpool(
+            self.runtime.bot.submit, Submission(PLATFORM, user_id, state["callback"], state["value"], values))
+        if result.errors:
+            return JSONResponse({"errors": {name: plain(message) for name, message in result.errors.items()}})
+        await run_in_threadpool(self._after_submission, state, user_id, result.reply, result.update)
+        return JSONResponse({})
+
+    def _after_submission(self, state: Mapping[str, str], user_id: str, reply: Reply | None,
+                          update: Reply | None) -> None:
+        """Show the outcome: ephemeral through the command's response_url, else in the clicked post's thread."""
+        try:
+            if update is not None and state.get("post"):
+                body = self.renderer.post(update)
+                self.client.patch_post(state["post"], body["message"], body["props"])
+            if reply is None:
+                return
+            if state.get("response_url"):
+                self.client.respond(state["response_url"], self.renderer.command_response(reply))
+                return
+            body = self.renderer.post(reply)
+            if state.get("post") and state.get("channel"):
+                self.client.create_post(state["channel"], body["message"], body["props"], root_id=state["post"])
+            else:
+                self.client.create_post(self.client.direct_channel(user_id), body["message"], body["props"])
+        except MattermostError:
+            # The change is committed; only its confirmation is lost, and the courier's messages still go.
+            log.exception("dialog %s: could not show the outcome to %s", state.get("callback"), user_id)
+
+
+def routes(runtime: Runtime, *, client: MattermostClient | None = None) -> list[BaseRoute]:
+    """The Mattermost routes; also registers the courier's Mattermost sender on ``runtime``."""
+    settings = runtime.settings
+    if not (settings.mattermost_url and settings.mattermost_bot_token and settings.secret):
+        raise ValueError("Mattermost needs MATTERMOST_URL, MATTERMOST_BOT_TOKEN and INCUBOT_SECRET")
+    existing = next((s for s in runtime.courier.senders if isinstance(s, MattermostSender)), None)
+    if existing is not None and client is None:
+        sender = existing
+    else:
+        client = client or MattermostClient(settings.mattermost_url, settings.mattermost_bot_token)
+        renderer = Renderer(settings.secret, settings.effective_public_url, runtime.services.clock)
+        sender = MattermostSender(client, renderer)
+        runtime.add_sender(sender)
+    adapter = Adapter(runtime, sender.client, sender.renderer)
+    return [
+        Route("/mattermost/command", adapter.command, methods=["POST"]),
+        Route(ACTIONS_PATH, adapter.action, methods=["POST"]),
+        Route(DIALOGS_PATH, adapter.dialog, methods=["POST"]),
+    ]
