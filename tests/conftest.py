@@ -158,6 +158,8 @@ def _neutral_chat(engine: Engine, clock: Clock):  # type: ignore[no-untyped-def]
 CHAT_DRIVERS = {"neutral": lambda engine, clock, request: _neutral_chat(engine, clock)}
 CHAT_DRIVERS["mattermost"] = lambda engine, clock, request: __import__(
     "tests.chat_mattermost", fromlist=["mattermost_chat"]).mattermost_chat(engine, clock, request)
+CHAT_DRIVERS["slack"] = lambda engine, clock, request: __import__(
+    "tests.chat_slack", fromlist=["slack_chat"]).slack_chat(engine, clock, request)
 
 
 @pytest.fixture(params=sorted(CHAT_DRIVERS))

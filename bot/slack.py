@@ -1,0 +1,458 @@
+"""Slack: translate Slack's requests into neutral ones and neutral replies into Block Kit.
+
+No rule lives here: every request becomes a call to ``runtime.bot`` (``message``,
+``action``, ``submit``), and every answer is rendered by ``bot/slack_render.py``.
+
+- HTTP mode: ``routes(runtime)`` gives ``POST /slack/events`` (commands, interactivity,
+  events) for the Starlette app of ``incubot serve``. Bolt's synchronous ``dispatch``
+  runs in Starlette's thread pool so it never blocks the event loop.
+- Socket Mode (``SLACK_APP_TOKEN``): ``start_socket_mode(runtime)``.
+- The courier's :class:`SlackSender` posts direct messages and updates them in place.
+
+Every listener acks first (Slack gives 3 s and does not retry interactive payloads);
+the work runs after the ack, and delivery of the outbox runs in its own background
+thread, so neither a slow database nor a rate-limited Web API delays an ack. Only a
+modal submission waits for the handler before acking, because field errors travel
+in the ack (``response_action: errors``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request as HTTPRequest
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bot import slack_render as render
+from bot.app import Runtime
+from bot.config import ConfigError, Settings
+from bot.delivery import Posted
+from handlers.types import Action, Form, Reply, Request, Submission
+from storage import outbox
+from storage.db import unit_of_work
+from storage.models import Convention, Person, Startup
+
+PLATFORM = "slack"
+EVENTS_PATH = "/slack/events"
+# A button that opens a form, for commands typed where Slack gives no trigger_id (DMs, mentions).
+OPEN_FORM_ACTION = "incubot.open_form"
+LISTENER_THREADS = 16
+MAX_RETRY_AFTER = 60.0
+
+log = logging.getLogger("incubot.slack")
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+# --------------------------------------------------------------------------- Web API client
+
+
+class _SleepInjected(RetryHandler):
+    """Retry handlers whose pause is injectable: tests check the pause, they do not take it."""
+
+    sleep: Callable[[float], None] = staticmethod(time.sleep)  # type: ignore[assignment]
+
+
+class RetryAfterHandler(RateLimitErrorRetryHandler, _SleepInjected):
+    """429 → wait what ``Retry-After`` says (bounded), then send again: no message lost to a rate limit."""
+
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: HttpResponse | None = None, error: Exception | None = None) -> None:
+        if response is None:
+            raise error  # type: ignore[misc]
+        state.next_attempt_requested = True
+        header = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+        text = (header[0] if isinstance(header, list) and header else header) or "1"
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = 1.0
+        self.sleep(min(max(seconds, 0.0), MAX_RETRY_AFTER))
+        state.increment_current_attempt()
+
+
+class ServerErrorHandler(ServerErrorRetryHandler, _SleepInjected):
+    """500/503 → back off (slack-sdk's interval calculator) and send again."""
+
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: HttpResponse | None = None, error: Exception | None = None) -> None:
+        state.next_attempt_requested = True
+        self.sleep(self.interval_calculator.calculate_sleep_duration(state.current_attempt))
+        state.increment_current_attempt()
+
+
+def build_client(settings: Settings) -> WebClient:
+    """The Web API client, on ``SLACK_API_URL``, retrying rate limits and server errors."""
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
+    client.retry_handlers.append(RetryAfterHandler(max_retry_count=3))
+    client.retry_handlers.append(ServerErrorHandler(max_retry_count=2))
+    return client
+
+
+# --------------------------------------------------------------------------- background work
+
+
+class TrackedExecutor(ThreadPoolExecutor):
+    """A thread pool that knows what it still runs, so a caller can wait until it is idle."""
+
+    def __init__(self, max_workers: int, name: str) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=name)
+        self._lock = threading.Lock()
+        self._pending: set[Future[Any]] = set()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = super().submit(fn, *args, **kwargs)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def join(self, timeout: float = 30.0) -> None:
+        """Wait until everything submitted (including what it submits in turn) has run."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = list(self._pending)
+            if not pending:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("background work still running")
+            wait(pending, timeout=remaining)
+
+
+class BackgroundDelivery:
+    """Runs the courier in one background thread; many kicks while it runs make one more flush."""
+
+    def __init__(self, flush: Callable[[], object]) -> None:
+        self._flush = flush
+        self._lock = threading.Lock()
+        self._queued = False
+        self.executor = TrackedExecutor(1, "incubot-delivery")
+
+    def kick(self) -> None:
+        with self._lock:
+            if self._queued:
+                return
+            self._queued = True
+        self.executor.submit(self._run)
+
+    def _run(self) -> None:
+        with self._lock:
+            self._queued = False
+        try:
+            self._flush()
+        except Exception:  # the outbox keeps the message; the next kick or the sweep retries it
+            log.exception("delivery failed; the outbox will retry")
+
+
+# --------------------------------------------------------------------------- courier sender
+
+
+class SlackSender:
+    """The courier's Slack side: direct messages, channel posts, updates in place."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def person_address(self, person: Person) -> str | None:
+        return person.slack_id or None
+
+    def channel_address(self, convention: Convention | None, startup: Startup | None) -> str | None:
+        if startup is not None:
+            return startup.channel_slack or None
+        return (convention.managers_channel_slack or None) if convention is not None else None
+
+    def post_direct(self, user: str, reply: Reply) -> Posted:
+        opened = self.client.conversations_open(users=user)
+        return self.post_channel(opened["channel"]["id"], reply)
+
+    def post_channel(self, channel: str, reply: Reply) -> Posted:
+        posted = self.client.chat_postMessage(channel=channel, **render.message(reply))
+        return Posted(posted["channel"], posted["ts"])
+
+    def update(self, channel: str, message_id: str, reply: Reply) -> None:
+        self.client.chat_update(channel=channel, ts=message_id, **render.message(reply))
+
+
+# --------------------------------------------------------------------------- the Bolt app
+
+
+@dataclass
+class SlackWiring:
+    """The Bolt app of one runtime, its client, executors and courier sender."""
+
+    runtime: Runtime
+    app: App
+    client: WebClient
+    sender: SlackSender
+    listeners: TrackedExecutor
+    delivery: BackgroundDelivery
+
+    def join(self, timeout: float = 30.0) -> None:
+        """Wait until listeners and deliveries have finished (tests; a graceful stop)."""
+        for _ in range(3):  # a listener may kick a delivery, which finishes after it
+            self.listeners.join(timeout)
+            self.delivery.executor.join(timeout)
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def t(self) -> Callable[..., str]:
+        return self.runtime.services.t
+
+    def _first_time(self, body: dict[str, Any]) -> bool:
+        """Slack retries events it thinks we missed: handle each ``event_id`` once."""
+        event_id = body.get("event_id")
+        if not event_id:
+            return True
+        with unit_of_work(self.runtime.services.sessions) as session:
+            return outbox.first_time_seen(session=session, platform=PLATFORM, event_id=str(event_id)[:100],
+                                          now=self.runtime.services.clock())
+
+    def _open_form(self, client: WebClient, trigger_id: str | None, form: Form, origin: dict[str, str]) -> bool:
+        if not trigger_id:
+            return False
+        try:
+            client.views_open(trigger_id=trigger_id,
+                              view=render.modal(form, cancel_label=self.t("Annuler"), origin=origin))
+        except SlackApiError as exc:  # the trigger expires after 3 s
+            log.warning("views.open failed: %s", exc.response.get("error") if exc.response else exc)
+            return False
+        return True
+
+    def _form_button(self, reply: Reply, command: str) -> Reply:
+        """Where Slack gives no trigger_id, a button opens the form (its click brings one)."""
+        from handlers.types import Button
+
+        return Reply(reply.text, reply.facts,
+                     (Button(reply.form.title if reply.form else self.t("Ouvrir le formulaire"),
+                             OPEN_FORM_ACTION, command[:2000], "primary"),),
+                     None, reply.public)
+
+    def _dm(self, client: WebClient, user: str, reply: Reply) -> None:
+        client.chat_postMessage(channel=user, **render.message(reply))
+
+    # ------------------------------------------------------------------ slash command
+
+    def on_command(self, ack: Callable[..., None], body: dict[str, Any], respond: Callable[..., Any],
+                   client: WebClient) -> None:
+        ack()
+        user, channel = body["user_id"], body.get("channel_id")
+        text = render.unescape(body.get("text") or "")
+        reply = self.runtime.bot.message(Request(PLATFORM, user, text, channel))
+        if reply.form is not None:
+            if self._open_form(client, body.get("trigger_id"), reply.form, {"channel": channel or ""}):
+                return
+            reply = self._form_button(reply, text)
+        respond(**render.message(reply), response_type="in_channel" if reply.public else "ephemeral")
+
+    # ------------------------------------------------------------------ events
+
+    def on_message(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            return
+        if not self._first_time(body):
+            return
+        self._answer(client, event, render.unescape(event.get("text") or ""), direct=True)
+
+    def on_mention(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        if event.get("bot_id") or not event.get("user") or not self._first_time(body):
+            return
+        text = _MENTION.sub(" ", event.get("text") or "", count=1).strip()
+        self._answer(client, event, render.unescape(text), direct=False)
+
+    def _answer(self, client: WebClient, event: dict[str, Any], text: str, *, direct: bool) -> None:
+        user, channel = event["user"], event["channel"]
+        reply = self.runtime.bot.message(Request(PLATFORM, user, text, channel))
+        if reply.form is not None:
+            reply = self._form_button(reply, text)
+        if direct:
+            client.chat_postMessage(channel=channel, **render.message(reply))
+        elif reply.public:
+            client.chat_postMessage(channel=channel, thread_ts=event.get("thread_ts") or event.get("ts"),
+                                    **render.message(reply))
+        else:
+            client.chat_postEphemeral(channel=channel, user=user, **render.message(reply))
+
+    def on_home(self, event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home" or not event.get("user"):
+            return
+        self.publish_home(client, event["user"])
+
+    def publish_home(self, client: WebClient, user: str) -> None:
+        """What waits for me, the budget, the next committee: the same commands as in chat."""
+        sections = []
+        for title, command in ((self.t("Ce qui vous attend"), "en-attente"),
+                               (self.t("Budget"), "budget"),
+                               (self.t("Prochain comité"), "comite")):
+            reply = self.runtime.bot.message(Request(PLATFORM, user, command))
+            if sections and reply.text == sections[-1][1].text:  # a stranger: one explanation is enough
+                continue
+            sections.append((title, reply))
+        client.views_publish(user_id=user, view=render.home_view(sections))
+
+    # ------------------------------------------------------------------ buttons
+
+    def on_action(self, ack: Callable[..., None], body: dict[str, Any], respond: Callable[..., Any],
+                  client: WebClient) -> None:
+        ack()
+        user = body["user"]["id"]
+        clicked = (body.get("actions") or [{}])[0]
+        action = render.neutral_action(clicked.get("action_id", ""))
+        value = clicked.get("value") or ""
+        container = body.get("container") or {}
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+        origin = {"channel": channel}
+        if action == OPEN_FORM_ACTION:
+            reply = self.runtime.bot.message(Request(PLATFORM, user, value, channel or None))
+            if reply.form is not None and self._open_form(client, body.get("trigger_id"), reply.form, origin):
+                return
+            self._tell(client, body, respond, user, reply)
+            return
+        result = self.runtime.bot.action(Action(PLATFORM, user, action, value))
+        if result.form is not None and not self._open_form(client, body.get("trigger_id"), result.form, origin):
+            self._tell(client, body, respond, user,
+                       Reply(self.t("Le formulaire n'a pas pu s'ouvrir : cliquez à nouveau.")))
+        if result.update is not None:
+            if container.get("type") == "view":  # a button of the App Home
+                self.publish_home(client, user)
+            elif container.get("is_ephemeral") or not container.get("message_ts"):
+                respond(**render.message(result.update), replace_original=True)
+            else:
+                client.chat_update(channel=channel, ts=container["message_ts"], **render.message(result.update))
+        if result.reply is not None:
+            self._tell(client, body, respond, user, result.reply)
+
+    def _tell(self, client: WebClient, body: dict[str, Any], respond: Callable[..., Any], user: str,
+              reply: Reply) -> None:
+        """Only the clicker sees it: ephemeral where the click happened, else a direct message."""
+        if body.get("response_url"):
+            respond(**render.message(reply), response_type="ephemeral", replace_original=False)
+        else:
+            self._dm(client, user, reply)
+
+    # ------------------------------------------------------------------ modals
+
+    def on_submission(self, ack: Callable[..., None], body: dict[str, Any], view: dict[str, Any],
+                      client: WebClient) -> None:
+        user = body["user"]["id"]
+        meta = render.modal_metadata(view)
+        result = self.runtime.bot.submit(
+            Submission(PLATFORM, user, meta["callback"], meta["value"], render.submitted_values(view))
+        )
+        if result.errors:
+            ack(response_action="errors", errors=render.field_errors(result.errors, view))
+            return
+        ack()
+        # result.update needs nothing here: the courier updates every copy of the subject.
+        if result.reply is not None:
+            self._ephemeral(client, meta.get("channel") or "", user, result.reply)
+
+    def _ephemeral(self, client: WebClient, channel: str, user: str, reply: Reply) -> None:
+        """Only ``user`` sees it, where the form came from; a direct message where the bot may not post."""
+        if channel:
+            try:
+                client.chat_postEphemeral(channel=channel, user=user, **render.message(reply))
+                return
+            except SlackApiError as exc:  # not_in_channel, channel_not_found: the bot is not there
+                log.info("ephemeral in %s refused (%s): direct message instead", channel,
+                         exc.response.get("error") if exc.response else exc)
+        self._dm(client, user, reply)
+
+    def on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        log.error("slack listener failed (type=%s)", body.get("type") or body.get("command"), exc_info=error)
+
+
+def build_app(settings: Settings, client: WebClient, executor: TrackedExecutor, *, socket_mode: bool) -> App:
+    """The Bolt app. Built by this factory only (its constructor calls ``auth.test``)."""
+    if not socket_mode and not settings.slack_signing_secret:
+        raise ConfigError("Slack en HTTP a besoin de SLACK_SIGNING_SECRET pour vérifier les requêtes.")
+    return App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        # In Socket Mode nothing arrives over HTTP: the WebSocket is authenticated by the app token.
+        request_verification_enabled=not socket_mode,
+        process_before_response=False,
+        listener_executor=executor,
+        logger=logging.getLogger("incubot.slack.bolt"),
+        name="incubot",
+    )
+
+
+def install(runtime: Runtime, *, socket_mode: bool = False) -> SlackWiring:
+    """Build the Slack side of ``runtime`` once: Bolt app, listeners, courier sender, background delivery."""
+    for sender in runtime.courier.senders:
+        if isinstance(sender, SlackSender) and getattr(sender, "wiring", None) is not None:
+            return sender.wiring  # type: ignore[no-any-return, attr-defined]
+    settings = runtime.settings
+    client = build_client(settings)
+    listeners = TrackedExecutor(LISTENER_THREADS, "incubot-slack")
+    app = build_app(settings, client, listeners, socket_mode=socket_mode)
+    sender = SlackSender(client)
+    delivery = BackgroundDelivery(runtime.courier.flush)
+    wiring = SlackWiring(runtime, app, client, sender, listeners, delivery)
+    sender.wiring = wiring  # type: ignore[attr-defined]
+    app.command(re.compile(r"^/"))(wiring.on_command)
+    app.action(re.compile(r".+"))(wiring.on_action)
+    app.view_submission(re.compile(r".+"))(wiring.on_submission)
+    app.event("message")(wiring.on_message)
+    app.event("app_mention")(wiring.on_mention)
+    app.event("app_home_opened")(wiring.on_home)
+    app.error(wiring.on_error)
+    runtime.add_sender(sender)
+    # Delivery after a request runs in the background: an ack never waits for the Web API.
+    runtime.services.deliver = delivery.kick
+    return wiring
+
+
+def routes(runtime: Runtime) -> list[BaseRoute]:
+    """``POST /slack/events`` for the Starlette app of ``incubot serve``."""
+    wiring = install(runtime)
+    endpoint = SlackEndpoint(wiring)
+    return [Route(EVENTS_PATH, endpoint.handle, methods=["POST"])]
+
+
+class SlackEndpoint:
+    def __init__(self, wiring: SlackWiring) -> None:
+        self.wiring = wiring
+
+    async def handle(self, request: HTTPRequest) -> Response:
+        body = await request.body()
+        # Bolt is synchronous (signature check, ack wait): keep it off the event loop.
+        bolt_response = await run_in_threadpool(self.wiring.app.dispatch, to_bolt_request(request, body))
+        return to_starlette_response(bolt_response)
+
+
+def start_socket_mode(runtime: Runtime) -> Any:
+    """Connect to Slack over a WebSocket (``SLACK_APP_TOKEN``); returns the running handler."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    wiring = install(runtime, socket_mode=True)
+    handler = SocketModeHandler(wiring.app, runtime.settings.slack_app_token)
+    handler.connect()  # background threads; `incubot serve` keeps serving HTTP (/healthz, /stats, Mattermost)
+    log.info("slack: socket mode connected")
+    return handler
