@@ -273,6 +273,23 @@ ENGLISH: dict[str, str] = {
     "**Par startup** (mois / année) :": "**By startup** (month / year):",
     "• {name} — AE {aem} / {aey} · CP {cpm} / {cpy} · en attente {p} · reste à payer {rap}":
         "• {name} — AE {aem} / {aey} · CP {cpm} / {cpy} · pending {p} · left to pay {rap}",
+    "• {name} — AE {aem} / {aey} ({aer}) · CP {cpm} / {cpy} ({cpr}) · en attente {p} · reste à payer {rap}":
+        "• {name} — AE {aem} / {aey} ({aer}) · CP {cpm} / {cpy} ({cpr}) · pending {p} · left to pay {rap}",
+    "Total": "Total",
+    "Dotation {year} : AE {ae} · CP {cp}.": "Allocation {year}: AE {ae} · CP {cp}.",
+    "Projection au 31 décembre au rythme actuel : {proj} d'AE engagées.":
+        "Projection at 31 December at the current pace: {proj} of AE committed.",
+    "Par startup": "By startup",
+    "AE engagées (mois)": "AE committed (month)",
+    "AE engagées (année)": "AE committed (year)",
+    "Taux AE (année)": "AE rate (year)",
+    "CP consommés (mois)": "CP consumed (month)",
+    "CP consommés (année)": "CP consumed (year)",
+    "Taux CP (année)": "CP rate (year)",
+    "Devis en attente": "Pending quotes",
+    "Montant en attente": "Pending amount",
+    "Restes à payer": "Left to pay",
+    "Projection CP au 31/12": "CP projection at 31/12",
     "« {text} » n'est pas un mois : écrivez AAAA-MM, par exemple 2026-10.":
         "“{text}” is not a month: write YYYY-MM, for example 2026-10.",
     "Le rapport mensuel est réservé aux gestionnaires.": "The monthly report is for managers only.",

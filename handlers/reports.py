@@ -84,19 +84,19 @@ def report_reply(report: MonthlyReport, t: Translator) -> Reply:
 
 # --------------------------------------------------------------------------- files for the ministry
 
-REPORT_COLUMNS = (
-    ("startup", "Startup"),
-    ("ae_month", "AE engagées (mois)"),
-    ("ae_year", "AE engagées (année)"),
-    ("ae_rate", "Taux AE (année)"),
-    ("cp_month", "CP consommés (mois)"),
-    ("cp_year", "CP consommés (année)"),
-    ("cp_rate", "Taux CP (année)"),
-    ("pending_count", "Devis en attente"),
-    ("pending", "Montant en attente"),
-    ("outstanding", "Restes à payer"),
-    ("cp_projection", "Projection CP au 31/12"),
-)
+REPORT_COLUMNS_FR = {
+    "startup": "Startup",
+    "ae_month": "AE engagées (mois)",
+    "ae_year": "AE engagées (année)",
+    "ae_rate": "Taux AE (année)",
+    "cp_month": "CP consommés (mois)",
+    "cp_year": "CP consommés (année)",
+    "cp_rate": "Taux CP (année)",
+    "pending_count": "Devis en attente",
+    "pending": "Montant en attente",
+    "outstanding": "Restes à payer",
+    "cp_projection": "Projection CP au 31/12",
+}
 
 
 def _euros(cents: int) -> str:
@@ -135,7 +135,7 @@ def report_table(report: MonthlyReport, t: Translator) -> list[dict[str, str]]:
     table = []
     for name, f in _figures(report, t):
         row = {key: (str(f[key]) if key == "pending_count" else _euros(f[key]))
-               for key, _ in REPORT_COLUMNS if key in f}
+               for key in REPORT_COLUMNS_FR if key in f}
         row.update(startup=name, ae_rate=_rate(f["ae_year"], b.ae_cents), cp_rate=_rate(f["cp_year"], b.cp_cents))
         table.append(row)
     return table
@@ -148,9 +148,9 @@ def report_csv(report: MonthlyReport, t: Translator) -> str:
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
-    writer.writerow([t(label) for _, label in REPORT_COLUMNS])
+    writer.writerow([t(label) for label in REPORT_COLUMNS_FR.values()])
     for r in report_table(report, t):
-        writer.writerow([r[key] for key, _ in REPORT_COLUMNS])
+        writer.writerow([r[key] for key in REPORT_COLUMNS_FR])
     return buffer.getvalue()
 
 
@@ -168,11 +168,11 @@ def report_markdown(report: MonthlyReport, t: Translator) -> str:
     lines.append("- " + t("Projection au 31 décembre au rythme actuel : {proj} d'AE engagées.",
                           proj=t.money(report.projected_ae_cents)))
     lines += ["", "## " + t("Par startup"), ""]
-    lines.append("| " + " | ".join(t(label) for _, label in REPORT_COLUMNS) + " |")
-    lines.append("|" + "|".join(["---"] + ["---:"] * (len(REPORT_COLUMNS) - 1)) + "|")
+    lines.append("| " + " | ".join(t(label) for label in REPORT_COLUMNS_FR.values()) + " |")
+    lines.append("|" + "|".join(["---"] + ["---:"] * (len(REPORT_COLUMNS_FR) - 1)) + "|")
     for name, f in _figures(report, t):
         cells = [plain(name).replace("|", "\\|")]
-        for key, _ in REPORT_COLUMNS[1:]:
+        for key in list(REPORT_COLUMNS_FR)[1:]:
             if key == "ae_rate":
                 cells.append(t.percent(f["ae_year"], b.ae_cents))
             elif key == "cp_rate":
