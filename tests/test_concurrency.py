@@ -1,0 +1,115 @@
+"""Simultaneous clicks on a file database (SQLite, then PostgreSQL): the AE ceiling holds and a
+request is decided once, however many threads click at the same instant."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot.app import Runtime, build_runtime
+from bot.config import Settings
+from handlers.types import Action, Request
+from storage import ledger
+from storage.db import session_factory, unit_of_work
+from storage.models import Allocation, AuditEvent, Quote
+from tests.conftest import NOW, Clock, load_world
+from tests.test_storage import run_together
+
+YEAR = NOW.year
+CLICKS = 50
+
+
+@pytest.fixture
+def runtime(any_engine: Engine) -> Runtime:
+    """The whole bot (handlers, ledger, outbox) on a file database, in the demo world."""
+    load_world(session_factory(any_engine), NOW)
+    return build_runtime(Settings(database_url=str(any_engine.url)), clock=Clock(), engine=any_engine,
+                         migrate=False)
+
+
+def submit_quotes(runtime: Runtime, amounts: list[int]) -> list[str]:
+    refs = []
+    for cents in amounts:
+        euros, rest = divmod(cents, 100)
+        said = runtime.bot.message(Request("console", "lea.dupont", f"devis dedale; {euros},{rest:02d}; Arawa; Sprint"))
+        refs.append(said.text.split("**")[1])
+    return refs
+
+
+def set_ae(runtime: Runtime, cents: int) -> None:
+    with unit_of_work(runtime.services.sessions) as session:
+        allocation = session.exec(select(Allocation).where(Allocation.year == YEAR)).one()
+        allocation.ae_cents = cents
+        session.add(allocation)
+
+
+def test_fifty_simultaneous_validations_never_exceed_the_allocation(runtime: Runtime) -> None:
+    """50 intrapreneur clicks at once on 50 quotes: only those that fit commit; committed = their sum ≤ AE."""
+    rng = random.Random(7)
+    amounts = [rng.randint(5_000_00, 40_000_00) for _ in range(CLICKS)]
+    ae = sum(amounts) // 3  # roughly a third fits
+    set_ae(runtime, ae)
+    refs = submit_quotes(runtime, amounts)
+    assert len(set(refs)) == CLICKS
+
+    def click(i: int) -> str:
+        result = runtime.bot.action(Action("console", "julien.moreau", "quote.validate", refs[i]))
+        assert result.reply is not None
+        return result.reply.text
+
+    answers = run_together(CLICKS, click)
+
+    assert not [a for a in answers if isinstance(a, Exception)], answers
+    with unit_of_work(runtime.services.sessions) as session:
+        quotes = {q.reference: q for q in session.exec(select(Quote)).all()}
+        balance = ledger.year_balance(session=session, year=YEAR)
+        validated_audit = session.exec(
+            select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "quote.validated")
+        ).one()
+    validated = [q for q in quotes.values() if q.status == "validated"]
+    refused_for_credits = [a for a in answers if "Crédits insuffisants" in str(a)]
+    assert 0 < len(validated) < CLICKS
+    assert len(validated) + len(refused_for_credits) == CLICKS
+    assert balance.ae_committed_cents == sum(q.amount_cents for q in validated) <= ae
+    assert validated_audit == len(validated)
+    assert all(q.status == "pending" for q in quotes.values() if q.status != "validated")
+    # Whatever was refused for lack of credits did not fit in what was left at the end.
+    smallest_refused = min(q.amount_cents for q in quotes.values() if q.status == "pending")
+    assert smallest_refused > balance.ae_available_cents
+
+
+def test_two_simultaneous_clicks_on_the_same_quote_commit_once(runtime: Runtime) -> None:
+    """A double click (two threads, same quote, same instant) validates once and commits the amount once."""
+    (ref,) = submit_quotes(runtime, [12_345_67])
+
+    answers = run_together(2, lambda i: runtime.bot.action(
+        Action("console", "julien.moreau", "quote.validate", ref)).reply.text)  # type: ignore[union-attr]
+
+    assert not [a for a in answers if isinstance(a, Exception)], answers
+    assert sum("C'est fait" in str(a) for a in answers) == 1
+    assert sum("déjà validé" in str(a) for a in answers) == 1
+    with unit_of_work(runtime.services.sessions) as session:
+        assert ledger.year_balance(session=session, year=YEAR).ae_committed_cents == 12_345_67
+        events = ledger.audit_trail(session=session, subject=ref)
+    assert [e.action for e in events] == ["quote.submitted", "quote.validated"]
+
+
+def test_validate_and_refuse_at_the_same_instant_decide_once(runtime: Runtime) -> None:
+    """One intrapreneur validates while the same quote is refused: exactly one decision stands."""
+    (ref,) = submit_quotes(runtime, [2_000_00])
+
+    def decide(i: int) -> str:
+        verb = "valider" if i == 0 else "refuser"
+        args = ref if i == 0 else f"{ref}; doublon"
+        return runtime.bot.message(Request("console", "julien.moreau", f"{verb} {args}")).text
+
+    answers = run_together(2, decide)
+    assert sum("C'est fait" in str(a) for a in answers) == 1, answers
+    with unit_of_work(runtime.services.sessions) as session:
+        quote = ledger.get_quote(session=session, reference=ref)
+        committed = ledger.year_balance(session=session, year=YEAR).ae_committed_cents
+    assert committed == (2_000_00 if quote.status == "validated" else 0)
