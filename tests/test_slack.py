@@ -1,0 +1,321 @@
+"""Slack, through its real request formats: signed commands, clicks, modals and events
+against ``incubot serve``'s app, with a fake Web API that records what Slack would show."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from tests.chat_slack import SlackChat, seen_message, slack_chat, slack_id
+from tests.fake_slack import BOT_USER, dm_channel
+
+JULIEN, LEA, CLAIRE, CAMILLE = (slack_id(p) for p in ("julien.moreau", "lea.dupont", "claire.petit", "camille.martin"))
+
+
+@pytest.fixture
+def slack(engine, world, clock, request) -> SlackChat:  # type: ignore[no-untyped-def]
+    return slack_chat(engine, clock, request)
+
+
+def buttons_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def button(message: dict[str, Any], label: str) -> dict[str, Any]:
+    return next(e for e in buttons_of(message) if e["text"]["text"] == label)
+
+
+def committed_text(slack: SlackChat) -> str:
+    return slack.say("camille.martin", "budget").text
+
+
+def submit_quote(slack: SlackChat, line: str = "devis dedale; 3000; Arawa; Audit") -> dict[str, Any]:
+    slack.command(LEA, line)
+    return slack.fake.dm(JULIEN)[-1]
+
+
+# --------------------------------------------------------------------------- flows
+
+
+def test_command_is_acked_empty_then_answered_and_intrapreneur_gets_valider_refuser(slack: SlackChat) -> None:
+    """`/incubot devis …` is acked at once with an empty body; the coach gets an ephemeral answer and the
+    intrapreneur a direct message with the details and Valider (primary) / Refuser (danger)."""
+    response, _, response_url = slack.command(LEA, "devis dedale; 12 500 HT; Scopyleft; Sprint 7")
+    assert response.status_code == 200 and response.content == b""
+    [answer] = slack.fake.responses_to(response_url)
+    assert answer["response_type"] == "ephemeral" and "D-2026-0001" in answer["text"]
+
+    [request] = slack.fake.dm(JULIEN)
+    assert "D-2026-0001" in request["text"]  # plain fallback for notifications
+    seen = seen_message(request)
+    assert "Scopyleft" in seen and "15 000,00 €" in seen.text and seen.buttons == ["Valider", "Refuser"]
+    valider, refuser = buttons_of(request)
+    assert (valider["action_id"].split("#")[0], valider["value"], valider["style"]) == (
+        "quote.validate", "D-2026-0001", "primary")
+    assert (refuser["action_id"].split("#")[0], refuser["style"]) == ("quote.refuse", "danger")
+    assert [c.args["users"] for c in slack.fake.calls_to("conversations.open")] == [JULIEN]
+
+
+def test_valider_updates_the_message_in_place_and_tells_the_submitter(slack: SlackChat) -> None:
+    """A click on Valider: chat.update of that very message (buttons gone, who, when), the clicker sees
+    an ephemeral confirmation and the coach a direct message."""
+    request = submit_quote(slack)
+    _, _, response_url = slack.block_action(JULIEN, request, button(request, "Valider"))
+
+    updates = slack.fake.calls_to("chat.update")
+    assert updates and all(u.args["ts"] == request["ts"] and u.args["channel"] == request["channel"]
+                           for u in updates)
+    now = seen_message(slack.fake.find_message(request["channel"], request["ts"]))
+    assert now.buttons == [] and "Validé" in now and "Julien Moreau" in now
+    [confirmation] = [r for r in slack.fake.responses_to(response_url) if not r.get("replace_original")]
+    assert confirmation["response_type"] == "ephemeral" and "validé" in confirmation["text"]
+    told = seen_message(slack.fake.dm(LEA)[-1])
+    assert "D-2026-0001" in told and "validé" in told.text
+    assert "engagées 3 000,00 €" in committed_text(slack)
+
+
+def test_refuser_opens_a_modal_whose_reason_is_stored_and_shown(slack: SlackChat) -> None:
+    """Refuser opens a modal (views.open with the click's trigger_id); the reason submitted is stored,
+    shown in the updated message and sent to the coach."""
+    request = submit_quote(slack)
+    _, trigger_id, _ = slack.block_action(JULIEN, request, button(request, "Refuser"))
+    view = slack.fake.opened_views[trigger_id]
+    assert [b["block_id"] for b in view["blocks"]] == ["reason"]
+    assert view["blocks"][0]["element"]["multiline"] is True
+
+    response = slack.view_submission(JULIEN, view, {"reason": "Hors périmètre de la convention"})
+    assert response.status_code == 200 and response.content == b""
+    now = seen_message(slack.fake.find_message(request["channel"], request["ts"]))
+    assert now.buttons == [] and "Refusé" in now and "Hors périmètre de la convention" in now
+    assert "Hors périmètre de la convention" in seen_message(slack.fake.dm(LEA)[-1])
+    assert "motif : Hors périmètre de la convention" in slack.say("julien.moreau", "historique D-2026-0001")
+    assert "engagées 0,00 €" in committed_text(slack)
+
+
+def test_service_done_shows_certifier_refuser(slack: SlackChat) -> None:
+    """A service-done request reaches the intrapreneur with Certifier / Refuser; Certifier consumes CP."""
+    request = submit_quote(slack, "devis dedale; 10 000; Scopyleft; Sprints")
+    slack.block_action(JULIEN, request, button(request, "Valider"))
+    slack.command(LEA, "service-fait D-2026-0001; 2 500; octobre")
+    certify = slack.fake.dm(JULIEN)[-1]
+    assert seen_message(certify).buttons == ["Certifier", "Refuser"]
+    slack.block_action(JULIEN, certify, button(certify, "Certifier"))
+    assert "consommés 2 500,00 €" in committed_text(slack)
+
+
+# --------------------------------------------------------------------------- security
+
+
+def test_forged_signature_is_refused_with_401_and_changes_nothing(slack: SlackChat) -> None:
+    """A request signed with another secret gets 401; no quote, no message, no decision."""
+    response, _, response_url = slack.command(LEA, "devis dedale; 3000; Arawa; Audit", sign_with="not-the-secret")
+    assert response.status_code == 401
+    assert slack.fake.dm(JULIEN) == [] and slack.fake.responses_to(response_url) == []
+
+    request = submit_quote(slack)
+    forged, _, _ = slack.block_action(JULIEN, request, button(request, "Valider"), sign_with="not-the-secret")
+    assert forged.status_code == 401
+    assert seen_message(slack.fake.find_message(request["channel"], request["ts"])).buttons == ["Valider", "Refuser"]
+    assert "engagées 0,00 €" in committed_text(slack)
+
+
+def test_stale_timestamp_is_refused_with_401(slack: SlackChat) -> None:
+    """A correctly signed request older than five minutes (a replay) gets 401 and changes nothing."""
+    request = submit_quote(slack)
+    replay, _, _ = slack.block_action(JULIEN, request, button(request, "Valider"), timestamp=int(time.time()) - 600)
+    assert replay.status_code == 401
+    assert "engagées 0,00 €" in committed_text(slack)
+
+
+def test_user_text_is_escaped_for_mrkdwn(slack: SlackChat) -> None:
+    """`<!channel>`, `<@U…>` and links typed by a person are shown as typed, escaped, never interpreted."""
+    slack.command(LEA, "devis dedale; 3000; <!channel> & <@U0BOSS>; voir <https://evil.example|banque>")
+    request = slack.fake.dm(JULIEN)[-1]
+    raw = str(request["blocks"]) + request["text"]
+    assert "&lt;!channel&gt; &amp; &lt;@U0BOSS&gt;" in raw and "&lt;https://evil.example|banque&gt;" in raw
+    assert "<!channel>" not in raw and "<@U0BOSS>" not in raw and "<https://" not in raw
+
+    _, trigger_id, _ = slack.block_action(JULIEN, request, button(request, "Refuser"))
+    slack.view_submission(JULIEN, slack.fake.opened_views[trigger_id], {"reason": "Non <!channel>"})
+    updated = slack.fake.find_message(request["channel"], request["ts"])
+    assert "Non &lt;!channel&gt;" in str(updated["blocks"]) and "<!channel>" not in str(updated["blocks"])
+
+
+# --------------------------------------------------------------------------- clicks
+
+
+def test_double_click_validates_once(slack: SlackChat) -> None:
+    """Two block_actions payloads for the same button (a double click) commit once; the second says so."""
+    request = submit_quote(slack)
+    as_shown = {**request, "blocks": list(request["blocks"])}  # both clicks come from the message as first shown
+    valider = button(as_shown, "Valider")
+    slack.block_action(JULIEN, as_shown, valider)
+    _, _, second = slack.block_action(JULIEN, as_shown, valider)
+    [answer] = [r for r in slack.fake.responses_to(second) if not r.get("replace_original")]
+    assert "déjà validé" in answer["text"]
+    assert "engagées 3 000,00 €" in committed_text(slack)
+    assert len([m for m in slack.fake.dm(LEA) if "validé" in m["text"]]) == 1
+
+
+def test_outsider_click_is_refused_ephemerally_and_nothing_changes(slack: SlackChat) -> None:
+    """Someone who is not an intrapreneur of the startup clicks: an ephemeral refusal, the request stays open."""
+    request = submit_quote(slack)
+    _, _, response_url = slack.block_action(CLAIRE, request, button(request, "Valider"))
+    [answer] = slack.fake.responses_to(response_url)
+    assert answer["response_type"] == "ephemeral" and "Seul un intrapreneur de Dédale" in answer["text"]
+    assert seen_message(slack.fake.find_message(request["channel"], request["ts"])).buttons == ["Valider", "Refuser"]
+    assert "engagées 0,00 €" in committed_text(slack)
+
+
+# --------------------------------------------------------------------------- modals
+
+
+def test_devis_without_arguments_opens_a_modal_and_field_errors_stay_in_it(slack: SlackChat) -> None:
+    """`/incubot devis` opens the quote modal; a wrong amount comes back as `response_action: errors`
+    on that field, nothing is stored; a correct submission sends the request."""
+    _, trigger_id, response_url = slack.command(LEA, "devis")
+    view = slack.fake.opened_views[trigger_id]
+    assert slack.fake.responses_to(response_url) == []
+    blocks = {b["block_id"]: b["element"] for b in view["blocks"]}
+    assert blocks["startup"]["type"] == "static_select" and blocks["object"]["multiline"] is True
+    assert {"amount", "supplier", "tax"} <= set(blocks)
+
+    wrong = slack.view_submission(LEA, view, {"startup": "dedale", "amount": "beaucoup", "supplier": "Arawa",
+                                              "object": "Audit"})
+    answer = wrong.json()
+    assert answer["response_action"] == "errors" and set(answer["errors"]) == {"amount"}
+    assert slack.fake.dm(JULIEN) == []
+
+    done = slack.view_submission(LEA, view, {"startup": "dedale", "amount": "3 000", "supplier": "Arawa",
+                                             "object": "Audit"})
+    assert done.content == b""
+    assert seen_message(slack.fake.dm(JULIEN)[-1]).buttons == ["Valider", "Refuser"]
+    assert any("D-2026-0001" in e["text"] for e in slack.fake.ephemeral if e["user"] == LEA)
+
+
+def test_service_fait_without_arguments_opens_its_modal(slack: SlackChat) -> None:
+    """`/incubot service-fait` opens the service-done modal with the order as a select."""
+    request = submit_quote(slack)
+    slack.block_action(JULIEN, request, button(request, "Valider"))
+    _, trigger_id, _ = slack.command(LEA, "service-fait")
+    view = slack.fake.opened_views[trigger_id]
+    blocks = {b["block_id"]: b["element"] for b in view["blocks"]}
+    assert blocks["quote"]["type"] == "static_select"
+    assert [o["value"] for o in blocks["quote"]["options"]] == ["D-2026-0001"]
+
+
+# --------------------------------------------------------------------------- Web API failures
+
+
+def test_rate_limit_is_waited_out_and_the_message_is_not_lost(slack: SlackChat) -> None:
+    """A 429 with Retry-After: the client pauses as told (recorded, not slept), sends again, and it arrives."""
+    slack.fake.fail_next("chat.postMessage", 429, retry_after=7)
+    submit_quote(slack)
+    statuses = [c.status for c in slack.fake.calls_to("chat.postMessage")]
+    assert statuses[:2] == [429, 200]
+    assert slack.paused == [7.0]
+    assert seen_message(slack.fake.dm(JULIEN)[-1]).buttons == ["Valider", "Refuser"]
+
+
+def test_server_errors_are_retried(slack: SlackChat) -> None:
+    """A 503 from the Web API is retried after a back-off, and the message arrives."""
+    slack.fake.fail_next("chat.postMessage", 503, retry_after=None, error="service_unavailable")
+    submit_quote(slack)
+    assert [c.status for c in slack.fake.calls_to("chat.postMessage")][:2] == [503, 200]
+    assert len(slack.fake.dm(JULIEN)) == 1
+
+
+def test_a_message_still_refused_after_retries_stays_in_the_outbox_and_goes_later(slack: SlackChat, clock) -> None:
+    """When Slack keeps refusing, the message stays in the outbox; the next sweep delivers it once."""
+    slack.fake.fail_next("chat.postMessage", 429, times=4, retry_after=1)
+    slack.command(LEA, "devis dedale; 3000; Arawa; Audit")
+    assert slack.fake.dm(JULIEN) == []
+    clock.advance(minutes=5)
+    assert slack.runtime.courier.flush() == 1
+    assert len(slack.fake.dm(JULIEN)) == 1 and slack.runtime.courier.flush() == 0
+
+
+# --------------------------------------------------------------------------- events
+
+
+def test_direct_message_is_a_command_and_a_retried_event_is_handled_once(slack: SlackChat) -> None:
+    """A DM to the bot runs the command; Slack's retry of the same event_id changes nothing."""
+    slack.dm_event(LEA, "devis dedale; 3000; Arawa; Audit", event_id="Ev0RETRIED")
+    slack.dm_event(LEA, "devis dedale; 3000; Arawa; Audit", event_id="Ev0RETRIED", retry=1)
+    replies = slack.fake.dm(LEA)
+    assert len(replies) == 1 and "D-2026-0001" in replies[0]["text"]
+    assert len(slack.fake.dm(JULIEN)) == 1
+    assert "D-2026-0002" not in committed_text(slack)
+
+
+def test_bot_messages_are_ignored(slack: SlackChat) -> None:
+    """The bot's own messages (and other bots') in a DM trigger nothing."""
+    slack.event({"type": "message", "channel_type": "im", "channel": dm_channel(LEA), "user": BOT_USER,
+                 "bot_id": "BINCUBOT", "text": "budget", "ts": "1.1"})
+    slack.event({"type": "message", "subtype": "message_changed", "channel_type": "im",
+                 "channel": dm_channel(LEA), "ts": "1.2"})
+    assert slack.fake.calls_to("chat.postMessage") == []
+
+
+def test_mention_answers_only_the_person_who_asked(slack: SlackChat) -> None:
+    """`@incubot budget` in a channel: the mention is stripped and the answer is ephemeral."""
+    slack.event({"type": "app_mention", "channel": "C0GENERAL", "user": LEA, "text": f"<@{BOT_USER}> budget",
+                 "ts": "1780000000.000001"})
+    [answer] = slack.fake.ephemeral
+    assert answer["user"] == LEA and answer["channel"] == "C0GENERAL" and "AE" in answer["text"]
+
+
+def test_devis_typed_in_a_dm_offers_a_button_that_opens_the_form(slack: SlackChat) -> None:
+    """A DM has no trigger_id: `devis` answers with a button whose click opens the modal."""
+    slack.dm_event(LEA, "devis")
+    offer = slack.fake.dm(LEA)[-1]
+    [opener] = buttons_of(offer)
+    _, trigger_id, _ = slack.block_action(LEA, offer, opener)
+    assert slack.fake.opened_views[trigger_id]["callback_id"] == "quote.submit"
+
+
+def test_app_home_shows_what_waits_the_budget_and_the_committee(slack: SlackChat) -> None:
+    """Opening the App Home publishes what waits for me, the budget and the next committee."""
+    submit_quote(slack)
+    slack.event({"type": "app_home_opened", "user": JULIEN, "channel": dm_channel(JULIEN), "tab": "home"})
+    home = slack.fake.home[JULIEN]
+    text = str(home["blocks"])
+    assert home["type"] == "home"
+    assert "Ce qui vous attend" in text and "D-2026-0001" in text and "Budget" in text and "comité" in text
+    assert "Valider D-2026-0001" in seen_message({"blocks": home["blocks"]}).buttons
+
+
+def test_stranger_is_told_whom_to_ask(slack: SlackChat) -> None:
+    """Someone unknown to the bot gets the ephemeral explanation; nothing is sent to anyone."""
+    _, _, response_url = slack.command("U0NOBODY", "devis dedale; 3000; Arawa; Audit")
+    [answer] = slack.fake.responses_to(response_url)
+    assert "Je ne vous connais pas" in answer["text"] and slack.fake.dm(JULIEN) == []
+
+
+def test_url_verification_is_answered(slack: SlackChat) -> None:
+    """Slack's URL check when the admin saves the events URL gets its challenge back."""
+    import json
+
+    response = slack.post(json.dumps({"type": "url_verification", "challenge": "abc123", "token": "t"}).encode(),
+                          "application/json")
+    assert response.status_code == 200 and "abc123" in response.text
+
+
+def test_slack_sender_resolves_people_and_channels(slack: SlackChat) -> None:
+    """The courier sends to people's Slack ids and to the managers' / startup's Slack channels."""
+    from storage import reference
+    from storage.db import unit_of_work
+
+    sender = slack.wiring.sender
+    with unit_of_work(slack.runtime.services.sessions) as session:
+        convention = reference.current_convention(session=session)
+        person = reference.get_person(session=session, person_id="julien.moreau")
+        startup = reference.get_startup(session=session, startup_id="dedale")
+        assert sender.person_address(person) == JULIEN
+        assert sender.channel_address(convention, None) == "C0PILOTAGE"
+        assert sender.channel_address(convention, startup) == startup.channel_slack
+    assert sender.platform == "slack"
+    assert slack.runtime.courier.senders.count(sender) == 1
+
