@@ -116,7 +116,7 @@ class Bot:
             if cmd is None:
                 return Reply(
                     self.t("Je ne connais pas la commande « {word} ». Tapez **aide** pour la liste.",
-                           word=user(word))
+                           word=user(word if len(word) <= 40 else word[:40] + "…"))
                 )
             if not cmd.allowed(ctx.actor):
                 raise CommandError(self.t("La commande **{name}** est réservée aux gestionnaires.", name=cmd.name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.i18n import Translator
+from handlers.markup import user
 from storage.errors import (
     AlreadyDecided,
     ExceedsOrder,
@@ -27,12 +28,13 @@ def status_label(t: Translator, status: str) -> str:
 
 def explain(t: Translator, exc: LedgerRefusal) -> str:
     if isinstance(exc, NotFound):
+        typed = user(exc.key[:40])  # what the person typed: escaped like any user text
         if exc.what == "quote":
-            return t("Je ne trouve pas le devis {ref}. Les références ressemblent à D-2026-0001.", ref=exc.key)
+            return t("Je ne trouve pas le devis {ref}. Les références ressemblent à D-2026-0001.", ref=typed)
         if exc.what == "service_done":
             return t("Je ne trouve pas le service fait {ref}. Les références ressemblent à SF-2026-0001.",
-                     ref=exc.key)
-        return t("Je ne trouve pas « {key} ».", key=exc.key)
+                     ref=typed)
+        return t("Je ne trouve pas « {key} ».", key=typed)
     if isinstance(exc, AlreadyDecided):
         return t("{ref} est déjà {status} (par {who}, le {when}) : rien n'a changé.",
                  ref=exc.reference, status=status_label(t, exc.status), who=exc.decided_by or "?",
