@@ -73,24 +73,27 @@ def cmd_budget(ctx: Context, args: str) -> Reply:
     if can_see_breakdown(ctx.actor):
         lines.append("")
         lines.append(t("**Par startup** (AE engagées / CP consommés en {year}) :", year=year))
-        for u in ledger.startup_usage(session=ctx.session, year=year):
+        usages = ledger.startup_usage(session=ctx.session, year=year)
+        for u in usages:
             line = t("• {name} : {committed} / {consumed}", name=u.name, committed=t.money(u.committed_cents),
                      consumed=t.money(u.consumed_cents))
             if u.pending_count:
                 line += t(" — {n} devis en attente ({amount})", n=u.pending_count, amount=t.money(u.pending_cents))
             lines.append(line)
-        pending = ledger.pending_quotes(session=ctx.session)
-        if pending:
-            total = sum(q.amount_cents for q in pending)
+        # Totals come from the per-startup aggregates: loading every pending quote made
+        # this reply grow with the table (bench/scaling.py).
+        pending_count = sum(u.pending_count for u in usages)
+        if pending_count:
+            total = sum(u.pending_cents for u in usages)
             lines.append("")
-            lines.append(t("**Devis en attente** : {n}, pour {amount}", n=len(pending), amount=t.money(total)))
-            names = {s.id: s.name for s in reference.startups(session=ctx.session)}
-            for q in pending[:10]:
+            lines.append(t("**Devis en attente** : {n}, pour {amount}", n=pending_count, amount=t.money(total)))
+            names = {u.startup_id: u.name for u in usages}
+            for q in ledger.pending_quotes(session=ctx.session, limit=10):
                 lines.append(t("• {ref} · {startup} · {amount} · {supplier}", ref=q.reference,
                                startup=names.get(q.startup_id, q.startup_id),
                                amount=t.money(q.amount_cents), supplier=user(q.supplier)))
-            if len(pending) > 10:
-                lines.append(t("… et {n} autres (tapez **en-attente**).", n=len(pending) - 10))
+            if pending_count > 10:
+                lines.append(t("… et {n} autres (tapez **en-attente**).", n=pending_count - 10))
     return Reply("\n".join(lines), facts=tuple(facts))
 
 

@@ -35,6 +35,7 @@ from storage.errors import (
 from storage.models import (
     Allocation,
     AuditEvent,
+    PendingTotal,
     Quote,
     QuoteStatus,
     ServiceDone,
@@ -524,14 +525,7 @@ def startup_usage(*, session: Session, year: int, startup_ids: Iterable[str] | N
             .group_by(Quote.startup_id)
         ).all()
     )
-    pending: dict[str, tuple[int, int]] = {
-        sid: (int(n), int(total))
-        for sid, n, total in session.exec(
-            select(Quote.startup_id, sa.func.count(), sa.func.sum(Quote.amount_cents))
-            .where(Quote.status == QuoteStatus.PENDING.value)
-            .group_by(Quote.startup_id)
-        ).all()
-    }
+    pending = pending_by_startup(session=session)
     query = select(Startup).order_by(col(Startup.name))
     if startup_ids is not None:
         query = query.where(col(Startup.id).in_(list(startup_ids)))
@@ -548,10 +542,24 @@ def startup_usage(*, session: Session, year: int, startup_ids: Iterable[str] | N
     ]
 
 
-def pending_quotes(*, session: Session, startup_ids: Iterable[str] | None = None) -> Sequence[Quote]:
+def pending_by_startup(*, session: Session) -> dict[str, tuple[int, int]]:
+    """``{startup_id: (pending quotes, their amount in cents)}``, any year.
+
+    Read from ``pending_total`` (kept by triggers on ``quote``): one row per startup,
+    however many quotes wait.
+    """
+    return {row.startup_id: (row.quotes, row.cents) for row in session.exec(select(PendingTotal)).all()}
+
+
+def pending_quotes(
+    *, session: Session, startup_ids: Iterable[str] | None = None, limit: int | None = None
+) -> Sequence[Quote]:
+    """Pending quotes, oldest first; ``limit`` keeps a summary cheap (index quote_status_created)."""
     query = select(Quote).where(Quote.status == QuoteStatus.PENDING.value).order_by(col(Quote.created_at))
     if startup_ids is not None:
         query = query.where(col(Quote.startup_id).in_(list(startup_ids)))
+    if limit is not None:
+        query = query.limit(limit)
     return session.exec(query).all()
 
 

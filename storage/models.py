@@ -165,6 +165,8 @@ class Quote(SQLModel, table=True):
             "certified_cents >= 0 AND certified_cents <= amount_cents", name="quote_certified_ceiling"
         ),
         sa.CheckConstraint("status IN ('pending', 'validated', 'refused')", name="quote_status_known"),
+        # The oldest pending quotes, in order, without sorting them all (migration 0002).
+        sa.Index("quote_status_created", "status", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -215,6 +217,22 @@ class ServiceDone(SQLModel, table=True):
     decided_by: str | None = Field(default=None, foreign_key="person.id", max_length=100)
     refusal_reason: str | None = Field(default=None, max_length=1000)
     consumption_year: int | None = Field(default=None, index=True)
+
+
+class PendingTotal(SQLModel, table=True):
+    """Per startup, how many quotes are pending and for how much.
+
+    Kept by database triggers on ``quote`` (migration 0002), in the same transaction
+    as the change, so ``budget`` and ``rapport`` read one row per startup instead of
+    summing every pending quote: their time stays flat as quotes pile up.
+    """
+
+    __tablename__ = "pending_total"
+    __table_args__ = (sa.CheckConstraint("quotes >= 0 AND cents >= 0", name="pending_total_non_negative"),)
+
+    startup_id: str = Field(foreign_key="startup.id", primary_key=True, max_length=100)
+    quotes: int = 0
+    cents: int = Field(default=0, sa_type=sa.BigInteger)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from storage.ledger import pending_by_startup
 from storage.models import Quote, QuoteStatus, ServiceDone, ServiceDoneStatus, Startup
 
 
@@ -46,13 +47,7 @@ def month_figures(*, session: Session, year: int, start: datetime, end: datetime
     outstanding = _sum_by_startup(session, select(
         Quote.startup_id, sa.func.sum(Quote.amount_cents - Quote.certified_cents)).where(validated)
         .group_by(Quote.startup_id))
-    pending = {
-        sid: (int(n), int(total or 0))
-        for sid, n, total in session.exec(
-            select(Quote.startup_id, sa.func.count(), sa.func.sum(Quote.amount_cents))
-            .where(Quote.status == QuoteStatus.PENDING.value).group_by(Quote.startup_id)
-        ).all()
-    }
+    pending = pending_by_startup(session=session)  # one row per startup (pending_total)
     return [
         StartupFigures(
             s.id, s.name, ae_month.get(s.id, 0), ae_year.get(s.id, 0), cp_month.get(s.id, 0),
