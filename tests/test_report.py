@@ -1,0 +1,114 @@
+"""The monthly report (art. 5): per startup and in total, in chat, as Markdown and CSV for the ministry."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from handlers.i18n import Translator
+from handlers.reports import monthly_report, report_csv, report_markdown
+from storage import ledger
+from storage.db import unit_of_work
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def at(m: int, d: int, h: int = 10) -> datetime:
+    return datetime(2026, m, d, h, tzinfo=PARIS)
+
+
+@pytest.fixture
+def october(world):  # type: ignore[no-untyped-def]
+    """Dédale: 10 000 € validated and 2 500 € certified in October; Collectif Objets: 5 000 € and 1 000 € in
+    September; Euphrosyne: 4 000 € waiting. AE 2026 is 1 500 000 €, CP 1 700 000 €."""
+    with unit_of_work(world) as session:
+        def quote(startup: str, cents: int, when: datetime, intra: str | None, certify: int = 0,
+                  certified_on: datetime | None = None) -> None:
+            q = ledger.create_quote(session=session, startup_id=startup, submitted_by="lea.dupont",
+                                    amount_cents=cents, amount_ht_cents=None, supplier="Scopyleft", object="Sprints",
+                                    platform="console", now=when, year=2026)
+            if intra is None:
+                return
+            ledger.validate_quote(session=session, reference=q.reference, actor_id=intra, platform="console",
+                                  now=when, year=2026)
+            if certify:
+                sd, _ = ledger.create_service_done(session=session, quote_reference=q.reference,
+                                                   submitted_by="lea.dupont", amount_cents=certify, period=None,
+                                                   platform="console", now=certified_on or when, year=2026)
+                ledger.certify_service_done(session=session, reference=sd.reference, actor_id=intra,
+                                            platform="console", now=certified_on or when, year=2026)
+
+        quote("dedale", 10_000_00, at(10, 5), "julien.moreau", 2_500_00, at(10, 20))
+        quote("collectif-objets", 5_000_00, at(9, 10), "claire.petit", 1_000_00, at(9, 30))
+        quote("euphrosyne", 4_000_00, at(10, 28), None)
+        quote("dedale", 7_000_00, at(11, 3), "julien.moreau")  # November: not in October's month figures
+    return world
+
+
+def test_report_figures_per_startup_and_in_total(october) -> None:  # type: ignore[no-untyped-def]
+    """October 2026: month and year AE/CP per startup, pending, restes à payer, projection at October's pace."""
+    with unit_of_work(october) as session:
+        report = monthly_report(session=session, t=Translator("fr", PARIS), year=2026, month=10)
+    rows = {r.startup_id: r for r in report.rows}
+    assert (rows["dedale"].ae_month_cents, rows["dedale"].cp_month_cents) == (10_000_00, 2_500_00)
+    assert (rows["collectif-objets"].ae_month_cents, rows["collectif-objets"].ae_year_cents) == (0, 5_000_00)
+    assert rows["euphrosyne"].pending_count == 1 and rows["euphrosyne"].pending_cents == 4_000_00
+    assert report.total("ae_year_cents") == 15_000_00 and report.total("cp_year_cents") == 3_500_00
+    assert report.projected_cp_cents == 3_500_00 * 12 // 10
+    assert report.projected_ae_cents == 15_000_00 * 12 // 10
+
+
+def test_report_as_csv_for_the_ministry(october) -> None:  # type: ignore[no-untyped-def]
+    """CSV: one line per startup plus the total, exact euros, rates with one decimal, restes à payer."""
+    with unit_of_work(october) as session:
+        report = monthly_report(session=session, t=Translator("fr", PARIS), year=2026, month=10)
+    rows = list(csv.DictReader(io.StringIO(report_csv(report, Translator("fr", PARIS))), delimiter=";"))
+    assert [r["Startup"] for r in rows] == ["Collectif Objets", "Dédale", "Euphrosyne", "Locadocs", "Total"]
+    total = rows[-1]
+    assert total["AE engagées (mois)"] == "10000.00" and total["AE engagées (année)"] == "15000.00"
+    assert total["CP consommés (mois)"] == "2500.00" and total["CP consommés (année)"] == "3500.00"
+    assert total["Taux AE (année)"] == "1.0" and total["Taux CP (année)"] == "0.2"
+    assert total["Devis en attente"] == "1" and total["Montant en attente"] == "4000.00"
+    assert total["Restes à payer"] == "18500.00"  # 7 500 + 4 000 + the November quote, not yet certified
+    assert total["Projection CP au 31/12"] == "4200.00"
+
+
+def test_report_as_markdown(october) -> None:  # type: ignore[no-untyped-def]
+    """Markdown: a title with the month, the totals, then a table with every startup and the total."""
+    with unit_of_work(october) as session:
+        report = monthly_report(session=session, t=Translator("fr", PARIS), year=2026, month=10)
+    text = report_markdown(report, Translator("fr", PARIS))
+    assert text.startswith("# Rapport mensuel — octobre 2026")
+    assert "| Dédale | 10 000,00 € | 10 000,00 € |" in text
+    assert "| Total |" in text and "restes à payer" in text and "Projection au 31 décembre" in text
+
+
+def test_manager_asks_the_report_in_chat_with_rates(chat, october) -> None:  # type: ignore[no-untyped-def]
+    """A manager types `rapport 2026-10`: totals, rates, and one line per startup."""
+    said = chat.say("camille.martin", "rapport 2026-10")
+    assert "Rapport mensuel — octobre 2026" in said.text
+    assert "Dédale — AE 10 000,00 € / 10 000,00 € (1 %)" in said.text
+    assert "restes à payer : 18 500,00 €" in said.text
+
+
+def test_cli_report_month_as_csv_and_md(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`incubot report --month 2022-11 --format csv|md` writes the file for the ministry; a bad month is refused."""
+    from bot.cli import main
+
+    url = f"sqlite:///{tmp_path / 'report.db'}"
+    seed = Path(__file__).resolve().parents[1] / "examples" / "convention-culture.toml"
+    assert main(["--database", url, "import", str(seed)]) == 0
+    capsys.readouterr()
+    assert main(["--database", url, "report", "--month", "2022-11", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("Startup;AE engagées (mois)") and "Archives Ouvertes;0.00" in out
+    target = tmp_path / "rapport.md"
+    assert main(["--database", url, "report", "--month", "2022-11", "--format", "md", "--output", str(target)]) == 0
+    assert target.read_text(encoding="utf-8").startswith("# Rapport mensuel — novembre 2022")
+    assert main(["--database", url, "report", "--month", "2022-13"]) == 2
+    assert "n'est pas un mois" in capsys.readouterr().err
