@@ -1,0 +1,131 @@
+"""The public /stats page and /stats.json, and /healthz: what anyone on the internet can read."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
+
+import pytest
+from starlette.testclient import TestClient
+
+from bot.app import build_runtime
+from bot.config import Settings
+from bot.scheduler import sweep
+from bot.server import create_app
+from storage import ledger
+from storage.db import make_engine, unit_of_work
+from tests.chat import RecordingSender
+
+PARIS = ZoneInfo("Europe/Paris")
+PEOPLE = ("Camille", "Martin", "Hugo", "Bernard", "Claire", "Petit", "Julien", "Moreau", "Sophie", "Laurent",
+          "Nadia", "Benali", "Léa", "Dupont", "Thomas", "Roux", "example.org", "camille.martin", "lea.dupont", "@")
+
+
+@pytest.fixture
+def site(engine, world, clock):  # type: ignore[no-untyped-def]
+    """The HTTP app on the demo world, with two decided quotes, one waiting, and the reminders of 1 December."""
+    runtime = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False)
+    runtime.add_sender(RecordingSender())
+    t0 = datetime(2026, 10, 5, 10, tzinfo=PARIS)
+    with unit_of_work(world) as session:
+        for startup, intra, cents, hours, fate in (("dedale", "julien.moreau", 10_000_00, 2, "validate"),
+                                                   ("euphrosyne", "sophie.laurent", 300_000_00, 30, "validate"),
+                                                   ("locadocs", "nadia.benali", 2_000_00, 4, "refuse"),
+                                                   ("dedale", "julien.moreau", 1_000_00, 0, None)):
+            q = ledger.create_quote(session=session, startup_id=startup, submitted_by="lea.dupont",
+                                    amount_cents=cents, amount_ht_cents=None, supplier="Scopyleft",
+                                    object="Sprints", platform="console", now=t0, year=2026)
+            if fate == "validate":
+                ledger.validate_quote(session=session, reference=q.reference, actor_id=intra, platform="console",
+                                      now=t0 + timedelta(hours=hours), year=2026)
+            elif fate == "refuse":
+                ledger.refuse_quote(session=session, reference=q.reference, actor_id=intra, platform="console",
+                                    reason="Hors périmètre", now=t0 + timedelta(hours=hours))
+    sweep(runtime, datetime(2026, 12, 1, 9, tzinfo=PARIS))
+    return TestClient(create_app(runtime))
+
+
+class _Parsed(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_stats_page_is_public_french_readable_on_a_phone_with_an_svg_chart(site: TestClient) -> None:
+    """Anyone gets the page: French, a viewport for phones, the key figures and an inline SVG chart."""
+    response = site.get("/stats")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    html = response.text
+    parsed = _Parsed()
+    parsed.feed(html)
+    text = " ".join(parsed.text)
+    assert '<html lang="fr">' in html and 'name="viewport"' in html
+    assert "svg" in parsed.tags and "rect" in parsed.tags and "script" not in parsed.tags
+    assert "Statistiques de l'incubateur" in text
+    assert "devis validés" in text and "délai médian" in text
+    assert "4 h" in text  # median of 2 h, 4 h and 30 h
+    assert "310 000,00 €" in text and "1 500 000,00 €" in text  # AE 2026 committed / allocated
+    assert "Construction" in text and "Dédale" in text and "Euphrosyne" in text
+    assert "Rapports mensuels : 1" in text
+
+
+def test_stats_show_no_personal_data(site: TestClient) -> None:
+    """No person's name, id or e-mail on the page or in the JSON — startups only."""
+    for path in ("/stats", "/stats.json"):
+        body = site.get(path).text
+        for needle in PEOPLE:
+            assert needle not in body, f"{needle!r} leaks on {path}"
+
+
+def test_stats_json_gives_the_same_figures(site: TestClient) -> None:
+    """/stats.json: amounts as decimal strings in euros, counts, median in seconds, phases, reminders sent."""
+    data = site.get("/stats.json").json()
+    y2026 = next(y for y in data["years"] if y["year"] == 2026)
+    assert y2026["ae"] == {"allocated": "1500000.00", "committed": "310000.00"}
+    assert y2026["quotes_validated"] == 2
+    assert data["quotes"]["validated"] == 2 and data["quotes"]["by_status"]["pending"] == 1
+    assert data["median_time_to_decision_seconds"]["quotes"] == 4 * 3600
+    assert data["startups_by_phase"] == {"investigation": 1, "construction": 2, "acceleration": 1, "consolidation": 0}
+    assert data["reminders_sent"]["by_kind"]["reminder.monthly_report"] == 1
+    assert data["reminders_sent"]["total"] >= 3
+
+
+def test_stats_on_an_empty_database(engine) -> None:  # type: ignore[no-untyped-def]
+    """A fresh install still renders the page (no year, no decision yet)."""
+    runtime = build_runtime(Settings(database_url=str(engine.url)), engine=engine, migrate=False)
+    client = TestClient(create_app(runtime))
+    assert client.get("/stats").status_code == 200
+    assert client.get("/stats.json").json()["median_time_to_decision_seconds"]["quotes"] is None
+
+
+def test_healthz_is_200_when_the_database_answers(site: TestClient) -> None:
+    """/healthz says ok when the database answers."""
+    response = site.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_healthz_is_503_and_stats_unavailable_when_the_database_is_down(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A database that does not answer: /healthz 503 (the load balancer stops sending), /stats 503, no traceback."""
+    down = make_engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'incubot.db'}")
+    runtime = build_runtime(Settings(database_url=str(down.url)), engine=down, migrate=False)
+    client = TestClient(create_app(runtime), raise_server_exceptions=False)
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["status"] == "unavailable"
+    assert client.get("/stats").status_code == 503
+    assert client.get("/stats.json").status_code == 503
+
+
+@pytest.mark.postgres
+def test_healthz_is_503_when_postgresql_does_not_answer() -> None:
+    """A PostgreSQL server that is not there (closed port): 503, quickly."""
+    down = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
+    runtime = build_runtime(Settings(database_url=str(down.url)), engine=down, migrate=False)
+    assert TestClient(create_app(runtime)).get("/healthz").status_code == 503
