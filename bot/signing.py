@@ -33,7 +33,7 @@ def seal(secret: str, purpose: str, fields: Mapping[str, str]) -> dict[str, str]
 
 
 def unseal(secret: str, purpose: str, data: object) -> dict[str, str] | None:
-    """The sealed fields if ``data`` carries a valid seal for ``purpose``; None otherwise (compared in constant time)."""
+    """The sealed fields if ``data`` carries a valid seal for ``purpose``, else None (constant-time compare)."""
     if not secret or not isinstance(data, Mapping):
         return None
     sig = data.get(SIG)

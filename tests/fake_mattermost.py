@@ -83,7 +83,8 @@ class FakeMattermost:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
+                                        daemon=True)
         self._thread.start()
         return self
 
@@ -95,8 +96,8 @@ class FakeMattermost:
     @property
     def url(self) -> str:
         assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     # ------------------------------------------------------------------ test controls
 
@@ -196,14 +197,14 @@ class FakeMattermost:
             return 201, post, {}
         patch = re.fullmatch(r"/api/v4/posts/(\w+)/patch", path)
         if method == "PUT" and patch:
-            post = self.posts.get(patch.group(1))
-            if post is None:
+            patched = self.posts.get(patch.group(1))
+            if patched is None:
                 return 404, {"message": "post not found"}, {}
             if "message" in body:
-                post["message"] = body["message"]
+                patched["message"] = body["message"]
             if "props" in body:
-                post["props"] = body["props"]
-            return 200, post, {}
+                patched["props"] = body["props"]
+            return 200, patched, {}
         if method == "POST" and path == "/api/v4/actions/dialogs/open":
             problem = _dialog_problem(body)
             if problem:
