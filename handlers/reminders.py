@@ -32,10 +32,10 @@ enqueued again, and an older one is never dug up instead.
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 
 import holidays
 from sqlmodel import Session
@@ -89,7 +89,7 @@ class _Candidate:
 # --------------------------------------------------------------------------- working days
 
 
-@lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=32)
 def _public_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("FR", years=year).keys())
 
@@ -242,7 +242,7 @@ class _Plan:
                                 n=len(lines)), *lines,
                               t("Tapez **en-attente** pour les boutons Valider / Certifier.")])
             yield _Candidate(DIGEST, f"person:{person_id}", self.today.isoformat(), self.moment(self.today),
-                             lambda text=text: Reply(text))
+                             functools.partial(Reply, text))
 
     # ------------------------------------------------------------------ budget thresholds
 

@@ -68,7 +68,7 @@ def year_figures(*, session: Session) -> list[YearFigures]:
         session.exec(
             select(Quote.commitment_year, sa.func.count())
             .where(Quote.status == QuoteStatus.VALIDATED.value)
-            .group_by(Quote.commitment_year)
+            .group_by(col(Quote.commitment_year))
         ).all()
     )
     return [
