@@ -45,7 +45,8 @@ class MattermostClient:
         sleep: Callable[[float], None] = time.sleep,
         attempts: int = 5,
         backoff: float = 0.5,
-        max_delay: float = 30.0,
+        max_delay: float = 10.0,
+        wait_budget: float = 15.0,
         timeout: float = 10.0,
     ) -> None:
         self.url = url.rstrip("/")
@@ -59,6 +60,9 @@ class MattermostClient:
         self._attempts = max(1, attempts)
         self._backoff = backoff
         self._max_delay = max_delay
+        # Total waiting allowed per call: a slash command must answer within 30 s, and what is not
+        # sent in time stays in the outbox, which the courier retries later.
+        self._wait_budget = wait_budget
         self._me: str | None = None
         self._lock = threading.Lock()
 
@@ -105,16 +109,18 @@ class MattermostClient:
 
     def _call(self, method: str, path: str, *, json: Any = None) -> Any:
         what = f"{method} {path}"
+        waited = 0.0
         for attempt in range(1, self._attempts + 1):
             try:
                 response = self._http.request(method, path, json=json)
             except httpx.TransportError as exc:
-                if attempt == self._attempts:
-                    raise MattermostError(f"{what}: Mattermost unreachable ({type(exc).__name__})") from exc
                 delay = self._delay(attempt, None)
+                if attempt == self._attempts or waited + delay > self._wait_budget:
+                    raise MattermostError(f"{what}: Mattermost unreachable ({type(exc).__name__})") from exc
                 log.warning("%s: %s; retry %d/%d in %.1fs", what, type(exc).__name__, attempt,
                             self._attempts - 1, delay)
                 self._sleep(delay)
+                waited += delay
                 continue
             status = response.status_code
             if status < 400:
@@ -128,12 +134,13 @@ class MattermostClient:
                 log.error("%s: 403 — the bot account lacks a permission for this call (is it a member of the "
                           "team / channel?): %s", what, detail)
                 raise MattermostError(f"{what}: 403 {detail}", status)
-            if status not in RETRYABLE or attempt == self._attempts:
+            delay = self._delay(attempt, response) if status in RETRYABLE else 0.0
+            if status not in RETRYABLE or attempt == self._attempts or waited + delay > self._wait_budget:
                 log.error("%s: %d %s", what, status, detail)
                 raise MattermostError(f"{what}: {status} {detail}", status)
-            delay = self._delay(attempt, response)
             log.warning("%s: %d; retry %d/%d in %.1fs", what, status, attempt, self._attempts - 1, delay)
             self._sleep(delay)
+            waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:

@@ -419,3 +419,51 @@ def test_token_matches_any_configured_token_only() -> None:
     assert not token_matches("", (COMMAND_TOKEN,)) and not token_matches(None, (COMMAND_TOKEN,))
     assert not token_matches("nope", (COMMAND_TOKEN,))
 
+
+
+def scripted(*statuses: int, retry_after: str | None = None) -> tuple[httpx.MockTransport, list[int]]:
+    """A transport answering each call with the next status (then 201), recording what it answered."""
+    answered: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status = statuses[len(answered)] if len(answered) < len(statuses) else 201
+        answered.append(status)
+        headers = {"Retry-After": retry_after} if retry_after is not None and status == 429 else {}
+        return httpx.Response(status, json={"id": "x"}, headers=headers)
+
+    return httpx.MockTransport(answer), answered
+
+
+def test_waiting_is_bounded_so_a_slash_command_still_answers_in_time() -> None:
+    """A long Retry-After is capped, and past the waiting budget the call fails (the outbox retries later)."""
+    transport, answered = scripted(429, 429, 429, retry_after="60")
+    sleeps: list[float] = []
+    client = MattermostClient("http://mm.example", "tok", transport=transport, sleep=sleeps.append)
+    with pytest.raises(MattermostError) as err:
+        client.patch_post("p1", "x", {})
+    assert err.value.status == 429 and sleeps == [10.0] and answered == [429, 429]
+
+
+def test_bad_request_is_not_retried() -> None:
+    """A 400 is the bot's mistake: raised at once, no retry."""
+    transport, answered = scripted(400)
+    sleeps: list[float] = []
+    client = MattermostClient("http://mm.example", "tok", transport=transport, sleep=sleeps.append)
+    with pytest.raises(MattermostError):
+        client.open_dialog("t", "http://incubot/mattermost/dialogs", {"title": "x"})
+    assert answered == [400] and sleeps == []
+
+
+def test_connection_errors_are_retried() -> None:
+    """A refused connection is retried with backoff, then the call succeeds."""
+    attempts: list[int] = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json={"id": "bot"})
+
+    sleeps: list[float] = []
+    client = MattermostClient("http://mm.example", "tok", transport=httpx.MockTransport(flaky), sleep=sleeps.append)
+    assert client.bot_user_id() == "bot" and sleeps == [0.5]
