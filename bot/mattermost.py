@@ -56,6 +56,7 @@ DISPLAY_NAME_MAX = 24
 HELP_TEXT_MAX = 150
 TEXT_MAX = 150
 TEXTAREA_MAX = 3000
+SHORT_FIELD = 40  # a field this short shares its line with the next one
 
 # --------------------------------------------------------------------------- text
 
@@ -85,6 +86,12 @@ def markdown(text: str) -> str:
     return render(text, escape=escape, bold=bold)
 
 
+def text_only(text: str) -> str:
+    """Our markup as plain text for places Mattermost shows unrendered (titles, labels, options,
+    notification fallback): no escaping to show, but mentions are still broken."""
+    return render(text, escape=lambda s: s.replace("@", "@" + ZWJ), bold=lambda s: s)
+
+
 def _fit(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -108,10 +115,10 @@ class Renderer:
     def attachments(self, reply: Reply) -> list[dict[str, Any]]:
         if not reply.facts and not reply.buttons:
             return []
-        attachment: dict[str, Any] = {"fallback": _fit(plain(reply.text), 300)}
+        attachment: dict[str, Any] = {"fallback": _fit(text_only(reply.text), 300)}
         if reply.facts:
             attachment["fields"] = [
-                {"title": plain(f.label), "value": markdown(f.value), "short": len(plain(f.value)) <= 40}
+                {"title": text_only(f.label), "value": markdown(f.value), "short": len(plain(f.value)) <= SHORT_FIELD}
                 for f in reply.facts
             ]
         if reply.buttons:
@@ -124,7 +131,7 @@ class Renderer:
         return {
             # Mattermost puts the id in a URL path: letters and digits only.
             "id": re.sub(r"[^A-Za-z0-9]", "", button.action) + str(index),
-            "name": plain(button.label),
+            "name": text_only(button.label),
             "type": "button",
             "style": button.style if button.style in ("primary", "danger") else "default",
             "integration": {"url": self.public_url + ACTIONS_PATH, "context": context},
@@ -143,7 +150,7 @@ class Renderer:
         return body
 
     def ephemeral_text(self, reply: Reply) -> str:
-        lines = [markdown(reply.text)] + [f"**{plain(f.label)}** : {markdown(f.value)}" for f in reply.facts]
+        lines = [markdown(reply.text)] + [f"**{markdown(f.label)}** : {markdown(f.value)}" for f in reply.facts]
         return "\n".join(lines)
 
     # ------------------------------------------------------------ dialogs
@@ -156,30 +163,30 @@ class Renderer:
         })
         return {
             "callback_id": form.callback,
-            "title": _fit(plain(form.title), TITLE_MAX),
-            "submit_label": _fit(plain(form.submit_label), 40),
+            "title": _fit(text_only(form.title), TITLE_MAX),
+            "submit_label": _fit(text_only(form.submit_label), 40),
             "notify_on_cancel": True,
             "state": json.dumps(state, separators=(",", ":")),
             "elements": [self.element(i) for i in form.inputs],
         }
 
     def element(self, field: Input) -> dict[str, Any]:
-        label = plain(field.label)
+        label = text_only(field.label)
         display = _fit(label, DISPLAY_NAME_MAX)
         help_parts = [label] if display != label else []
         if field.hint:
-            help_parts.append(plain(field.hint))
+            help_parts.append(text_only(field.hint))
         kind = field.kind if field.kind in ("textarea", "select") else "text"
         element: dict[str, Any] = {"display_name": display, "name": field.name, "type": kind,
                                    "optional": not field.required}
         if help_parts:
             element["help_text"] = _fit(" — ".join(help_parts), HELP_TEXT_MAX)
         if field.placeholder:
-            element["placeholder"] = _fit(plain(field.placeholder), 150)
+            element["placeholder"] = _fit(text_only(field.placeholder), 150)
         if field.initial:
             element["default"] = field.initial
         if kind == "select":
-            element["options"] = [{"text": _fit(plain(c.label), 150), "value": c.value} for c in field.choices]
+            element["options"] = [{"text": _fit(text_only(c.label), 150), "value": c.value} for c in field.choices]
         else:
             element["max_length"] = min(field.max_length, TEXTAREA_MAX if kind == "textarea" else TEXT_MAX)
         return element
@@ -351,7 +358,7 @@ class Adapter:
         result = await run_in_threadpool(
             self.runtime.bot.submit, Submission(PLATFORM, user_id, state["callback"], state["value"], values))
         if result.errors:
-            return JSONResponse({"errors": {name: plain(message) for name, message in result.errors.items()}})
+            return JSONResponse({"errors": {name: text_only(message) for name, message in result.errors.items()}})
         await run_in_threadpool(self._after_submission, state, user_id, result.reply, result.update)
         return JSONResponse({})
 
@@ -365,8 +372,12 @@ class Adapter:
             if reply is None:
                 return
             if state.get("response_url"):
-                self.client.respond(state["response_url"], self.renderer.command_response(reply))
-                return
+                try:
+                    self.client.respond(state["response_url"], self.renderer.command_response(reply))
+                    return
+                except MattermostError:  # expired (30 min) or refused: a direct message still tells them
+                    log.warning("dialog %s: response_url failed; answering by direct message", state.get("callback"))
+                    state = {**state, "post": "", "channel": ""}
             body = self.renderer.post(reply)
             if state.get("post") and state.get("channel"):
                 self.client.create_post(state["channel"], body["message"], body["props"], root_id=state["post"])

@@ -19,12 +19,14 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 log = logging.getLogger("incubot.mattermost")
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
+HOOKS_PATH = "/hooks/commands/"
 
 
 class MattermostError(Exception):
@@ -99,11 +101,16 @@ class MattermostClient:
         self._call("POST", "/actions/dialogs/open", json={"trigger_id": trigger_id, "url": url, "dialog": dialog})
 
     def respond(self, response_url: str, payload: Mapping[str, Any]) -> None:
-        """Answer a slash command later (ephemeral) through its ``response_url`` on this server."""
-        if not response_url.startswith(f"{self.url}/"):
-            # Never send the bot token anywhere but our Mattermost server.
-            raise MattermostError(f"response_url outside {self.url}: refused")
-        self._call("POST", response_url, json=dict(payload))
+        """Answer a slash command later (ephemeral) through its ``response_url``.
+
+        The hook is called on ``MATTERMOST_URL`` whatever host the URL names: the server's
+        public SiteURL may not be reachable from here, and nothing goes to another host.
+        """
+        path = urlsplit(response_url).path
+        marker = path.find(HOOKS_PATH)
+        if marker < 0:
+            raise MattermostError(f"not a slash command response_url: {response_url[:80]!r}")
+        self._call("POST", self.url + path[marker:], json=dict(payload))
 
     # ------------------------------------------------------------------ plumbing
 

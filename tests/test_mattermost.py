@@ -134,6 +134,35 @@ def test_cancelled_dialog_changes_nothing(mm: MattermostChat) -> None:
     assert "soumis par Léa Dupont" in history and "refus" not in history
 
 
+def test_dialog_outcome_falls_back_to_a_direct_message_when_the_response_url_has_expired(mm: MattermostChat) -> None:
+    """A dialog submitted after its command's response_url expired: the outcome comes by direct message."""
+    mm.say("lea.dupont", "devis")
+    mm.fake.hooks.clear()  # Mattermost forgets response URLs after 30 minutes
+    done = mm.fill("lea.dupont", {"startup": "dedale", "amount": "3000", "supplier": "Arawa", "object": "Audit"})
+    assert done.text == ""
+    assert "D-2026-0001" in mm.inbox("lea.dupont")[-1]
+    assert mm.inbox("julien.moreau")[-1].buttons == ["Valider", "Refuser"]
+
+
+def test_serve_mounts_the_mattermost_routes_and_registers_one_sender(engine, world, clock) -> None:  # type: ignore[no-untyped-def]
+    """With Mattermost configured, create_app adds the three routes and one courier sender, calling nobody."""
+    from bot.app import build_runtime
+    from bot.config import Settings
+    from bot.mattermost import MattermostSender
+    from bot.server import create_app
+
+    settings = Settings(database_url=str(engine.url), mattermost_url="http://mm.invalid", mattermost_bot_token="t",
+                        mattermost_command_tokens=("c",), secret="s", public_url="https://incubot.example/")
+    runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
+    app = create_app(runtime)
+    create_app(runtime)
+    paths = {getattr(r, "path", "") for r in app.routes}
+    assert {"/mattermost/command", "/mattermost/actions", "/mattermost/dialogs"} <= paths
+    senders = [s for s in runtime.courier.senders if isinstance(s, MattermostSender)]
+    assert len(senders) == 1
+    assert senders[0].renderer.public_url == "https://incubot.example"
+
+
 # --------------------------------------------------------------------------- button clicks
 
 
@@ -384,20 +413,23 @@ def test_forbidden_is_logged_as_a_missing_permission(caplog: pytest.LogCaptureFi
     assert "lacks a permission" in caplog.text
 
 
-def test_client_sends_the_bearer_token_and_refuses_foreign_response_urls() -> None:
-    """Every call carries `Authorization: Bearer`; a response_url off the Mattermost server is refused."""
+def test_client_sends_the_bearer_token_and_keeps_response_urls_on_its_server() -> None:
+    """Every call carries `Authorization: Bearer`; a response_url is called on MATTERMOST_URL, never elsewhere."""
     seen: list[httpx.Request] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(200, json={"id": "bot"})
 
-    client = MattermostClient("http://mm.example", "tok", transport=httpx.MockTransport(answer))
+    client = MattermostClient("http://mm.internal:8065/chat", "tok", transport=httpx.MockTransport(answer))
     assert client.bot_user_id() == "bot"
-    assert seen[0].headers["authorization"] == "Bearer tok" and seen[0].url.path == "/api/v4/users/me"
+    assert seen[0].headers["authorization"] == "Bearer tok"
+    assert str(seen[0].url) == "http://mm.internal:8065/chat/api/v4/users/me"
+    client.respond("https://chat.example.gouv.fr/chat/hooks/commands/abc123", {"text": "hi"})
+    assert str(seen[1].url) == "http://mm.internal:8065/chat/hooks/commands/abc123"
     with pytest.raises(MattermostError):
-        client.respond("http://evil.example/hooks/commands/x", {"text": "hi"})
-    assert len(seen) == 1
+        client.respond("http://evil.example/collect", {"text": "hi"})
+    assert len(seen) == 2
 
 
 # --------------------------------------------------------------------------- signing
