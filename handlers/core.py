@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from handlers.errors import CommandError, FieldErrors
 from handlers.i18n import Translator
-from handlers.markup import clean_input, user
+from handlers.markup import MAX_INPUT_CHARS, clean_input, user
 from handlers.permissions import Actor
 from handlers.services import Services
 from handlers.types import Action, ActionResult, Reply, Request, Submission, SubmissionResult
@@ -109,7 +109,13 @@ class Bot:
             word, _, args = args.strip().partition(" ")
         args = args.strip()
 
+        typed = len(request.text)
+
         def run(ctx: Context) -> Reply:
+            if typed > MAX_INPUT_CHARS:  # refused whole rather than silently cut
+                raise CommandError(self.t("Ce message est trop long ({n} caractères ; {max} au plus) : "
+                                          "rien n'a été enregistré.", n=self.t.number(typed),
+                                          max=self.t.number(MAX_INPUT_CHARS)))
             if not word:
                 return self.registry.find("aide").run(ctx, "")  # type: ignore[union-attr]
             cmd = self.registry.find(word)

@@ -81,6 +81,8 @@ ENGLISH: dict[str, str] = {
     "La commande **{name}** est réservée aux gestionnaires.": "The command **{name}** is for managers only.",
     "Désolé, une erreur inattendue s'est produite ; rien n'a été modifié. L'équipe technique a été prévenue.":
         "Sorry, something unexpected went wrong; nothing was changed. The technical team has been told.",
+    "Ce message est trop long ({n} caractères ; {max} au plus) : rien n'a été enregistré.":
+        "This message is too long ({n} characters; {max} at most): nothing was recorded.",
     "Ce bouton n'est plus valable.": "This button is no longer valid.",
     "Ce formulaire n'est plus valable.": "This form is no longer valid.",
     "{ref} est déjà {status} (par {who}, le {when}) : rien n'a changé.":
