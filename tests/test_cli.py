@@ -1,0 +1,209 @@
+"""The `incubot` command line as an operator uses it: import, budget --json, export, shell --demo."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "convention-culture.toml"
+ENV_KEYS = ("DATABASE_URL", "INCUBOT_LANGUAGE", "INCUBOT_TIMEZONE", "PORT", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
+            "SLACK_APP_TOKEN", "MATTERMOST_URL", "MATTERMOST_BOT_TOKEN", "MATTERMOST_COMMAND_TOKENS", "INCUBOT_SECRET")
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty SQLite file in a temporary working directory, named by DATABASE_URL."""
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'incubot.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+def incubot(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``incubot ARGS`` in this process; exit code, stdout, stderr."""
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to compare a database before and after."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        names = [n for n in sa.inspect(conn).get_table_names() if n != "alembic_version"]
+        rows = {n: sorted(map(tuple, conn.execute(sa.text(f'SELECT * FROM "{n}"')).all()), key=repr) for n in names}
+    engine.dispose()
+    return rows
+
+
+def test_import_twice_changes_nothing_the_second_time(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`incubot import FILE` loads the example; the second run says nothing changed and leaves the database as is."""
+    code, out, _ = incubot(capsys, "import", str(EXAMPLE))
+    assert code == 0 and "importé" in out and "3 allocation créé(s)" in out
+    before = dump(database)
+    assert len(before["person"]) == 3 and len(before["allocation"]) == 3
+
+    code, out, _ = incubot(capsys, "import", str(EXAMPLE))
+    assert code == 0 and "rien n'a changé" in out
+    assert dump(database) == before
+
+
+def test_budget_json_prints_the_exact_contract(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`incubot budget --year 2022 --json` on the example prints exactly the SPEC's line."""
+    incubot(capsys, "import", str(EXAMPLE))
+    code, out, _ = incubot(capsys, "budget", "--year", "2022", "--json")
+    assert code == 0
+    assert out == ('{"year": 2022, "ae": {"allocated": "1500000.00", "committed": "0.00", "available": "1500000.00"}, '
+                   '"cp": {"allocated": "1700000.00", "consumed": "0.00", "available": "1700000.00"}}\n')
+    code, out, _ = incubot(capsys, "budget", "--year", "2021")
+    assert code == 0 and "allouées 800 000,00 €" in out and "alloués 650 000,00 €" in out
+
+
+BROKEN = {
+    "an unknown intrapreneur after good sections": (
+        EXAMPLE.read_text(encoding="utf-8").replace('name = "Camille Martin"', 'name = "Camille Martin-Durand"')
+        .replace('intrapreneurs = ["claire.petit"]', 'intrapreneurs = ["claire.petit", "nobody"]'),
+        "startup[1].intrapreneurs : personne inconnue « nobody »"),
+    "a float amount": (EXAMPLE.read_text(encoding="utf-8").replace('ae = "1500000"', "ae = 1500000.0"),
+                       "allocation[3].ae :"),
+    "not TOML at all": ("<html>not toml</html>", "fichier : TOML invalide"),
+}
+
+
+@pytest.mark.parametrize(("text", "message"), BROKEN.values(), ids=BROKEN.keys())
+def test_a_broken_file_is_refused_whole_with_key_and_reason(database: str, capsys: pytest.CaptureFixture[str],
+                                                            tmp_path: Path, text: str, message: str) -> None:
+    """A broken file changes nothing (not even its good parts) and says where and why, without a traceback."""
+    incubot(capsys, "import", str(EXAMPLE))
+    before = dump(database)
+    broken = tmp_path / "broken.toml"
+    broken.write_text(text, encoding="utf-8")
+    code, out, err = incubot(capsys, "import", str(broken))
+    assert code == 2
+    assert "fichier refusé, rien n'a été modifié" in err and message in err
+    assert "Traceback" not in err + out
+    assert dump(database) == before
+
+
+def test_a_missing_file_is_one_sentence(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Importing a file that does not exist is one French sentence, exit code 2."""
+    code, _, err = incubot(capsys, "import", "nulle-part.toml")
+    assert code == 2 and "impossible de lire nulle-part.toml" in err and "Traceback" not in err
+
+
+def test_an_allocation_below_what_is_committed_is_refused(database: str, capsys: pytest.CaptureFixture[str],
+                                                          tmp_path: Path) -> None:
+    """Re-importing a year's AE below its commitments is refused whole and changes nothing."""
+    incubot(capsys, "demo")
+    before = dump(database)
+    from bot.demo import demo_reference_text
+
+    with sa.create_engine(database).connect() as conn:
+        committed_year = conn.execute(sa.text(
+            "SELECT year FROM allocation WHERE ae_committed_cents > 0 ORDER BY year DESC")).scalar_one()
+    text = demo_reference_text(committed_year).replace('ae = "1500000"', 'ae = "1"')
+    lowered = tmp_path / "lowered.toml"
+    lowered.write_text(text, encoding="utf-8")
+    code, _, err = incubot(capsys, "import", str(lowered))
+    assert code == 2 and "une dotation ne peut pas descendre sous ce qui est déjà engagé" in err
+    assert dump(database) == before
+
+
+def exported(capsys: pytest.CaptureFixture[str], fmt: str) -> list[dict[str, Any]]:
+    code, out, _ = incubot(capsys, "export", "--format", fmt)
+    assert code == 0
+    return json.loads(out) if fmt == "json" else list(csv.DictReader(io.StringIO(out)))
+
+
+def test_export_has_every_quote_with_state_amounts_dates_actors_and_chorus(
+        database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`incubot export --format json|csv` lists every quote with its state, amounts, dates, actors, CHORUS refs."""
+    incubot(capsys, "demo")
+    rows = exported(capsys, "json")
+    with sa.create_engine(database).connect() as conn:
+        quotes = {r.reference: r for r in conn.execute(sa.text("SELECT * FROM quote")).all()}
+    assert {r["reference"] for r in rows} == set(quotes) and len(rows) == 6
+    assert {r["status"] for r in rows} == {"pending", "validated", "refused"}
+    for row in rows:
+        quote = quotes[row["reference"]]
+        assert row["status"] == quote.status
+        assert row["amount_ttc"] == f"{quote.amount_cents // 100}.{quote.amount_cents % 100:02d}"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d.*", row["submitted_at"])
+        assert row["submitted_by"] in ("Léa Dupont", "Thomas Roux")
+        assert row["startup"] and row["supplier"] and row["object"]
+        if quote.status == "pending":
+            assert row["decided_by"] == "" and row["decided_at"] == ""
+        else:
+            assert row["decided_by"] in ("Claire Petit", "Julien Moreau", "Sophie Laurent", "Nadia Benali")
+            assert row["decided_at"]
+        assert row["chorus_axe_ministeriel"] == "02 – FONCTIONNEMENT"
+        assert row["chorus_domaine_fonctionnel"] == "0224-07-13"
+        assert row["chorus_centre_financier"] == "0224-CSGC-ANUM"
+        assert row["chorus_activite"] == "022403080101"
+        assert row["chorus_centre_de_cout"] == "CCCSG21075"
+    refused = [r for r in rows if r["status"] == "refused"]
+    assert refused[0]["refusal_reason"]
+    ht = [r for r in rows if r["amount_ht"]]
+    assert ht and all(r["amount_ht"] for r in ht)
+    certified = [r for r in rows if r["certified"] not in ("", "0.00")]
+    assert certified
+
+    as_csv = exported(capsys, "csv")
+    assert [{k: str(v) for k, v in r.items()} for r in rows] == as_csv
+
+
+def test_export_of_an_empty_database_is_a_header(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """No quote yet: CSV is just a header, JSON an empty list."""
+    assert exported(capsys, "json") == []
+    code, out, _ = incubot(capsys, "export", "--format", "csv")
+    assert code == 0 and out.strip() == "reference"
+
+
+def test_shell_demo_lets_a_newcomer_submit_and_validate(database: str, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`incubot shell --demo`: aide, budget, startups, devis…, `:as julien.moreau`, the Valider button's number."""
+    typed = ["aide", "budget", "startups", "devis dedale; 12 500 HT; Scopyleft; Sprint 7", ":as julien.moreau",
+             "1", "budget"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(typed) + "\n"))
+    code, out, err = incubot(capsys, "shell", "--demo")
+    assert code == 0, err
+    assert (tmp_path / "incubot-demo.db").exists()
+    assert "Bonjour Léa Dupont" in out and "Vos rôles : coach de" in out
+    assert "AE : allouées 1 500 000,00 €" in out and "Startups de l'incubateur (4)" in out
+    ref = re.search(r"Devis (D-\d{4}-\d{4}) enregistré : 15 000,00 € TTC \(12 500,00 € HT\) pour Dédale", out)
+    assert ref, out
+    assert "📨 Message direct pour Julien Moreau" in out and "[1] Valider   [2] Refuser" in out
+    assert "Vous parlez maintenant en tant que Julien Moreau" in out
+    assert f"C'est fait : Le devis {ref.group(1)} a été validé par Julien Moreau" in out
+    assert "📨 Message direct pour Léa Dupont" in out and "mis à jour" in out
+    assert "Traceback" not in out + err
+
+
+def test_the_command_runs_as_a_module_without_traceback(tmp_path: Path) -> None:
+    """`python -m bot import broken.toml` in a fresh directory: exit 2, key and reason, no traceback."""
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[[allocation]]\nyear = 2022\nae = 1.5\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'incubot.db'}"
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, "-m", "bot", "import", str(broken)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "allocation[1].ae" in done.stderr and "rien n'a été modifié" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
