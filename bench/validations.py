@@ -1,0 +1,135 @@
+"""200 concurrent validations of distinct quotes: all correct, none over the AE ceiling, p50/p99.
+
+200 quotes of 10 000 € wait on four startups; the year's AE leave room for exactly
+123 of them. 200 threads, released together by a barrier, each click **Valider** as
+the startup's intrapreneur through :class:`handlers.core.Bot` (what every platform
+calls; delivery to chat is left out, it runs in the background in ``incubot serve``).
+Checked afterwards: exactly 123 validated, 77 refused for lack of credits with the
+managers alerted, the AE counter equal to the sum of validated quotes and under the
+allocation. Run on a SQLite file and on PostgreSQL.
+
+    .venv/bin/python bench/validations.py                    # both backends
+    .venv/bin/python bench/validations.py --backend sqlite
+
+Prints a table, then one JSON line (``{"bench": "validations", ...}``). Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import sqlalchemy as sa  # noqa: E402
+from scaling import database  # noqa: E402
+from sqlmodel import select  # noqa: E402
+
+from bot.app import build_runtime  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.demo import load_demo  # noqa: E402
+from handlers.types import Action  # noqa: E402
+from storage import ledger  # noqa: E402
+from storage.db import unit_of_work  # noqa: E402
+from storage.models import Allocation, OutboxMessage, Quote  # noqa: E402
+
+CLICKS = 200
+AMOUNT_CENTS = 10_000_00
+FITS = 123
+INTRAPRENEURS = {"collectif-objets": "claire.petit", "dedale": "julien.moreau", "euphrosyne": "sophie.laurent",
+                 "locadocs": "nadia.benali"}
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def run(backend: str) -> dict[str, object]:
+    with database(backend) as url:
+        runtime = build_runtime(Settings(database_url=url))
+        runtime.services.deliver = lambda: None
+        sessions = runtime.services.sessions
+        now = datetime.now(UTC)
+        load_demo(sessions, now)
+        year = runtime.services.now().year
+        startups = list(INTRAPRENEURS)
+        refs: list[tuple[str, str]] = []
+        with unit_of_work(sessions) as session:
+            for i in range(CLICKS):
+                startup = startups[i % len(startups)]
+                quote = ledger.create_quote(session=session, startup_id=startup, submitted_by="lea.dupont",
+                                            amount_cents=AMOUNT_CENTS, amount_ht_cents=None, supplier="Bench",
+                                            object=f"Lot {i}", platform="bench", now=now, year=year)
+                refs.append((quote.reference, INTRAPRENEURS[startup]))
+            allocation = session.exec(select(Allocation).where(Allocation.year == year)).one()
+            # Room for exactly FITS quotes, plus half a quote that nobody can use.
+            allocation.ae_cents = allocation.ae_committed_cents + FITS * AMOUNT_CENTS + AMOUNT_CENTS // 2
+            session.add(allocation)
+
+        barrier = threading.Barrier(CLICKS)
+
+        def click(ref_who: tuple[str, str]) -> tuple[float, str]:
+            ref, who = ref_who
+            barrier.wait()
+            start = time.perf_counter()
+            result = runtime.bot.action(Action("console", who, "quote.validate", ref))
+            return (time.perf_counter() - start) * 1000, result.reply.text if result.reply else ""
+
+        wall = time.perf_counter()
+        with ThreadPoolExecutor(CLICKS) as pool:
+            results = list(pool.map(click, refs))
+        wall_s = time.perf_counter() - wall
+
+        latencies = [ms for ms, _ in results]
+        said_validated = sum("validé" in text for _, text in results)
+        said_refused = sum("Crédits insuffisants" in text for _, text in results)
+        with unit_of_work(sessions) as session:
+            allocation = session.exec(select(Allocation).where(Allocation.year == year)).one()
+            ours = [r for r, _ in refs]
+            validated = session.exec(select(sa.func.count(), sa.func.coalesce(sa.func.sum(Quote.amount_cents), 0))
+                                     .where(Quote.status == "validated", Quote.reference.in_(ours))).one()  # type: ignore[attr-defined]
+            all_validated_cents = session.exec(select(sa.func.coalesce(sa.func.sum(Quote.amount_cents), 0)).where(
+                Quote.status == "validated", Quote.commitment_year == year)).one()
+            alerts = session.exec(select(sa.func.count()).where(
+                OutboxMessage.kind == "alert.insufficient_credits")).one()
+        runtime.engine.dispose()
+    checks = {
+        "exactly_the_ones_that_fit_validated": int(validated[0]) == FITS == said_validated,
+        "the_others_refused_and_alerted": said_refused == CLICKS - FITS == int(alerts),
+        "counter_equals_sum_of_validated": int(all_validated_cents) == allocation.ae_committed_cents,
+        "never_over_the_ceiling": allocation.ae_committed_cents <= allocation.ae_cents,
+    }
+    return {"backend": backend, "clicks": CLICKS, "validated": int(validated[0]), "refused": said_refused,
+            "p50_ms": round(percentile(latencies, 50), 1), "p99_ms": round(percentile(latencies, 99), 1),
+            "max_ms": round(max(latencies), 1), "mean_ms": round(statistics.mean(latencies), 1),
+            "wall_s": round(wall_s, 2), "per_s": round(CLICKS / wall_s, 1), "checks": checks,
+            "correct": all(checks.values())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    args = parser.parse_args(argv)
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    rows = [run(backend) for backend in backends]
+    print(f"{'backend':<11} {'clicks':>6} {'valid.':>6} {'refused':>7} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'max ms':>7} {'wall s':>6} {'/s':>6}  correct")
+    for r in rows:
+        print(f"{r['backend']:<11} {r['clicks']:>6} {r['validated']:>6} {r['refused']:>7} {r['p50_ms']:>7} "
+              f"{r['p99_ms']:>7} {r['max_ms']:>7} {r['wall_s']:>6} {r['per_s']:>6}  "
+              f"{'yes' if r['correct'] else 'NO ' + str(r['checks'])}")
+    print(json.dumps({"bench": "validations", "fits": FITS, "rows": rows}))
+    return 0 if all(r["correct"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
