@@ -67,6 +67,10 @@ def register_senders(runtime: Runtime) -> None:
     from bot.server import platform_routes
 
     platform_routes(runtime)  # each platform module registers its sender as it builds its routes
+    if runtime.settings.slack_socket_mode:  # no HTTP route then, but the sender is still needed
+        from bot import slack
+
+        slack.install(runtime, socket_mode=True)
     if not runtime.courier.senders:
         runtime.add_sender(StdoutSender())
 

@@ -292,6 +292,7 @@ ENGLISH: dict[str, str] = {
     "Montant en attente": "Pending amount",
     "Restes à payer": "Left to pay",
     "Projection CP au 31/12": "CP projection at 31/12",
+    "• … et {n} autre(s) pour {startup}": "• … and {n} more for {startup}",
     "« {text} » n'est pas un mois : écrivez AAAA-MM, par exemple 2026-10.":
         "“{text}” is not a month: write YYYY-MM, for example 2026-10.",
     "Le rapport mensuel est réservé aux gestionnaires.": "The monthly report is for managers only.",

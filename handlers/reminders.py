@@ -44,7 +44,7 @@ from handlers.committees import TO_PREPARE_FR
 from handlers.i18n import Translator
 from handlers.reports import monthly_report, previous_month, report_reply
 from handlers.types import Reply
-from storage import ledger, outbox, reference
+from storage import ledger, outbox, reference, reports
 from storage.models import Convention
 
 KIND_PREFIX = "reminder."
@@ -61,6 +61,7 @@ REMINDER_TIME = time(9, 0)
 COMMITTEE_DAYS_BEFORE = (30, 7, 1)
 THRESHOLDS = (80, 90, 100)
 DIGEST_AFTER_WORKING_DAYS = 2
+DIGEST_MAX_LINES = 20  # per startup: a digest is read on a phone
 PROJECTION_FROM_MONTH = 10
 CONVENTION_END_DAYS_BEFORE = 30
 MANAGERS = "managers"
@@ -211,38 +212,61 @@ class _Plan:
     def digest(self) -> Iterator[_Candidate]:
         if not is_working_day(self.today) or not self.has_come(self.today):
             return  # a digest is only worth its own day
-        waiting: dict[str, list[str]] = {}
-        names = {s.id: s.name for s in reference.startups(session=self.session)}
-        t, tz = self.t, self.t.tz
-        items: list[tuple[str, str]] = []  # (startup id, line)
-        for q in ledger.pending_quotes(session=self.session):
-            n = working_days_after(q.created_at.astimezone(tz).date(), self.today)
-            if n > DIGEST_AFTER_WORKING_DAYS:
-                items.append((q.startup_id, t("• devis {ref} · {startup} · {amount} — en attente depuis {n} jours "
-                                              "ouvrés", ref=q.reference, startup=names.get(q.startup_id, q.startup_id),
-                                              amount=t.money(q.amount_cents), n=n)))
-        for sd, q in ledger.pending_service_done(session=self.session):
-            n = working_days_after(sd.created_at.astimezone(tz).date(), self.today)
-            if n > DIGEST_AFTER_WORKING_DAYS:
-                items.append((q.startup_id, t("• service fait {ref} sur {quote} · {startup} · {amount} — en attente "
-                                              "depuis {n} jours ouvrés", ref=sd.reference, quote=q.reference,
-                                              startup=names.get(q.startup_id, q.startup_id),
-                                              amount=t.money(sd.amount_cents), n=n)))
-        if not items:
+        cutoff = self._digest_cutoff()
+        counts = reports.waiting_counts(session=self.session, created_before=cutoff)
+        if not counts:
             return
-        intrapreneurs: dict[str, list[str]] = {}
-        for startup_id in {sid for sid, _ in items}:
-            intrapreneurs[startup_id] = [p.id for p in reference.intrapreneurs(session=self.session,
-                                                                               startup_id=startup_id)]
-        for startup_id, line in items:
-            for person_id in intrapreneurs[startup_id]:
-                waiting.setdefault(person_id, []).append(line)
-        for person_id, lines in sorted(waiting.items()):
+        occurrence = self.today.isoformat()
+        per_person: dict[str, list[str]] = {}
+        for startup_id in sorted(counts):
+            for person in reference.intrapreneurs(session=self.session, startup_id=startup_id):
+                per_person.setdefault(person.id, []).append(startup_id)
+        missing = {pid: sids for pid, sids in per_person.items()
+                   if not outbox.exists(session=self.session, kind=DIGEST, target=f"person:{pid}",
+                                        occurrence=occurrence)}
+        if not missing:
+            return  # already planned today: skip the detailed queries (the sweep runs every minute)
+        lines_of: dict[str, list[str]] = {}
+        for startup_id in sorted({sid for sids in missing.values() for sid in sids}):
+            lines_of[startup_id] = self._digest_lines(startup_id, cutoff, counts[startup_id])
+        t = self.t
+        for person_id, startup_ids in sorted(missing.items()):
+            lines = [line for sid in startup_ids for line in lines_of[sid]]
+            total = sum(counts[sid] for sid in startup_ids)
             text = "\n".join([t("⏳ **{n} demande(s) attendent votre décision** depuis plus de 2 jours ouvrés :",
-                                n=len(lines)), *lines,
+                                n=total), *lines,
                               t("Tapez **en-attente** pour les boutons Valider / Certifier.")])
-            yield _Candidate(DIGEST, f"person:{person_id}", self.today.isoformat(), self.moment(self.today),
+            yield _Candidate(DIGEST, f"person:{person_id}", occurrence, self.moment(self.today),
                              functools.partial(Reply, text))
+
+    def _digest_cutoff(self) -> datetime:
+        """Requests submitted before this instant have waited more than 2 working days today."""
+        day, seen = self.today, 0
+        while True:
+            seen += is_working_day(day)
+            if seen > DIGEST_AFTER_WORKING_DAYS:
+                return datetime.combine(day, time(0), tzinfo=self.t.tz)
+            day -= timedelta(days=1)
+
+    def _digest_lines(self, startup_id: str, cutoff: datetime, count: int) -> list[str]:
+        t, tz = self.t, self.t.tz
+        startup = reference.get_startup(session=self.session, startup_id=startup_id)
+        name = startup.name if startup else startup_id
+        waiting = reports.waiting_requests(session=self.session, startup_id=startup_id, created_before=cutoff,
+                                           limit=DIGEST_MAX_LINES)
+        lines = []
+        for w in waiting:
+            n = working_days_after(w.created_at.astimezone(tz).date(), self.today)
+            if w.quote_reference is None:
+                lines.append(t("• devis {ref} · {startup} · {amount} — en attente depuis {n} jours ouvrés",
+                               ref=w.reference, startup=name, amount=t.money(w.amount_cents), n=n))
+            else:
+                lines.append(t("• service fait {ref} sur {quote} · {startup} · {amount} — en attente depuis {n} "
+                               "jours ouvrés", ref=w.reference, quote=w.quote_reference, startup=name,
+                               amount=t.money(w.amount_cents), n=n))
+        if count > len(waiting):
+            lines.append(t("• … et {n} autre(s) pour {startup}", n=count - len(waiting), startup=name))
+        return lines
 
     # ------------------------------------------------------------------ budget thresholds
 

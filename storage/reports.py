@@ -56,3 +56,51 @@ def month_figures(*, session: Session, year: int, start: datetime, end: datetime
         )
         for s in session.exec(select(Startup).order_by(col(Startup.name))).all()
     ]
+
+
+# --------------------------------------------------------------------------- waiting requests (daily digest)
+
+
+@dataclass(frozen=True)
+class WaitingRequest:
+    """A quote or a service done still waiting for its intrapreneur."""
+
+    reference: str
+    quote_reference: str | None  # the order, for a service done
+    startup_id: str
+    amount_cents: int
+    created_at: datetime
+
+
+def waiting_counts(*, session: Session, created_before: datetime) -> dict[str, int]:
+    """Per startup: how many quotes and service done submitted before ``created_before`` still wait."""
+    counts = _sum_by_startup(session, select(Quote.startup_id, sa.func.count()).where(
+        Quote.status == QuoteStatus.PENDING.value, col(Quote.created_at) < created_before).group_by(Quote.startup_id))
+    services = _sum_by_startup(session, select(Quote.startup_id, sa.func.count()).select_from(ServiceDone).join(
+        Quote, Quote.id == ServiceDone.quote_id).where(  # type: ignore[arg-type]
+        ServiceDone.status == ServiceDoneStatus.PENDING.value, col(ServiceDone.created_at) < created_before)
+        .group_by(Quote.startup_id))
+    for sid, n in services.items():
+        counts[sid] = counts.get(sid, 0) + n
+    return counts
+
+
+def waiting_requests(*, session: Session, startup_id: str, created_before: datetime,
+                     limit: int = 20) -> list[WaitingRequest]:
+    """The oldest requests of ``startup_id`` submitted before ``created_before`` and still waiting."""
+    quotes = session.exec(
+        select(Quote.reference, Quote.amount_cents, Quote.created_at)
+        .where(Quote.startup_id == startup_id, Quote.status == QuoteStatus.PENDING.value,
+               col(Quote.created_at) < created_before)
+        .order_by(col(Quote.created_at)).limit(limit)
+    ).all()
+    services = session.exec(
+        select(ServiceDone.reference, Quote.reference, ServiceDone.amount_cents, ServiceDone.created_at)
+        .select_from(ServiceDone).join(Quote, Quote.id == ServiceDone.quote_id)  # type: ignore[arg-type]
+        .where(Quote.startup_id == startup_id, ServiceDone.status == ServiceDoneStatus.PENDING.value,
+               col(ServiceDone.created_at) < created_before)
+        .order_by(col(ServiceDone.created_at)).limit(limit)
+    ).all()
+    found = [WaitingRequest(ref, None, startup_id, amount, at) for ref, amount, at in quotes]
+    found += [WaitingRequest(ref, quote_ref, startup_id, amount, at) for ref, quote_ref, amount, at in services]
+    return sorted(found, key=lambda w: w.created_at)[:limit]

@@ -254,6 +254,19 @@ def test_no_digest_once_the_request_is_decided(incubator: Incubator) -> None:
     assert reminders.DIGEST not in [r.kind for r in incubator.sweep(paris(2026, 11, 20))]
 
 
+def test_digest_stays_short_on_a_phone(incubator: Incubator) -> None:
+    """25 quotes waiting for Dédale: the digest shows the 20 oldest and says how many more."""
+    with unit_of_work(incubator.runtime.services.sessions) as session:
+        for i in range(25):
+            ledger.create_quote(session=session, startup_id="dedale", submitted_by="lea.dupont",
+                                amount_cents=1_000_00 + i, amount_ht_cents=None, supplier="Arawa", object="Audit",
+                                platform="console", now=paris(2026, 11, 2, 10) + timedelta(minutes=i), year=2026)
+    incubator.sweep(paris(2026, 11, 6))
+    digest = incubator.dms("julien.moreau", "attendent votre décision")
+    assert len(digest) == 1 and "25 demande(s)" in digest[0]
+    assert digest[0].count("• devis") == 20 and "… et 5 autre(s) pour Dédale" in digest[0]
+
+
 # --------------------------------------------------------------------------- budget thresholds
 
 
