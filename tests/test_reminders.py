@@ -102,6 +102,16 @@ def reference_intrapreneur(startup: str) -> str:
             "locadocs": "nadia.benali", "archives-ouvertes": "claire.petit"}[startup]
 
 
+def test_reminders_land_in_the_right_place_on_every_platform(chat) -> None:  # type: ignore[no-untyped-def]
+    """On Slack, Mattermost and the console: the report in the managers' channel, the committee by direct message."""
+    sweep(chat.runtime, paris(2026, 12, 14, 10))
+    assert [m for m in chat.managers_channel() if "Rapport mensuel — novembre 2026" in m.text]
+    committee = [m for m in chat.inbox("lea.dupont") if "Comité d'investissement" in m.text]
+    assert len(committee) == 1 and "demain" in committee[0].text and "À préparer" in committee[0].text
+    sweep(chat.runtime, paris(2026, 12, 14, 10, 1))
+    assert len([m for m in chat.inbox("lea.dupont") if "Comité d'investissement" in m.text]) == 1
+
+
 # --------------------------------------------------------------------------- working days
 
 
