@@ -56,6 +56,7 @@ DISPLAY_NAME_MAX = 24
 HELP_TEXT_MAX = 150
 TEXT_MAX = 150
 TEXTAREA_MAX = 3000
+MESSAGE_MAX = 16000  # a post holds 16383 characters
 SHORT_FIELD = 40  # a field this short shares its line with the next one
 
 # --------------------------------------------------------------------------- text
@@ -139,11 +140,11 @@ class Renderer:
 
     def post(self, reply: Reply) -> dict[str, Any]:
         """``message`` and ``props`` of a post (also the ``update`` of a click's answer)."""
-        return {"message": markdown(reply.text), "props": {"attachments": self.attachments(reply)}}
+        return {"message": _fit(markdown(reply.text), MESSAGE_MAX), "props": {"attachments": self.attachments(reply)}}
 
     def command_response(self, reply: Reply) -> dict[str, Any]:
         body: dict[str, Any] = {"response_type": "in_channel" if reply.public else "ephemeral",
-                                "text": markdown(reply.text)}
+                                "text": _fit(markdown(reply.text), MESSAGE_MAX)}
         attachments = self.attachments(reply)
         if attachments:
             body["attachments"] = attachments
@@ -151,7 +152,7 @@ class Renderer:
 
     def ephemeral_text(self, reply: Reply) -> str:
         lines = [markdown(reply.text)] + [f"**{markdown(f.label)}** : {markdown(f.value)}" for f in reply.facts]
-        return "\n".join(lines)
+        return _fit("\n".join(lines), MESSAGE_MAX)
 
     # ------------------------------------------------------------ dialogs
 
