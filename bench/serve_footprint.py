@@ -1,0 +1,237 @@
+"""Memory and cold start of ``incubot serve``, side by side with a bare Bolt app on the same stack.
+
+Both run in their own process on a loopback port, Slack configured against the fake Web
+API (``tests/fake_slack.py``, in this process): incubot with its own CLI
+(``python -m bot serve``, scheduler on, SQLite file holding the demo), the bare app as a
+Bolt ``App`` whose only listener acks ``/incubot``, under Starlette + uvicorn.
+
+- cold start: from process spawn to the first 200 on ``GET /healthz`` (median of 5);
+- RSS idle: 1 s after the first 200;
+- RSS after load: after 600 signed slash commands (``aide`` and ``budget`` as a manager,
+  10 clients) and 200 ``/healthz``; peak = the kernel's high-water mark (VmHWM).
+
+Goals: RSS ≤ 120 MB, start < 2 s.
+
+    .venv/bin/python bench/serve_footprint.py
+
+Prints a table, then one JSON line (``{"bench": "serve_footprint", ...}``). Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fake_slack import BOT_TOKEN, FakeSlack  # noqa: E402
+
+SECRET = "bench-footprint-signing-secret-42"
+MANAGER_SLACK_ID = "UCAMILLEMAR"
+GOAL_RSS_MB = 120
+GOAL_START_S = 2.0
+
+BARE_APP = """
+import sys
+import uvicorn
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk import WebClient
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+port, api_url, secret, token = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+app = App(client=WebClient(token=token, base_url=api_url), signing_secret=secret)
+
+@app.command("/incubot")
+def ack_only(ack):
+    ack()
+
+async def events(request):
+    body = await request.body()
+    return to_starlette_response(await run_in_threadpool(app.dispatch, to_bolt_request(request, body)))
+
+async def healthz(_request):
+    return JSONResponse({"status": "ok"})
+
+web = Starlette(routes=[Route("/slack/events", events, methods=["POST"]), Route("/healthz", healthz)])
+uvicorn.run(web, host="127.0.0.1", port=port, log_level="warning")
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of ``pid`` in MB, from /proc."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0]) / 1024
+    return round(values["VmRSS"], 1), round(values["VmHWM"], 1)
+
+
+def prepare_database(directory: Path) -> str:
+    """A migrated SQLite file with the demo, where Camille Martin (manager) has a Slack id."""
+    from bot.app import build_runtime
+    from bot.config import Settings
+    from bot.demo import load_demo
+    from handlers.services import system_clock
+    from storage.db import unit_of_work
+    from storage.models import Person
+
+    url = f"sqlite:///{directory / 'incubot.db'}"
+    runtime = build_runtime(Settings(database_url=url))
+    load_demo(runtime.services.sessions, system_clock())
+    with unit_of_work(runtime.services.sessions) as session:
+        person = session.get(Person, "camille.martin")
+        assert person is not None
+        person.slack_id = MANAGER_SLACK_ID
+        session.add(person)
+    runtime.engine.dispose()
+    return url
+
+
+class Process:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int) -> None:
+        self.name, self.port = name, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.start_s = self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 30.0) -> float:
+        with httpx.Client() as client:
+            while time.perf_counter() - self.started < timeout:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}")
+                try:
+                    if client.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                        return time.perf_counter() - self.started
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.005)
+        raise RuntimeError(f"{self.name} did not answer /healthz within {timeout} s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def slash_command(text: str, response_url: str) -> tuple[bytes, dict[str, str]]:
+    body = urlencode({"token": "legacy", "team_id": "T0INCUBOT", "team_domain": "incubateur",
+                      "channel_id": "C0GENERAL", "channel_name": "general", "user_id": MANAGER_SLACK_ID,
+                      "user_name": "camille", "command": "/incubot", "text": text, "api_app_id": "A0INCUBOT",
+                      "response_url": response_url, "trigger_id": "t.1"}).encode()
+    ts = str(int(time.time()))
+    digest = hmac.new(SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return body, {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+                  "X-Slack-Signature": f"v0={digest}"}
+
+
+def load(url: str, fake: FakeSlack, commands: int, clients: int) -> int:
+    """Signed slash commands (aide, budget) and /healthz; returns how many answered 200."""
+    def one(i: int) -> int:
+        with httpx.Client() as client:
+            body, headers = slash_command("budget" if i % 2 else "aide", fake.new_response_url())
+            ok = client.post(f"{url}/slack/events", content=body, headers=headers, timeout=30).status_code == 200
+            health = client.get(f"{url}/healthz", timeout=30).status_code == 200 if i % 3 == 0 else True
+            return int(ok and health)
+
+    with ThreadPoolExecutor(clients) as pool:
+        return sum(pool.map(one, range(commands)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--starts", type=int, default=5, help="cold starts per process (median)")
+    parser.add_argument("--commands", type=int, default=600)
+    parser.add_argument("--clients", type=int, default=10)
+    args = parser.parse_args(argv)
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="incubot-footprint-") as tmp, FakeSlack() as fake:
+        url = prepare_database(Path(tmp))
+        keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "VIRTUAL_ENV")}
+        env = {**keep, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "SLACK_BOT_TOKEN": BOT_TOKEN,
+               "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url, "INCUBOT_LANGUAGE": "fr"}
+
+        def incubot() -> Process:
+            port = free_port()
+            return Process("incubot serve", [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1",
+                                             "--port", str(port)], env, port)
+
+        def bare() -> Process:
+            port = free_port()
+            return Process("bare Bolt app", [sys.executable, "-c", BARE_APP, str(port), fake.api_url, SECRET,
+                                             BOT_TOKEN], env, port)
+
+        for name, factory in (("bare Bolt app", bare), ("incubot serve", incubot)):
+            starts = []
+            for _ in range(args.starts - 1):
+                p = factory()
+                starts.append(p.start_s)
+                p.stop()
+            p = factory()
+            starts.append(p.start_s)
+            try:
+                time.sleep(1.0)  # idle: let start-up work (scheduler catch-up, first delivery) settle
+                idle, _ = rss_mb(p.proc.pid)
+                ok = load(p.url, fake, args.commands, args.clients)
+                time.sleep(0.5)  # background deliveries of the last answers
+                after, peak = rss_mb(p.proc.pid)
+            finally:
+                p.stop()
+            rows.append({"process": name, "start_median_s": round(statistics.median(starts), 2),
+                         "start_min_s": round(min(starts), 2), "start_max_s": round(max(starts), 2),
+                         "rss_idle_mb": idle, "rss_after_load_mb": after, "rss_peak_mb": peak,
+                         "requests_ok": ok, "requests": args.commands})
+
+    bare_row, incubot_row = rows
+    goals = {
+        "rss_le_120_mb": incubot_row["rss_peak_mb"] <= GOAL_RSS_MB,
+        "start_lt_2_s": incubot_row["start_median_s"] < GOAL_START_S,
+    }
+    print(f"{'process':<15} {'start s (median, min-max)':>26} {'RSS idle MB':>12} {'after load':>11} {'peak':>7}"
+          f" {'200s':>9}")
+    for r in rows:
+        print(f"{r['process']:<15} {r['start_median_s']:>10} ({r['start_min_s']}-{r['start_max_s']}){'':>5}"
+              f" {r['rss_idle_mb']:>12} {r['rss_after_load_mb']:>11} {r['rss_peak_mb']:>7}"
+              f" {r['requests_ok']:>4}/{r['requests']}")
+    print(f"incubot / bare: start ×{incubot_row['start_median_s'] / bare_row['start_median_s']:.2f}, "
+          f"peak RSS ×{incubot_row['rss_peak_mb'] / bare_row['rss_peak_mb']:.2f}")
+    print(f"goals: RSS ≤ {GOAL_RSS_MB} MB {'met' if goals['rss_le_120_mb'] else 'MISSED'}; "
+          f"start < {GOAL_START_S} s {'met' if goals['start_lt_2_s'] else 'MISSED'}")
+    load_avg = [round(x, 1) for x in os.getloadavg()]
+    print(f"machine load average (1, 5, 15 min): {load_avg} on {os.cpu_count()} CPUs")
+    print(json.dumps({"bench": "serve_footprint", "rows": rows, "goals": goals, "load_avg": load_avg}))
+    return 0 if all(goals.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
