@@ -36,7 +36,7 @@ from bot.config import Settings
 from handlers.types import Action, Request
 from storage import ledger, outbox
 from storage.db import SessionFactory, session_factory, unit_of_work
-from storage.models import Allocation, OutboxMessage, Quote, ServiceDone
+from storage.models import Allocation, AuditEvent, OutboxMessage, Quote, ServiceDone
 from tests.chat_slack import SIGNING_SECRET, sign
 from tests.conftest import Clock, load_world, slack_id
 from tests.fake_slack import BOT_TOKEN, TEAM, FakeSlack
@@ -92,14 +92,15 @@ def free_port() -> int:
 class Served:
     """``incubot serve`` in a subprocess on a free loopback port."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *, scheduler: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--no-scheduler"], env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT)
+                 *([] if scheduler else ["--no-scheduler"])], env=env, cwd=log.parent, stdout=out,
+                stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"incubot serve exited:\n{log.read_text()[-3000:]}"
@@ -257,6 +258,55 @@ def test_kill_9_in_a_burst_of_signed_clicks_loses_no_acknowledged_decision(
         # for block_actions closes it; until then this is reported, not hidden.
         pytest.xfail(f"{len(lost)} of {len(acknowledged)} clicks answered 200 were not in the database "
                      f"after kill -9 (Slack adapter acks before committing): {lost[:5]}…")
+
+
+# --------------------------------------------------------------------------- two serve processes, one database
+
+
+@pytest.mark.postgres
+def test_two_serve_processes_on_one_postgresql_database_share_the_ceiling(
+        pg_database: str, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    """Two `incubot serve` (one with the scheduler) take alternate clicks: exactly what fits is validated, once."""
+    from storage.db import make_engine
+    from tests.conftest import _truncate_all
+
+    engine = make_engine(pg_database)
+    _truncate_all(engine)
+    sessions = session_factory(engine)
+    now = datetime.now(PARIS)
+    load_world(sessions, now)
+    certifications = [Click(ref, "service_done.certify") for ref in orders_with_service_done(sessions, 10, 20_000, now)]
+    validations = [Click(ref, "quote.validate") for ref in submit_quotes(sessions, 30, 50_000, now)]
+    clicks = validations + certifications  # 10 orders of 40 000 € committed: 22 of the 30 quotes fit
+
+    env = slack_env(fake_slack, pg_database)
+    servers = [Served(env, tmp_path / "a.log", scheduler=True), Served(env, tmp_path / "b.log")]
+    try:
+        with httpx.Client() as client, ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(lambda ic: post_click(client, servers[ic[0] % 2].url, ic[1],
+                                                        fake_slack.new_response_url()), enumerate(clicks)))
+            # The same clicks again, on the other instance: a second click changes nothing.
+            again = list(pool.map(lambda ic: post_click(client, servers[(ic[0] + 1) % 2].url, ic[1],
+                                                        fake_slack.new_response_url()), enumerate(clicks)))
+        assert set(codes) == set(again) == {200}
+        deadline = time.monotonic() + 20
+        while not all(decided(sessions, c) for c in clicks) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        for server in servers:
+            server.kill()
+    assert all(decided(sessions, c) for c in clicks)
+    assert_ledger_adds_up(sessions)
+    with unit_of_work(sessions) as session:
+        balance = ledger.year_balance(session=session, year=now.year)
+        statuses = Counter(ledger.get_quote(session=session, reference=c.ref).status for c in validations)
+        audit = Counter(e.subject for e in session.exec(select(AuditEvent).where(
+            AuditEvent.action == "quote.validated")).all())
+    assert statuses == {"validated": 22, "pending": 8}
+    assert balance.ae_committed_cents == (10 * 40_000 + 22 * 50_000) * 100 <= balance.ae_cents
+    assert balance.cp_consumed_cents == 10 * 20_000 * 100
+    assert set(audit.values()) == {1}, "a quote was validated twice"
+    engine.dispose()
 
 
 # --------------------------------------------------------------------------- (b) Slack 500 then 200
