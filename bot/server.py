@@ -64,6 +64,11 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0", scheduler: bo
     for platform, status in settings.platforms_status().items():
         log.info("platform %s: %s", platform, status)
     app = create_app(runtime)
+    socket_mode = None
+    if settings.slack_socket_mode:  # Slack over a WebSocket; HTTP still serves /healthz, /stats, Mattermost
+        from bot import slack
+
+        socket_mode = slack.start_socket_mode(runtime)
     clock = None
     if scheduler:
         from bot.scheduler import start_scheduler
@@ -76,4 +81,6 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0", scheduler: bo
     finally:
         if clock is not None:
             clock.shutdown(wait=False)
+        if socket_mode is not None:
+            socket_mode.close()
     return 0
