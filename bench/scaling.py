@@ -3,8 +3,9 @@
 Goal: median time at 10⁵ quotes ≤ 1.2 × the median at 10². The commands go through
 :class:`handlers.core.Bot` (what every platform calls), as Camille Martin (manager),
 on a database filled by ``bot.demo.load_demo`` + ``bot.demo.generate_quotes``
-(``incubot demo --quotes N`` does the same). The same database grows from 10² to
-10⁴ to 10⁵ generated quotes; each size is measured after a few warm-up calls.
+(``incubot demo --quotes N`` does the same), one database per size. The sizes are
+measured in interleaved rounds (each command once on each size, then again), after a
+few warm-up rounds: on a shared machine a load spike then hits every size alike.
 
     .venv/bin/python bench/scaling.py                    # SQLite file and PostgreSQL
     .venv/bin/python bench/scaling.py --backend sqlite   # SQLite only
@@ -22,8 +23,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,38 +63,39 @@ def database(backend: str) -> Iterator[str]:
         admin.dispose()
 
 
-def timed(fn: Callable[[], object], runs: int, warmup: int = 3) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
-
-
-def measure(backend: str, runs: int) -> list[dict[str, object]]:
+def measure(backend: str, runs: int, warmup: int = 5) -> list[dict[str, object]]:
+    """One database per size, then rounds that call each command once on each size in turn:
+    a load spike on this shared machine hits every size alike instead of one of them."""
     rows: list[dict[str, object]] = []
-    with database(backend) as url:
-        runtime = build_runtime(Settings(database_url=url))
-        now = datetime.now(UTC)
-        load_demo(runtime.services.sessions, now)
-        generated = 0
+    with ExitStack() as stack:
+        runtimes, fill = {}, {}
         for size in SIZES:
+            url = stack.enter_context(database(backend))
+            runtime = build_runtime(Settings(database_url=url))
+            stack.callback(runtime.engine.dispose)
+            now = datetime.now(UTC)
+            load_demo(runtime.services.sessions, now)
             start = time.perf_counter()
-            generate_quotes(runtime.services.sessions, now, size - generated)
-            generated = size
-            fill_s = time.perf_counter() - start
+            generate_quotes(runtime.services.sessions, now, size)
+            fill[size] = time.perf_counter() - start
+            runtimes[size] = runtime
             for command in COMMANDS:
                 reply = runtime.bot.message(Request("console", MANAGER, command))
                 assert "erreur" not in reply.text, reply.text
-                samples = timed(lambda c=command: runtime.bot.message(Request("console", MANAGER, c)), runs)
-                rows.append({"backend": backend, "command": command, "quotes": size,
-                             "median_ms": round(statistics.median(samples), 2),
-                             "p90_ms": round(statistics.quantiles(samples, n=10)[-1], 2),
-                             "fill_s": round(fill_s, 1)})
-        runtime.engine.dispose()
+        samples: dict[tuple[int, str], list[float]] = {(size, c): [] for size in SIZES for c in COMMANDS}
+        for round_ in range(warmup + runs):
+            for size in SIZES:
+                for command in COMMANDS:
+                    start = time.perf_counter()
+                    runtimes[size].bot.message(Request("console", MANAGER, command))
+                    if round_ >= warmup:
+                        samples[(size, command)].append((time.perf_counter() - start) * 1000)
+    for size in SIZES:
+        for command in COMMANDS:
+            ms = samples[(size, command)]
+            rows.append({"backend": backend, "command": command, "quotes": size,
+                         "median_ms": round(statistics.median(ms), 2),
+                         "p90_ms": round(statistics.quantiles(ms, n=10)[-1], 2), "fill_s": round(fill[size], 1)})
     return rows
 
 
