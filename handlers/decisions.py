@@ -9,8 +9,9 @@ for lack of credits alerts the managers at once (convention, art. 5).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from handlers import notify
 from handlers.cards import person_name, quote_card, service_done_card, startup_name
@@ -228,8 +229,18 @@ def cmd_refuse(ctx: Context, args: str) -> Reply:
 
 def register(registry: Registry) -> None:
     for flow in FLOWS:
-        registry.actions[flow.approve_action] = lambda ctx, ref, f=flow: approve(ctx, f, ref)
-        registry.actions[flow.refuse_action] = lambda ctx, ref, f=flow: ask_reason(ctx, f, ref)
-        registry.forms[flow.refuse_action] = (
-            lambda ctx, ref, values, f=flow: refuse(ctx, f, ref, values.get("reason", ""))
-        )
+        registry.actions[flow.approve_action] = partial(_approve_action, flow)
+        registry.actions[flow.refuse_action] = partial(_refuse_action, flow)
+        registry.forms[flow.refuse_action] = partial(_refuse_form, flow)
+
+
+def _approve_action(flow: Flow, ctx: Context, ref: str) -> ActionResult:
+    return approve(ctx, flow, ref)
+
+
+def _refuse_action(flow: Flow, ctx: Context, ref: str) -> ActionResult:
+    return ask_reason(ctx, flow, ref)
+
+
+def _refuse_form(flow: Flow, ctx: Context, ref: str, values: Mapping[str, str]) -> SubmissionResult:
+    return refuse(ctx, flow, ref, values.get("reason", ""))

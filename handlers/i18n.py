@@ -8,7 +8,8 @@ Handlers write their sentences in French, ``t("Le devis {ref} est validé.", ref
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import datetime as dt
+from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -50,11 +51,11 @@ class Translator:
     def date(self, value: date) -> str:
         return format_date(value, format="long", locale=self.locale)
 
-    def short_date(self, value: date) -> str:
+    def short_date(self, value: dt.date) -> str:
         return format_date(value, format="short", locale=self.locale)
 
-    def datetime(self, value: datetime) -> str:
+    def datetime(self, value: dt.datetime) -> str:
         return format_datetime(value.astimezone(self.tz), format="d MMM y HH:mm", locale=self.locale)
 
     def month(self, year: int, month: int) -> str:
-        return format_date(date(year, month, 1), format="MMMM y", locale=self.locale)
+        return format_date(dt.date(year, month, 1), format="MMMM y", locale=self.locale)

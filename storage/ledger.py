@@ -386,7 +386,7 @@ def certify_service_done(
         .where(
             Quote.id == quote.id,  # type: ignore[arg-type]
             Quote.status == QuoteStatus.VALIDATED.value,  # type: ignore[arg-type]
-            Quote.certified_cents + row.amount_cents <= Quote.amount_cents,  # type: ignore[operator]
+            col(Quote.certified_cents) + row.amount_cents <= col(Quote.amount_cents),
         )
         .values(certified_cents=Quote.certified_cents + row.amount_cents)
     )

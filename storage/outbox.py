@@ -80,9 +80,9 @@ def due_ids(*, session: Session, now: datetime, limit: int = 200, ids: Sequence[
         .where(
             OutboxMessage.due_at <= now,
             sa.or_(
-                OutboxMessage.status == OutboxStatus.PENDING.value,
+                col(OutboxMessage.status) == OutboxStatus.PENDING.value,
                 sa.and_(
-                    OutboxMessage.status == OutboxStatus.CLAIMED.value,
+                    col(OutboxMessage.status) == OutboxStatus.CLAIMED.value,
                     col(OutboxMessage.claimed_at) < stale,
                 ),
             ),
@@ -104,9 +104,9 @@ def claim(*, session: Session, message_id: int, now: datetime, worker: str) -> O
             OutboxMessage.id == message_id,  # type: ignore[arg-type]
             OutboxMessage.due_at <= now,  # type: ignore[arg-type]
             sa.or_(
-                OutboxMessage.status == OutboxStatus.PENDING.value,
+                col(OutboxMessage.status) == OutboxStatus.PENDING.value,
                 sa.and_(
-                    OutboxMessage.status == OutboxStatus.CLAIMED.value,
+                    col(OutboxMessage.status) == OutboxStatus.CLAIMED.value,
                     col(OutboxMessage.claimed_at) < stale,
                 ),
             ),

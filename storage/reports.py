@@ -37,12 +37,12 @@ def month_figures(*, session: Session, year: int, start: datetime, end: datetime
     ae_year = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(Quote.amount_cents)).where(
         validated, Quote.commitment_year == year, col(Quote.decided_at) < end).group_by(Quote.startup_id))
     certified = ServiceDone.status == ServiceDoneStatus.CERTIFIED.value
-    join = (Quote, Quote.id == ServiceDone.quote_id)
+    onclause = col(Quote.id) == col(ServiceDone.quote_id)
     cp_month = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(ServiceDone.amount_cents)).join(
-        *join).where(certified, col(ServiceDone.decided_at) >= start, col(ServiceDone.decided_at) < end)
+        Quote, onclause).where(certified, col(ServiceDone.decided_at) >= start, col(ServiceDone.decided_at) < end)
         .group_by(Quote.startup_id))
     cp_year = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(ServiceDone.amount_cents)).join(
-        *join).where(certified, ServiceDone.consumption_year == year, col(ServiceDone.decided_at) < end)
+        Quote, onclause).where(certified, ServiceDone.consumption_year == year, col(ServiceDone.decided_at) < end)
         .group_by(Quote.startup_id))
     outstanding = _sum_by_startup(session, select(
         Quote.startup_id, sa.func.sum(Quote.amount_cents - Quote.certified_cents)).where(validated)

@@ -7,7 +7,7 @@ Create Date: ${create_date}
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401 - autogenerate renders sqlmodel types
+import sqlmodel.sql.sqltypes  # noqa: F401 - autogenerate renders sqlmodel types
 from alembic import op
 
 import storage.models  # noqa: F401 - custom column types (UTCDateTime)

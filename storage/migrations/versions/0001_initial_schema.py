@@ -7,7 +7,7 @@ Create Date: 2026-11-28 16:26:36.423305
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401 - autogenerate renders sqlmodel types
+import sqlmodel.sql.sqltypes  # noqa: F401 - autogenerate renders sqlmodel types
 from alembic import op
 
 import storage.models
