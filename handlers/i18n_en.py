@@ -168,6 +168,8 @@ ENGLISH: dict[str, str] = {
     "Vous n'êtes rattaché(e) à aucune startup : rien ne vous attend.":
         "You don't belong to any startup: nothing is waiting for you.",
     "Rien n'est en attente. 🎉": "Nothing is pending. 🎉",
+    "… et {n} autres demandes en attente (les plus anciennes sont en tête).":
+        "… and {n} more pending requests (the oldest come first).",
     "• {ref} · {startup} · {amount} · {supplier} — par {who}, depuis {days} j":
         "• {ref} · {startup} · {amount} · {supplier} — by {who}, {days} day(s) ago",
     "• {ref} sur {quote} · {startup} · {amount} — par {who}, depuis {days} j":

@@ -9,6 +9,7 @@ from handlers.types import Button, Reply
 from storage import ledger
 
 MAX_BUTTONS = 10
+MAX_LINES = 30
 
 
 def cmd_pending(ctx: Context, _args: str) -> Reply:
@@ -17,12 +18,18 @@ def cmd_pending(ctx: Context, _args: str) -> Reply:
     scope: set[str] | None = None if actor.is_manager else actor.member_of
     if scope is not None and not scope:
         return Reply(t("Vous n'êtes rattaché(e) à aucune startup : rien ne vous attend."))
-    quotes = ledger.pending_quotes(session=ctx.session, startup_ids=scope)
+    # Counted from the per-startup totals and listed up to MAX_LINES: with thousands of
+    # pending quotes the answer must stay one readable message (and one cheap query).
+    quote_count = sum(n for sid, (n, _) in ledger.pending_by_startup(session=ctx.session).items()
+                      if scope is None or sid in scope)
+    quotes = ledger.pending_quotes(session=ctx.session, startup_ids=scope, limit=MAX_LINES)
     services = ledger.pending_service_done(session=ctx.session, startup_ids=scope)
     if not quotes and not services:
         return Reply(t("Rien n'est en attente. 🎉"))
     now = ctx.now()
-    lines = [t("**En attente de décision** : {q} devis, {s} services faits", q=len(quotes), s=len(services))]
+    lines = [t("**En attente de décision** : {q} devis, {s} services faits", q=quote_count, s=len(services))]
+    hidden = max(quote_count - len(quotes), 0) + max(len(services) - (MAX_LINES - len(quotes)), 0)
+    services = services[:max(MAX_LINES - len(quotes), 0)]
     buttons: list[Button] = []
     for q in quotes:
         days = (now - q.created_at).days
@@ -39,6 +46,8 @@ def cmd_pending(ctx: Context, _args: str) -> Reply:
         if q.startup_id in actor.intrapreneur_of and len(buttons) < MAX_BUTTONS:
             buttons.append(Button(t("Certifier {ref}", ref=sd.reference), "service_done.certify", sd.reference,
                                   "primary"))
+    if hidden:
+        lines.append(t("… et {n} autres demandes en attente (les plus anciennes sont en tête).", n=hidden))
     if actor.intrapreneur_of:
         lines.append(t("Pour refuser : **refuser RÉF; motif**."))
     return Reply("\n".join(lines), buttons=tuple(buttons))

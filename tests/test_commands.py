@@ -231,3 +231,22 @@ def test_user_text_reaches_renderers_only_inside_user_spans(world, engine: Engin
         shown = "\n".join([reply.text] + [f.value for f in reply.facts])
         rendered = render(shown, escape=lambda s: s.replace("<", "&lt;").replace(">", "&gt;"), bold=str)
         assert hostile not in rendered, (text, rendered)
+
+
+def test_pending_stays_one_readable_message_with_thousands_of_quotes(world, engine: Engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """A manager's `en-attente` with 2 000 quotes waiting counts them all but lists only the oldest thirty."""
+    from bot.app import build_runtime
+    from bot.config import Settings
+    from bot.demo import generate_quotes
+    from handlers.markup import plain
+    from handlers.types import Request
+
+    generate_quotes(world, clock(), 2_000)
+    with engine.connect() as conn:
+        waiting = conn.execute(sa.text("SELECT count(*) FROM quote WHERE status = 'pending'")).scalar_one()
+    bot = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False).bot
+    text = plain(bot.message(Request("console", "camille.martin", "en-attente")).text)
+    lines = text.splitlines()
+    assert lines[0] == f"En attente de décision : {waiting} devis, 0 services faits"
+    assert len(lines) == 1 + 30 + 1 and len(text) < 5_000
+    assert lines[-1] == f"… et {waiting - 30} autres demandes en attente (les plus anciennes sont en tête)."
