@@ -45,7 +45,7 @@ from bot import slack_render as render
 from bot.app import Runtime
 from bot.config import ConfigError, Settings
 from bot.delivery import Posted
-from handlers.types import Action, Form, Reply, Request, Submission
+from handlers.types import Action, ActionResult, Form, Reply, Request, Submission
 from storage import outbox
 from storage.db import unit_of_work
 from storage.models import Convention, Person, Startup
@@ -55,6 +55,9 @@ EVENTS_PATH = "/slack/events"
 # A button that opens a form, for commands typed where Slack gives no trigger_id (DMs, mentions).
 OPEN_FORM_ACTION = "incubot.open_form"
 LISTENER_THREADS = 16
+# The work after an ack (handlers, answers, Web API calls) has its own few threads: Bolt's listener
+# threads then only ack, and a burst of slow commands never queues an ack behind them.
+WORK_THREADS = 2
 MAX_RETRY_AFTER = 60.0
 
 log = logging.getLogger("incubot.slack")
@@ -81,7 +84,7 @@ class RetryAfterHandler(RateLimitErrorRetryHandler, _SleepInjected):
         header = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
         text = (header[0] if isinstance(header, list) and header else header) or "1"
         try:
-            seconds = float(text)
+            seconds = float(str(text))
         except ValueError:
             seconds = 1.0
         self.sleep(min(max(seconds, 0.0), MAX_RETRY_AFTER))
@@ -140,6 +143,35 @@ class TrackedExecutor(ThreadPoolExecutor):
             if remaining <= 0:
                 raise TimeoutError("background work still running")
             wait(pending, timeout=remaining)
+
+
+class AcksFirst:
+    """Acks have a 3-second deadline, answers a 30-minute one: work waits while Slack waits for an ack.
+
+    The HTTP endpoint counts the requests being acked; a work thread about to start waits
+    until none is in flight, at most ``max_wait`` (so a long burst delays answers a little,
+    never forever). Python threads share one interpreter lock: without this, a burst of
+    ``budget`` answers being computed would slow down the acks of the requests behind them.
+    """
+
+    def __init__(self, max_wait: float = 0.1) -> None:
+        self.max_wait = max_wait
+        self._idle = threading.Condition()
+        self._in_flight = 0
+
+    def enter(self) -> None:
+        with self._idle:
+            self._in_flight += 1
+
+    def leave(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.notify_all()
+
+    def wait(self) -> None:
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=self.max_wait)
 
 
 class BackgroundDelivery:
@@ -210,13 +242,27 @@ class SlackWiring:
     client: WebClient
     sender: SlackSender
     listeners: TrackedExecutor
+    work: TrackedExecutor
     delivery: BackgroundDelivery
+    acks: AcksFirst
 
     def join(self, timeout: float = 30.0) -> None:
-        """Wait until listeners and deliveries have finished (tests; a graceful stop)."""
-        for _ in range(3):  # a listener may kick a delivery, which finishes after it
+        """Wait until listeners, the work after acks and deliveries have finished (tests; a graceful stop)."""
+        for _ in range(3):  # a listener hands work over, which kicks a delivery, which finishes last
             self.listeners.join(timeout)
+            self.work.join(timeout)
             self.delivery.executor.join(timeout)
+
+    def later(self, fn: Callable[..., None], /, *args: Any) -> None:
+        """Run ``fn`` after the ack, on the work threads; a failure is logged with its traceback."""
+        self.work.submit(self._logged, fn, *args)
+
+    def _logged(self, fn: Callable[..., None], *args: Any) -> None:
+        self.acks.wait()
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("slack: work after the ack failed (%s)", getattr(fn, "__name__", fn))
 
     # ------------------------------------------------------------------ helpers
 
@@ -261,6 +307,9 @@ class SlackWiring:
     def on_command(self, ack: Callable[..., None], body: dict[str, Any], respond: Callable[..., Any],
                    client: WebClient) -> None:
         ack()
+        self.later(self._command, body, respond, client)
+
+    def _command(self, body: dict[str, Any], respond: Callable[..., Any], client: WebClient) -> None:
         user, channel = body["user_id"], body.get("channel_id")
         text = render.unescape(body.get("text") or "")
         reply = self.runtime.bot.message(Request(PLATFORM, user, text, channel))
@@ -275,15 +324,21 @@ class SlackWiring:
     def on_message(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return
-        if not self._first_time(body):
-            return
-        self._answer(client, event, render.unescape(event.get("text") or ""), direct=True)
+        self.later(self._direct_message, event, body, client)
+
+    def _direct_message(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        if self._first_time(body):
+            self._answer(client, event, render.unescape(event.get("text") or ""), direct=True)
 
     def on_mention(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
-        if event.get("bot_id") or not event.get("user") or not self._first_time(body):
+        if event.get("bot_id") or not event.get("user"):
             return
-        text = _MENTION.sub(" ", event.get("text") or "", count=1).strip()
-        self._answer(client, event, render.unescape(text), direct=False)
+        self.later(self._mention, event, body, client)
+
+    def _mention(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        if self._first_time(body):
+            text = _MENTION.sub(" ", event.get("text") or "", count=1).strip()
+            self._answer(client, event, render.unescape(text), direct=False)
 
     def _answer(self, client: WebClient, event: dict[str, Any], text: str, *, direct: bool) -> None:
         user, channel = event["user"], event["channel"]
@@ -301,11 +356,11 @@ class SlackWiring:
     def on_home(self, event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
-        self.publish_home(client, event["user"])
+        self.later(self.publish_home, client, event["user"])
 
     def publish_home(self, client: WebClient, user: str) -> None:
         """What waits for me, the budget, the next committee: the same commands as in chat."""
-        sections = []
+        sections: list[tuple[str, Reply]] = []
         for title, command in ((self.t("Ce qui vous attend"), "en-attente"),
                                (self.t("Budget"), "budget"),
                                (self.t("Prochain comité"), "comite")):
@@ -319,22 +374,40 @@ class SlackWiring:
 
     def on_action(self, ack: Callable[..., None], body: dict[str, Any], respond: Callable[..., Any],
                   client: WebClient) -> None:
-        ack()
         user = body["user"]["id"]
         clicked = (body.get("actions") or [{}])[0]
         action = render.neutral_action(clicked.get("action_id", ""))
         value = clicked.get("value") or ""
-        container = body.get("container") or {}
-        channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
-        origin = {"channel": channel}
         if action == OPEN_FORM_ACTION:
-            reply = self.runtime.bot.message(Request(PLATFORM, user, value, channel or None))
-            if reply.form is not None and self._open_form(client, body.get("trigger_id"), reply.form, origin):
-                return
-            self._tell(client, body, respond, user, reply)
+            ack()
+            self.later(self._open_form_clicked, body, respond, client, value)
             return
+        # Slack never resends a click: decide (one short transaction) *before* the ack, so a click
+        # Slack showed as accepted is a committed decision even if the process dies right after.
         result = self.runtime.bot.action(Action(PLATFORM, user, action, value))
-        if result.form is not None and not self._open_form(client, body.get("trigger_id"), result.form, origin):
+        ack()
+        self.later(self._show_click_result, body, respond, client, result)
+
+    def _open_form_clicked(self, body: dict[str, Any], respond: Callable[..., Any], client: WebClient,
+                           command: str) -> None:
+        user, channel = body["user"]["id"], self._channel_of(body)
+        reply = self.runtime.bot.message(Request(PLATFORM, user, command, channel or None))
+        if reply.form is not None and self._open_form(client, body.get("trigger_id"), reply.form,
+                                                      {"channel": channel}):
+            return
+        self._tell(client, body, respond, user, reply)
+
+    @staticmethod
+    def _channel_of(body: dict[str, Any]) -> str:
+        container = body.get("container") or {}
+        return str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+
+    def _show_click_result(self, body: dict[str, Any], respond: Callable[..., Any], client: WebClient,
+                           result: ActionResult) -> None:
+        user, channel = body["user"]["id"], self._channel_of(body)
+        container = body.get("container") or {}
+        if result.form is not None and not self._open_form(client, body.get("trigger_id"), result.form,
+                                                           {"channel": channel}):
             self._tell(client, body, respond, user,
                        Reply(self.t("Le formulaire n'a pas pu s'ouvrir : cliquez à nouveau.")))
         if result.update is not None:
@@ -396,7 +469,9 @@ def build_app(settings: Settings, client: WebClient, executor: TrackedExecutor, 
         signing_secret=settings.slack_signing_secret or "",
         # In Socket Mode nothing arrives over HTTP: the WebSocket is authenticated by the app token.
         request_verification_enabled=not socket_mode,
-        process_before_response=False,
+        # Listeners ack, hand the work to `SlackWiring.later` and return: the ack goes out as soon as the
+        # listener returns, without Bolt's 10 ms ack polling and without a hop through its thread pool.
+        process_before_response=True,
         listener_executor=executor,
         logger=logging.getLogger("incubot.slack.bolt"),
         name="incubot",
@@ -414,7 +489,8 @@ def install(runtime: Runtime, *, socket_mode: bool = False) -> SlackWiring:
     app = build_app(settings, client, listeners, socket_mode=socket_mode)
     sender = SlackSender(client)
     delivery = BackgroundDelivery(runtime.courier.flush)
-    wiring = SlackWiring(runtime, app, client, sender, listeners, delivery)
+    wiring = SlackWiring(runtime, app, client, sender, listeners, TrackedExecutor(WORK_THREADS, "incubot-work"),
+                         delivery, AcksFirst())
     sender.wiring = wiring  # type: ignore[attr-defined]
     app.command(re.compile(r"^/"))(wiring.on_command)
     app.action(re.compile(r".+"))(wiring.on_action)
@@ -442,8 +518,12 @@ class SlackEndpoint:
 
     async def handle(self, request: HTTPRequest) -> Response:
         body = await request.body()
-        # Bolt is synchronous (signature check, ack wait): keep it off the event loop.
-        bolt_response = await run_in_threadpool(self.wiring.app.dispatch, to_bolt_request(request, body))
+        self.wiring.acks.enter()
+        try:
+            # Bolt is synchronous (signature check, listeners): keep it off the event loop.
+            bolt_response = await run_in_threadpool(self.wiring.app.dispatch, to_bolt_request(request, body))
+        finally:
+            self.wiring.acks.leave()
         return to_starlette_response(bolt_response)
 
 

@@ -9,6 +9,7 @@ with an error (``fail_next``: 429 with ``Retry-After``, 500…).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -66,8 +67,7 @@ class FakeSlack:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     @property
     def api_url(self) -> str:
@@ -202,6 +202,11 @@ class FakeSlack:
             def log_message(self, *args: object) -> None:  # quiet
                 pass
 
+            def do_GET(self) -> None:  # noqa: N802 - counters, for bench/ack_latency.py
+                with fake.lock:
+                    counts = {"calls": len(fake.calls), "responses": sum(len(r) for r in fake.responses.values())}
+                self._send(200, {}, json.dumps(counts).encode(), "application/json")
+
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
@@ -274,3 +279,15 @@ def check_modal(view: dict[str, Any]) -> str | None:
     if len(view.get("private_metadata", "")) > 3000:
         return "private_metadata longer than 3000"
     return check_blocks(view.get("blocks"), limit=100)
+
+
+def main() -> None:
+    """``python -m tests.fake_slack``: serve the fake on a free loopback port; prints its base URL."""
+    fake = FakeSlack()
+    print(fake.url, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        fake.server.serve_forever(poll_interval=0.1)
+
+
+if __name__ == "__main__":
+    main()

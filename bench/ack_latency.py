@@ -1,0 +1,309 @@
+"""Ack latency of ``/incubot aide`` and ``/incubot budget``: incubot serve vs a bare Bolt app.
+
+Both run on the same stack, each in its own process on a loopback port: Starlette under
+uvicorn, Bolt's synchronous ``dispatch`` in Starlette's thread pool, uvicorn at the log level
+``incubot serve`` uses. incubot is started with its own CLI (``python -m bot serve``) on a
+temporary SQLite database holding the demo (``bot.demo.load_demo``); the bare app has one
+listener that only acks ``/incubot``. Both talk to the fake Slack Web API
+(``tests/fake_slack.py``) in a third process; incubot answers each command there through
+``response_url`` after its ack.
+
+Every request is a signed, form-encoded slash command, as Slack sends it; the latency is
+the time from sending it to receiving the HTTP answer (the ack). For each command and each
+concurrency (closed loop: N clients each sending the next request when the last is
+acked) we send a warm-up, then ``--requests`` measured requests.
+
+    .venv/bin/python bench/ack_latency.py              # 500 requests per cell, 1 and 20 clients
+    .venv/bin/python bench/ack_latency.py --requests 1000 --json-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-signing-secret-0123456789abcdef"
+TOKEN = "xoxb-test-token"  # what tests/fake_slack.py accepts
+USER_PERSON = "camille.martin"  # a manager: `budget` gets the per-startup breakdown (the heaviest answer)
+GOAL = 1.5
+
+
+# --------------------------------------------------------------------------- the bare Bolt app
+
+
+def serve_bare(port: int, api_url: str, inline: bool) -> None:
+    """A Bolt app whose only listener acks /incubot, served exactly like incubot's /slack/events.
+
+    ``inline``: ``process_before_response=True`` like incubot (the ack leaves when the listener
+    returns); otherwise Bolt's default (the listener runs in Bolt's pool, dispatch polls for the ack).
+    """
+    import uvicorn
+    from slack_bolt import App
+    from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+    from slack_sdk import WebClient
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    app = App(client=WebClient(token=TOKEN, base_url=api_url), signing_secret=SECRET,
+              process_before_response=inline)
+
+    @app.command("/incubot")
+    def ack_only(ack):  # type: ignore[no-untyped-def]
+        ack()
+
+    async def events(request: Request) -> Response:
+        body = await request.body()
+        return to_starlette_response(await run_in_threadpool(app.dispatch, to_bolt_request(request, body)))
+
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    web = Starlette(routes=[Route("/slack/events", events, methods=["POST"]), Route("/healthz", healthz)])
+    uvicorn.run(web, host="127.0.0.1", port=port, log_level="info")
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def slack_id(person_id: str) -> str:
+    return "U" + person_id.replace(".", "").upper()[:10]
+
+
+def prepare_database(url: str) -> None:
+    """The demo (reference data and sample quotes), with a Slack id for everyone."""
+    sys.path.insert(0, str(ROOT))
+    from bot.app import build_runtime
+    from bot.config import Settings
+    from bot.demo import load_demo
+    from storage import reference
+    from storage.db import unit_of_work
+
+    runtime = build_runtime(Settings(database_url=url))
+    load_demo(runtime.services.sessions, runtime.services.now())
+    with unit_of_work(runtime.services.sessions) as session:
+        for person in reference.people(session=session):
+            person.slack_id = slack_id(person.id)
+            session.add(person)
+    runtime.engine.dispose()
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited early ({proc.returncode})")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer in {timeout} s")
+
+
+def start_fake(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fake_slack"], cwd=ROOT, env=env, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().decode().strip()
+
+
+def drain(fake_url: str, timeout: float = 300) -> None:
+    """Wait until incubot's answers after the ack have all reached the fake Web API."""
+    last, stable, deadline = -1, 0, time.monotonic() + timeout
+    while time.monotonic() < deadline and stable < 3:
+        counts = httpx.get(fake_url + "/counts", timeout=5).json()
+        count = counts["calls"] + counts["responses"]
+        stable = stable + 1 if count == last else 0
+        last = count
+        time.sleep(0.2)
+
+
+# --------------------------------------------------------------------------- load
+
+
+def sign(body: bytes) -> dict[str, str]:
+    ts = str(int(time.time()))
+    digest = hmac.new(SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}",
+            "Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def load(client: httpx.AsyncClient, url: str, text: str, requests: int, concurrency: int,
+               response_url: str) -> list[float]:
+    """``requests`` signed `/incubot text` from ``concurrency`` clients; the latency of each ack (ms)."""
+    latencies: list[float] = []
+    numbers = iter(range(requests))
+
+    async def one_client() -> None:
+        for n in numbers:
+            body = urlencode({
+                "token": "x", "team_id": "T0INCUBOT", "team_domain": "incubateur", "channel_id": "C0GENERAL",
+                "channel_name": "general", "user_id": slack_id(USER_PERSON), "user_name": "camille",
+                "command": "/incubot", "text": text, "api_app_id": "A0INCUBOT", "is_enterprise_install": "false",
+                "response_url": response_url, "trigger_id": f"bench.{n}",
+            }).encode()
+            headers = sign(body)
+            started = time.perf_counter()
+            try:
+                answer = await client.post(url, content=body, headers=headers)
+            except httpx.TransportError:  # a keep-alive connection the server closed while idle: reconnect
+                started = time.perf_counter()
+                answer = await client.post(url, content=body, headers=headers)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if answer.status_code != 200:
+                raise SystemExit(f"{url}: HTTP {answer.status_code} {answer.text[:200]}")
+
+    await asyncio.gather(*(one_client() for _ in range(concurrency)))
+    return latencies
+
+
+def summary(latencies: list[float], seconds: float, backlog: list[float]) -> dict[str, Any]:
+    return {"p50_ms": round(percentile(latencies, 50), 2), "p99_ms": round(percentile(latencies, 99), 2),
+            "max_ms": round(max(latencies), 2), "acks_per_s": round(len(latencies) / seconds),
+            "answers_done_after_s_max": round(max(backlog), 1)}
+
+
+async def measure_cell(servers: dict[str, str], text: str, concurrency: int, args: argparse.Namespace,
+                       fake_url: str) -> dict[str, Any]:
+    """Rounds of ``--round`` requests, the servers taking turns (the machine's other load hits
+    them alike); each server is idle (its answers all out) before its turn."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    response_url = fake_url + "/response/bench"
+    latencies: dict[str, list[float]] = {name: [] for name in servers}
+    seconds = dict.fromkeys(servers, 0.0)
+    backlog: dict[str, list[float]] = {name: [0.0] for name in servers}
+    clients = {name: httpx.AsyncClient(limits=limits, timeout=30) for name in servers}
+    try:
+        for name, url in servers.items():
+            await load(clients[name], url + "/slack/events", text, args.warmup, concurrency, response_url)
+            drain(fake_url)
+        rounds = max(1, -(-args.requests // args.round))
+        for _ in range(rounds):
+            for name, url in servers.items():
+                started = time.perf_counter()
+                latencies[name] += await load(clients[name], url + "/slack/events", text, args.round, concurrency,
+                                              response_url)
+                acked = time.perf_counter()
+                seconds[name] += acked - started
+                drain(fake_url)
+                # how long the answers after the acks took to be all out (less the ~0.6 s drain needs to see it)
+                backlog[name].append(max(0.0, time.perf_counter() - acked - 0.6))
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    return {name: summary(latencies[name], seconds[name], backlog[name]) for name in servers}
+
+
+def percentile(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+SERVERS = ("bolt", "bolt-inline", "incubot")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=500, help="measured requests per cell (≥ 500)")
+    parser.add_argument("--warmup", type=int, default=60)
+    parser.add_argument("--round", type=int, default=100, help="requests per server per turn")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 20])
+    parser.add_argument("--json-only", action="store_true")
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--inline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--api-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare, args.api_url, args.inline)
+        return 0
+
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    with tempfile.TemporaryDirectory(prefix="incubot-bench-") as tmp:
+        db_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        try:
+            procs["fake"], fake_url = start_fake(env)
+            prepare_database(db_url)
+            ports = {name: free_port() for name in SERVERS}
+            incubot_env = {**env, "DATABASE_URL": db_url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+                           "SLACK_API_URL": fake_url + "/api/", "SLACK_APP_TOKEN": "", "MATTERMOST_URL": ""}
+            procs["incubot"] = subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(ports["incubot"]),
+                 "--no-scheduler"], cwd=tmp, env=incubot_env, **quiet)  # type: ignore[call-overload]
+            for name, inline in (("bolt", []), ("bolt-inline", ["--inline"])):
+                procs[name] = subprocess.Popen(
+                    [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(ports[name]),
+                     "--api-url", fake_url + "/api/", *inline], cwd=tmp, env=env, **quiet)  # type: ignore[call-overload]
+            servers = {name: f"http://127.0.0.1:{ports[name]}" for name in SERVERS}
+            for name in SERVERS:
+                wait_ready(servers[name] + "/healthz", procs[name])
+            results = run_all(servers, fake_url, args)
+        finally:
+            for proc in procs.values():
+                proc.terminate()
+            for proc in procs.values():
+                proc.wait(timeout=10)
+    report(results, args)
+    return 0
+
+
+def run_all(servers: dict[str, str], fake_url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for concurrency in args.concurrency:
+        for text in ("aide", "budget"):
+            cell: dict[str, Any] = {"command": f"/incubot {text}", "concurrency": concurrency,
+                                    "requests": args.requests}
+            cell.update(asyncio.run(measure_cell(servers, text, concurrency, args, fake_url)))
+            for base in ("bolt", "bolt-inline"):
+                for p in ("p50", "p99"):
+                    cell[f"ratio_{p}_vs_{base}"] = round(cell["incubot"][f"{p}_ms"] / cell[base][f"{p}_ms"], 2)
+            rows.append(cell)
+    return rows
+
+
+def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    if not args.json_only:
+        head = f"{'command':<16} {'clients':>7}"
+        for name in SERVERS:
+            head += f" | {name + ' p50':>16} {'p99':>8}"
+        print(head + f" | {'incubot ÷ bolt p50':>18} {'p99':>6} | {'÷ bolt-inline p50':>17} {'p99':>6}")
+        for r in rows:
+            line = f"{r['command']:<16} {r['concurrency']:>7}"
+            for name in SERVERS:
+                line += f" | {r[name]['p50_ms']:>14.2f}ms {r[name]['p99_ms']:>6.1f}ms"
+            line += (f" | {r['ratio_p50_vs_bolt']:>17.2f}x {r['ratio_p99_vs_bolt']:>5.2f}x"
+                     f" | {r['ratio_p50_vs_bolt-inline']:>16.2f}x {r['ratio_p99_vs_bolt-inline']:>5.2f}x")
+            print(line)
+        for base in ("bolt", "bolt-inline"):
+            worst = max(max(r[f"ratio_p50_vs_{base}"], r[f"ratio_p99_vs_{base}"]) for r in rows)
+            print(f"worst ratio vs {base}: {worst:.2f}x (goal ≤ {GOAL}x): {'met' if worst <= GOAL else 'NOT met'}")
+    print(json.dumps({"goal_ratio": GOAL, "cpus": os.cpu_count(), "results": rows}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
