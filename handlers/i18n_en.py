@@ -338,4 +338,11 @@ ENGLISH: dict[str, str] = {
     "consolidation": "consolidation",
     "startups": "startups",
     "les startups, leur phase, leurs équipes et leur budget": "the startups, their phase, their teams and their budget",
+    # bot/slack.py (modal close button, App Home headings, form opener)
+    "Annuler": "Cancel",
+    "Ouvrir le formulaire": "Open the form",
+    "Ce qui vous attend": "Waiting for you",
+    "Budget": "Budget",
+    "Prochain comité": "Next committee",
+    "Le formulaire n'a pas pu s'ouvrir : cliquez à nouveau.": "The form could not open: click again.",
 }
