@@ -81,7 +81,7 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
 def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
     """Start the sweep in a background thread; the caller shuts it down (``scheduler.shutdown()``)."""
     if not runtime.courier.senders:
-        log.warning("no chat platform configured: reminders will be printed to the log's stdout")
+        log.warning("no chat platform configured: reminders and messages are printed on stdout")
         runtime.add_sender(StdoutSender())
     scheduler = build_scheduler(runtime)
     scheduler.start()
