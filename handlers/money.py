@@ -21,7 +21,8 @@ VAT_RATE = Decimal("0.20")
 MAX_TYPED = 40
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007'_]+")
-_TAX = re.compile(r"\b(h\.?t\.?|t\.?t\.?c\.?)$|^(h\.?t\.?|t\.?t\.?c\.?)\b", re.IGNORECASE)
+# "12500HT" has no word boundary between the digits and the tax: look behind for a letter instead.
+_TAX = re.compile(r"(?<![a-z])(h\.?t\.?|t\.?t\.?c\.?)$|^(h\.?t\.?|t\.?t\.?c\.?)\b", re.IGNORECASE)
 _CURRENCY = re.compile(r"(€|eur(os?)?\b)", re.IGNORECASE)
 _NUMBER = re.compile(r"^\d+([.,]\d+)*$")
 
