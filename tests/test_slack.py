@@ -3,12 +3,17 @@ against ``incubot serve``'s app, with a fake Web API that records what Slack wou
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
-from tests.chat_slack import SlackChat, seen_message, slack_chat, slack_id
+from storage import ledger
+from storage.db import unit_of_work
+from tests.chat_slack import SlackChat, seen_message, sign, slack_chat, slack_id
 from tests.fake_slack import BOT_USER, dm_channel
 
 JULIEN, LEA, CLAIRE, CAMILLE = (slack_id(p) for p in ("julien.moreau", "lea.dupont", "claire.petit", "camille.martin"))
@@ -319,3 +324,93 @@ def test_slack_sender_resolves_people_and_channels(slack: SlackChat) -> None:
     assert sender.platform == "slack"
     assert slack.runtime.courier.senders.count(sender) == 1
 
+
+
+# --------------------------------------------------------------------------- ack first, wiring
+
+
+def test_a_command_is_acked_before_any_work_runs(slack: SlackChat) -> None:
+    """The ack of `/incubot budget` leaves while the work threads are busy; the answer follows when they free up."""
+    busy = threading.Event()
+    for _ in range(4):  # more than there are work threads: nothing queued after them can run
+        slack.wiring.work.submit(busy.wait, 10)
+    response_url = slack.fake.new_response_url()
+    body = urlencode({"command": "/incubot", "text": "budget", "user_id": LEA, "channel_id": "C0GENERAL",
+                      "trigger_id": "t1", "response_url": response_url, "team_id": "T0INCUBOT"}).encode()
+    acked = slack.http.post("/slack/events", content=body,
+                            headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)})
+    assert acked.status_code == 200 and acked.content == b""
+    assert slack.fake.responses_to(response_url) == []
+    busy.set()
+    slack.wiring.join()
+    assert "AE" in slack.fake.responses_to(response_url)[-1]["text"]
+
+
+def test_a_click_is_decided_before_it_is_acked(slack: SlackChat) -> None:
+    """An acked click is already in the database (Slack never resends a click), even before the message is updated."""
+    request = submit_quote(slack)
+    busy = threading.Event()
+    for _ in range(4):
+        slack.wiring.work.submit(busy.wait, 10)
+    payload_button = button(request, "Valider")
+    payload = {"type": "block_actions", "user": {"id": JULIEN}, "team": {"id": "T0INCUBOT"}, "trigger_id": "t",
+               "container": {"type": "message", "message_ts": request["ts"], "channel_id": request["channel"]},
+               "response_url": slack.fake.new_response_url(),
+               "actions": [{"type": "button", "action_id": payload_button["action_id"], "value": "D-2026-0001"}]}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    acked = slack.http.post("/slack/events", content=body,
+                            headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)})
+    assert acked.status_code == 200
+    with unit_of_work(slack.runtime.services.sessions) as session:
+        assert ledger.get_quote(session=session, reference="D-2026-0001").status == "validated"
+    busy.set()
+    slack.wiring.join()
+    assert seen_message(slack.fake.find_message(request["channel"], request["ts"])).buttons == []
+
+
+def test_http_mode_without_signing_secret_is_refused() -> None:
+    """Slack over HTTP without a signing secret would accept anything: the factory refuses to build it."""
+    from bot.config import ConfigError, Settings
+    from bot.slack import TrackedExecutor, build_app, build_client
+
+    settings = Settings(slack_bot_token="xoxb-x", slack_app_token="xapp-1-x")
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        build_app(settings, build_client(settings), TrackedExecutor(1, "t"), socket_mode=False)
+
+
+def test_the_client_uses_slack_api_url_and_retries_rate_limits_and_server_errors() -> None:
+    """The Web API base URL comes from SLACK_API_URL (GovSlack, tests); 429 and 5xx have retry handlers."""
+    from bot.config import Settings
+    from bot.slack import RetryAfterHandler, ServerErrorHandler, build_client
+
+    client = build_client(Settings(slack_bot_token="xoxb-x", slack_signing_secret="s",
+                                   slack_api_url="https://slack-gov.example/api/"))
+    assert client.base_url == "https://slack-gov.example/api/"
+    kinds = {type(h) for h in client.retry_handlers}
+    assert {RetryAfterHandler, ServerErrorHandler} <= kinds
+
+
+def test_socket_mode_runs_the_same_listeners_without_http(engine, world, clock) -> None:  # type: ignore[no-untyped-def]
+    """With SLACK_APP_TOKEN no HTTP route is mounted; a command arriving over the WebSocket gets the same answer."""
+    from slack_bolt import BoltRequest
+
+    from bot.app import build_runtime
+    from bot.config import Settings
+    from bot.server import create_app
+    from bot.slack import EVENTS_PATH, install
+    from tests.fake_slack import BOT_TOKEN, FakeSlack
+
+    with FakeSlack() as fake:
+        settings = Settings(database_url=str(engine.url), slack_bot_token=BOT_TOKEN, slack_app_token="xapp-1-test",
+                            slack_api_url=fake.api_url)
+        runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
+        assert all(getattr(r, "path", None) != EVENTS_PATH for r in create_app(runtime).routes)
+        wiring = install(runtime, socket_mode=True)
+        assert install(runtime, socket_mode=True) is wiring  # one sender per runtime
+        response_url = fake.new_response_url()
+        ack = wiring.app.dispatch(BoltRequest(mode="socket_mode", body={
+            "command": "/incubot", "text": "budget", "user_id": LEA, "channel_id": "C0GENERAL", "team_id": "T0INCUBOT",
+            "trigger_id": "t", "response_url": response_url}))
+        wiring.join()
+        assert ack.status == 200
+        assert "AE" in fake.responses_to(response_url)[-1]["text"]
