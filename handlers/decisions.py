@@ -218,7 +218,8 @@ def cmd_approve(ctx: Context, args: str) -> Reply:
 
 
 def cmd_refuse(ctx: Context, args: str) -> Reply:
-    ref, _, reason = args.partition(";")
+    # "refuser D-2026-0001; motif", and also "refuser D-2026-0001 motif" (people forget the ";").
+    ref, _, reason = args.partition(";") if ";" in args else args.strip().partition(" ")
     ref = ref.strip()
     if not ref:
         raise CommandError(ctx.t("Précisez la référence et le motif : refuser D-2026-0001; motif."))

@@ -217,3 +217,15 @@ def test_a_manager_submits_for_any_startup_but_cannot_decide(chat: ChatDriver) -
     assert "D-2026-0001" in said and "Nadia Benali" in said
     assert "Seul un intrapreneur de Locadocs" in chat.say("camille.martin", "valider D-2026-0001").text
     assert "C'est fait" in chat.say("nadia.benali", "valider D-2026-0001").text
+
+
+def test_typed_refusal_with_or_without_the_semicolon(chat: ChatDriver) -> None:
+    """`refuser REF; motif` and `refuser REF motif` both refuse with the reason; the coach receives it."""
+    chat.say("lea.dupont", "devis dedale; 3 000; Arawa; Audit")
+    chat.say("lea.dupont", "sf")  # the service-done alias is known (here: nothing to certify yet)
+    chat.say("lea.dupont", "devis dedale; 4 000; Arawa; Audit bis")
+    assert "C'est fait" in chat.say("julien.moreau", "refuser D-2026-0001; trop cher").text
+    assert "C'est fait" in chat.say("julien.moreau", "refuser D-2026-0002 déjà commandé").text
+    told = [m.text for m in chat.inbox("lea.dupont")]
+    assert any("trop cher" in m for m in told) and any("déjà commandé" in m for m in told)
+    assert "devis refusé par Julien Moreau" in chat.say("lea.dupont", "historique D-2026-0002").text
