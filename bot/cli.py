@@ -148,7 +148,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_import(runtime: Runtime, file: Path) -> int:
     from handlers.importer import ImportFileError, parse_reference
     from storage.db import unit_of_work
-    from storage.reference import import_reference
+    from storage.reference import ImportConflict, import_reference
 
     try:
         data = parse_reference(file.read_bytes(), runtime.services.t)
@@ -161,6 +161,12 @@ def cmd_import(runtime: Runtime, file: Path) -> int:
     try:
         with unit_of_work(runtime.services.sessions) as session:
             report = import_reference(session=session, data=data)
+    except ImportConflict as exc:
+        if exc.key == "allocation":
+            reason = "aucune convention dans le fichier ni dans la base : ajoutez la section [convention]"
+        else:
+            reason = f"« {exc.value} » est déjà donné à {exc.holder} dans la base"
+        raise CliError(f"fichier refusé, rien n'a été modifié — {exc.key} : {reason}.") from None
     except IntegrityError as exc:
         raise CliError("fichier refusé, rien n'a été modifié — une dotation ne peut pas descendre sous ce qui "
                        f"est déjà engagé ou consommé ({exc.orig}).") from None

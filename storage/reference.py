@@ -130,6 +130,18 @@ class ReferenceData:
     committees: list[date] = field(default_factory=list)
 
 
+class ImportConflict(Exception):
+    """The file contradicts what the database already holds; nothing was written.
+
+    ``key`` says where (``person.slack_id``, ``allocation``), ``value`` what, ``holder``
+    who already has it (a person id), or None.
+    """
+
+    def __init__(self, key: str, value: str, holder: str | None = None) -> None:
+        super().__init__(f"{key}: {value} ({holder})")
+        self.key, self.value, self.holder = key, value, holder
+
+
 @dataclass
 class ImportReport:
     created: dict[str, int] = field(default_factory=dict)
@@ -176,7 +188,7 @@ def import_reference(*, session: Session, data: ReferenceData) -> ImportReport:
         convention = _upsert(session, report, "convention", existing, data.convention, columns)  # type: ignore[assignment]
         session.flush()
     if data.allocations and convention is None:
-        raise ValueError("allocation without a convention")
+        raise ImportConflict("allocation", "convention")
     for year, ae, cp in data.allocations:
         assert convention is not None and convention.id is not None
         existing_alloc = session.exec(select(Allocation).where(Allocation.year == year)).first()
@@ -184,6 +196,15 @@ def import_reference(*, session: Session, data: ReferenceData) -> ImportReport:
                 Allocation(convention_id=convention.id, year=year, ae_cents=ae, cp_cents=cp),
                 ("convention_id", "ae_cents", "cp_cents"))
     for person in data.people:
+        for attr in ("slack_id", "mattermost_id"):
+            value = getattr(person, attr)
+            if not value:
+                continue
+            holder = session.exec(
+                select(Person.id).where(getattr(Person, attr) == value, col(Person.id) != person.id)
+            ).first()
+            if holder is not None:
+                raise ImportConflict(f"person.{attr}", value, holder)
         columns = [c for c in Person.model_fields if c != "id"]
         _upsert(session, report, "person", session.get(Person, person.id), person, columns)
     session.flush()

@@ -207,3 +207,24 @@ def test_the_command_runs_as_a_module_without_traceback(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "allocation[1].ae" in done.stderr and "rien n'a été modifié" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_conflicts_with_the_database_are_refused_with_the_key(database: str, capsys: pytest.CaptureFixture[str],
+                                                              tmp_path: Path) -> None:
+    """A Slack id already given to someone else in the database, or allocations with no convention anywhere,
+    are refused whole with the key and the reason (not a traceback, not a wrong explanation)."""
+    orphan = tmp_path / "orphan.toml"
+    orphan.write_text('[[allocation]]\nyear = 2022\nae = "100"\n', encoding="utf-8")
+    code, out, err = incubot(capsys, "import", str(orphan))
+    assert code == 2 and "allocation : aucune convention dans le fichier ni dans la base" in err
+    assert "Traceback" not in out + err
+
+    incubot(capsys, "import", str(EXAMPLE))
+    before = dump(database)
+    renamed = tmp_path / "renamed.toml"
+    renamed.write_text(EXAMPLE.read_text(encoding="utf-8").replace('id = "lea.dupont"', 'id = "lea.durand"')
+                       .replace('coaches = ["lea.dupont"]', 'coaches = ["lea.durand"]'), encoding="utf-8")
+    code, _, err = incubot(capsys, "import", str(renamed))
+    assert code == 2
+    assert "person.slack_id : « U01LEA » est déjà donné à lea.dupont dans la base" in err
+    assert dump(database) == before
