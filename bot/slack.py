@@ -9,11 +9,14 @@ No rule lives here: every request becomes a call to ``runtime.bot`` (``message``
 - Socket Mode (``SLACK_APP_TOKEN``): ``start_socket_mode(runtime)``.
 - The courier's :class:`SlackSender` posts direct messages and updates them in place.
 
-Every listener acks first (Slack gives 3 s and does not retry interactive payloads);
-the work runs after the ack, and delivery of the outbox runs in its own background
-thread, so neither a slow database nor a rate-limited Web API delays an ack. Only a
-modal submission waits for the handler before acking, because field errors travel
-in the ack (``response_action: errors``).
+Slack wants an ack within 3 s. Commands and events are acked first and handled after,
+on a few work threads that yield to requests waiting for their ack (:class:`AcksFirst`).
+Two things are decided *before* the ack, each one short transaction: a click (Slack
+never resends one, so an acked click must be a committed decision) and a modal
+submission (its field errors travel in the ack, ``response_action: errors``). Rendering
+and Web API calls always come after the ack. Once Slack is installed, the outbox is
+delivered by a background thread (``runtime.services.deliver`` only kicks it), so a
+rate-limited Web API never holds a request of any platform.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from bot import slack_render as render
 from bot.app import Runtime
 from bot.config import ConfigError, Settings
 from bot.delivery import Posted
-from handlers.types import Action, ActionResult, Form, Reply, Request, Submission
+from handlers.types import Action, ActionResult, Button, Form, Reply, Request, Submission
 from storage import outbox
 from storage.db import unit_of_work
 from storage.models import Convention, Person, Startup
@@ -292,8 +295,6 @@ class SlackWiring:
 
     def _form_button(self, reply: Reply, command: str) -> Reply:
         """Where Slack gives no trigger_id, a button opens the form (its click brings one)."""
-        from handlers.types import Button
-
         return Reply(reply.text, reply.facts,
                      (Button(reply.form.title if reply.form else self.t("Ouvrir le formulaire"),
                              OPEN_FORM_ACTION, command[:2000], "primary"),),
@@ -460,11 +461,22 @@ class SlackWiring:
         log.error("slack listener failed (type=%s)", body.get("type") or body.get("command"), exc_info=error)
 
 
+class _ClientGiven(logging.Filter):
+    """Bolt warns that ``SLACK_BOT_TOKEN`` is unused when a client is given: it is the client's token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def build_app(settings: Settings, client: WebClient, executor: TrackedExecutor, *, socket_mode: bool) -> App:
     """The Bolt app. Built by this factory only (its constructor calls ``auth.test``)."""
     if not socket_mode and not settings.slack_signing_secret:
         raise ConfigError("Slack en HTTP a besoin de SLACK_SIGNING_SECRET pour vérifier les requêtes.")
+    bolt_log = logging.getLogger("incubot.slack.bolt")
+    if not any(isinstance(f, _ClientGiven) for f in bolt_log.filters):
+        bolt_log.addFilter(_ClientGiven())
     return App(
+        token=settings.slack_bot_token,
         client=client,
         signing_secret=settings.slack_signing_secret or "",
         # In Socket Mode nothing arrives over HTTP: the WebSocket is authenticated by the app token.
@@ -473,7 +485,7 @@ def build_app(settings: Settings, client: WebClient, executor: TrackedExecutor, 
         # listener returns, without Bolt's 10 ms ack polling and without a hop through its thread pool.
         process_before_response=True,
         listener_executor=executor,
-        logger=logging.getLogger("incubot.slack.bolt"),
+        logger=bolt_log,
         name="incubot",
     )
 
