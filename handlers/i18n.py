@@ -46,7 +46,9 @@ class Translator:
     def percent(self, part: int, whole: int) -> str:
         if whole <= 0:
             return "—"
-        return _plain_spaces(format_percent(Decimal(part) / Decimal(whole), format="#,##0 %", locale=self.locale))
+        # French writes "25 %", English "25%".
+        pattern = "#,##0 %" if self.language == "fr" else "#,##0%"
+        return _plain_spaces(format_percent(Decimal(part) / Decimal(whole), format=pattern, locale=self.locale))
 
     def date(self, value: date) -> str:
         return format_date(value, format="long", locale=self.locale)

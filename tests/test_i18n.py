@@ -101,10 +101,14 @@ def test_english_versions_are_english() -> None:
     assert not copied, copied
 
 
-@pytest.mark.parametrize(("language", "expected"), [("fr", "1 500 000,00 €"), ("en", "€1,500,000.00")])
-def test_money_is_formatted_the_way_of_the_language(language: str, expected: str) -> None:
-    """Amounts read the French way in French and the English way in English."""
-    assert Translator(language).money(150_000_000) == expected
+@pytest.mark.parametrize(("language", "money", "percent"), [("fr", "1 500 000,00 €", "25 %"),
+                                                            ("en", "€1,500,000.00", "25%")])
+def test_money_and_percentages_are_formatted_the_way_of_the_language(language: str, money: str,
+                                                                    percent: str) -> None:
+    """Amounts and shares read the French way in French and the English way in English."""
+    t = Translator(language)
+    assert t.money(150_000_000) == money
+    assert t.percent(1, 4) == percent
 
 
 def test_english_setting_makes_help_and_budget_answer_in_english(engine, world, clock) -> None:  # type: ignore[no-untyped-def]
