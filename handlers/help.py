@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.cards import startup_name
 from handlers.core import Command, Context, Registry
 from handlers.types import Reply
 
@@ -18,7 +19,7 @@ def cmd_help(ctx: Context, _args: str) -> Reply:
         roles.append(t("administrateur"))
     for sid, rs in sorted(actor.roles.items()):
         for role in sorted(rs):
-            roles.append(t("{role} de {startup}", role=t(ROLE_FR.get(role, role)), startup=sid))
+            roles.append(t("{role} de {startup}", role=t(ROLE_FR.get(role, role)), startup=startup_name(ctx, sid)))
     lines = [t("Bonjour {name} ! Je suis incubot, l'assistant budgétaire de l'incubateur.", name=actor.person.name)]
     if roles:
         lines.append(t("Vos rôles : {roles}.", roles=", ".join(roles)))

@@ -78,12 +78,12 @@ def test_stranger_is_told_whom_to_ask(chat: ChatDriver) -> None:
 def test_help_says_what_each_person_can_do_given_their_roles(chat: ChatDriver) -> None:
     """`aide` lists what this person may do: coaches submit, intrapreneurs decide, managers get the report."""
     coach = chat.say("lea.dupont", "aide").text
-    assert "Bonjour Léa Dupont" in coach and "coach de dedale" in coach
+    assert "Bonjour Léa Dupont" in coach and "coach de Dédale" in coach
     assert "devis STARTUP; MONTANT; FOURNISSEUR; OBJET" in coach and "budget [ANNÉE] [STARTUP]" in coach
     assert "valider" not in coach and "rapport" not in coach
 
     intrapreneur = chat.say("julien.moreau", "help").text
-    assert "intrapreneur de dedale" in intrapreneur and "refuser RÉF; MOTIF" in intrapreneur
+    assert "intrapreneur de Dédale" in intrapreneur and "refuser RÉF; MOTIF" in intrapreneur
     assert "Valider / Refuser" in intrapreneur and "rapport" not in intrapreneur
 
     manager = chat.say("camille.martin", "aide").text

@@ -122,7 +122,7 @@ def test_english_setting_makes_help_and_budget_answer_in_english(engine, world, 
 
     help_text = bot.message(Request("console", "lea.dupont", "aide")).text
     assert "Hello Léa Dupont! I'm incubot" in help_text
-    assert "coach of dedale" in help_text and "quote STARTUP; AMOUNT; SUPPLIER; SUBJECT" in help_text
+    assert "coach of Dédale" in help_text and "quote STARTUP; AMOUNT; SUPPLIER; SUBJECT" in help_text
     assert "Bonjour" not in help_text and "Vos rôles" not in help_text
 
     budget = bot.message(Request("console", "camille.martin", "budget")).text
