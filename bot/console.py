@@ -145,6 +145,9 @@ class Console:
             for name, message in result.errors.items():
                 self._print(f"⚠️  {render(message, escape=str, bold=self._bold)}")
                 values.pop(name, None)
+            if not set(result.errors) & {i.name for i in form.inputs}:  # nothing to ask again: do not loop
+                self._print("Formulaire abandonné : rien n'a été enregistré.\n")
+                return
 
     def _ask_field(self, field_: object) -> str | None:
         from handlers.types import Input

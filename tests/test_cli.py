@@ -228,3 +228,35 @@ def test_conflicts_with_the_database_are_refused_with_the_key(database: str, cap
     assert code == 2
     assert "person.slack_id : « U01LEA » est déjà donné à lea.dupont dans la base" in err
     assert dump(database) == before
+
+
+def test_shell_forms_ask_each_field_and_ask_again_only_the_wrong_one(
+        database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the terminal `devis` alone asks field by field; a wrong amount is asked again, the rest is kept."""
+    typed = ["devis", "2", "-5", "", "Arawa", "Audit", "3 000"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(typed) + "\n"))
+    code, out, err = incubot(capsys, "shell", "--demo")
+    assert code == 0, err
+    assert "— Nouveau devis —" in out and "2. Dédale" in out
+    assert "⚠️  Le montant doit être positif (-5 est négatif)." in out
+    assert re.search(r"Devis D-\d{4}-\d{4} enregistré : 3 000,00 € TTC pour Dédale", out), out
+
+
+def test_shell_gives_up_a_form_whose_errors_it_cannot_ask_again() -> None:
+    """A form error on a field the form does not have abandons the form instead of looping forever."""
+    from bot.console import Console
+    from handlers.types import Form, Input, SubmissionResult
+
+    class Stub:
+        submissions = 0
+
+        def submit(self, submission: object) -> SubmissionResult:
+            self.submissions += 1
+            return SubmissionResult(errors={"elsewhere": "Erreur ailleurs."})
+
+    out = io.StringIO()
+    stub = Stub()
+    console = Console(stub, sessions=lambda: None, person_id="lea.dupont", out=out,  # type: ignore[arg-type]
+                      ask=lambda prompt: "x")
+    console.fill(Form("cb", "Titre", "OK", (Input("a", "A"),)))
+    assert stub.submissions == 1 and "Formulaire abandonné" in out.getvalue()
