@@ -105,8 +105,9 @@ def chart_svg(years: list[YearFigures], t: Translator) -> str:
             parts.append(f'<g><title>{escape(title)}</title>'
                          f'<rect x="{label_w}" y="{y_pos}" width="{max(full, 1)}" height="{bar_h}" fill="{light}"/>'
                          f'<rect x="{label_w}" y="{y_pos}" width="{part}" height="{bar_h}" fill="{color}"/>'
-                         f'<text x="{label_w + 4}" y="{y_pos + bar_h - 5}" fill="{"#fff" if part > 120 else "#161616"}"'
-                         f'>{label} {escape(rate)}</text></g>')
+                         # A white halo keeps the label readable over the dark, the light and no bar alike.
+                         f'<text x="{label_w + 4}" y="{y_pos + bar_h - 5}" fill="#161616" stroke="#fff" '
+                         f'stroke-width="3" paint-order="stroke">{label} {escape(rate)}</text></g>')
             y_pos += bar_h + gap
         y_pos += row_gap
     parts.append(f'<text x="{label_w}" y="{height - 6}" fill="#666">Barre claire : dotation · barre foncée : '
