@@ -104,10 +104,9 @@ class Bot:
 
     def message(self, request: Request) -> Reply:
         text = clean_input(request.text).strip()
-        word, _, args = text.partition(" ")
+        word, args = _first_word(text)  # any whitespace: "devis\ndedale; …", no-break spaces
         if word.startswith("/"):  # "/incubot budget" typed in a DM
-            word, _, args = args.strip().partition(" ")
-        args = args.strip()
+            word, args = _first_word(args)
 
         typed = len(request.text)
 
@@ -216,6 +215,11 @@ def default_registry() -> Registry:
     for module in (help, budget, quotes, service_done, pending, history, committees, reports, startups):
         module.register(registry)
     return registry
+
+
+def _first_word(text: str) -> tuple[str, str]:
+    parts = text.split(None, 1)
+    return (parts[0], parts[1].strip()) if len(parts) == 2 else (text.strip(), "")
 
 
 def first(items: Iterable[T]) -> T | None:

@@ -250,3 +250,15 @@ def test_pending_stays_one_readable_message_with_thousands_of_quotes(world, engi
     assert lines[0] == f"En attente de décision : {waiting} devis, 0 services faits"
     assert len(lines) == 1 + 30 + 1 and len(text) < 5_000
     assert lines[-1] == f"… et {waiting - 30} autres demandes en attente (les plus anciennes sont en tête)."
+
+
+def test_the_command_word_may_be_followed_by_any_whitespace(world, engine: Engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """`devis` then a line break or a no-break space (pasted text) is still the quote command."""
+    from bot.app import build_runtime
+    from bot.config import Settings
+    from handlers.types import Request
+
+    bot = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False).bot
+    assert "D-2026-0001" in bot.message(Request("console", "lea.dupont", "devis\ndedale; 3000; Arawa; Audit")).text
+    assert "D-2026-0002" in bot.message(Request("console", "lea.dupont", "devis\u00a0dedale; 10; Arawa; x")).text
+    assert "allouées" in bot.message(Request("console", "lea.dupont", "/incubot\tbudget")).text
