@@ -19,6 +19,7 @@ from storage.models import Convention, Person, Phase, Startup
 from storage.reference import PLATFORMS, ReferenceData
 
 MAX_FILE_BYTES = 5_000_000
+MAX_ALLOCATION_EUROS = 1_000_000_000_000
 ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 
 
@@ -79,6 +80,9 @@ def _cents(data: Mapping[str, Any], key: str, where: str, t: Translator) -> int:
     if isinstance(value, int):
         if value < 0:
             raise ImportFileError(f"{where}.{key}", "montant négatif")
+        if value > MAX_ALLOCATION_EUROS:  # beyond it the cents no longer fit a 64-bit column
+            raise ImportFileError(f"{where}.{key}", f"montant trop élevé (au plus {MAX_ALLOCATION_EUROS:_} €)"
+                                  .replace("_", " "))
         return value * 100
     if not isinstance(value, str):
         raise ImportFileError(f"{where}.{key}", "montant attendu")

@@ -34,6 +34,8 @@ BROKEN = {
     "unknown section": (EXAMPLE + '\n[[budget]]\nyear = 2023\n', "budget", "section inconnue"),
     "float amount": (EXAMPLE.replace('ae = "800000"', "ae = 800000.5"), "allocation[2].ae", "jamais"),
     "negative amount": (EXAMPLE.replace('ae = "800000"', "ae = -800000"), "allocation[2].ae", "montant négatif"),
+    "absurd amount": (EXAMPLE.replace('ae = "800000"', "ae = 9000000000000000000"), "allocation[2].ae",
+                      "montant trop élevé (au plus 1 000 000 000 000 €)"),
     "amount as words": (EXAMPLE.replace('ae = "800000"', 'ae = "huit cent mille"'), "allocation[2].ae",
                         "n'est pas un montant"),
     "amount with three decimals": (EXAMPLE.replace('ae = "800000"', 'ae = "800000,001"'), "allocation[2].ae",
