@@ -21,8 +21,11 @@ rate-limited Web API never holds a request of any platform.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -61,6 +64,7 @@ LISTENER_THREADS = 16
 # The work after an ack (handlers, answers, Web API calls) has its own few threads: Bolt's listener
 # threads then only ack, and a burst of slow commands never queues an ack behind them.
 WORK_THREADS = 2
+WORK_NICENESS = 10  # see _lower_priority
 MAX_RETRY_AFTER = 60.0
 
 log = logging.getLogger("incubot.slack")
@@ -115,11 +119,24 @@ def build_client(settings: Settings) -> WebClient:
 # --------------------------------------------------------------------------- background work
 
 
+def _lower_priority(niceness: int) -> None:
+    """Make the calling thread yield the CPU to the others (Linux: each thread has its own nice value).
+
+    The answers after the acks run niced, so when the machine is busy the kernel runs the
+    threads that ack first. Elsewhere ``setpriority`` would renice the whole process: skipped.
+    """
+    if niceness <= 0 or not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError):  # not permitted in some containers: a latency tweak, never a failure
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+
+
 class TrackedExecutor(ThreadPoolExecutor):
     """A thread pool that knows what it still runs, so a caller can wait until it is idle."""
 
-    def __init__(self, max_workers: int, name: str) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix=name)
+    def __init__(self, max_workers: int, name: str, *, niceness: int = 0) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=name,
+                         initializer=_lower_priority, initargs=(niceness,))
         self._lock = threading.Lock()
         self._pending: set[Future[Any]] = set()
 
@@ -184,7 +201,7 @@ class BackgroundDelivery:
         self._flush = flush
         self._lock = threading.Lock()
         self._queued = False
-        self.executor = TrackedExecutor(1, "incubot-delivery")
+        self.executor = TrackedExecutor(1, "incubot-delivery", niceness=WORK_NICENESS)
 
     def kick(self) -> None:
         with self._lock:
@@ -501,8 +518,8 @@ def install(runtime: Runtime, *, socket_mode: bool = False) -> SlackWiring:
     app = build_app(settings, client, listeners, socket_mode=socket_mode)
     sender = SlackSender(client)
     delivery = BackgroundDelivery(runtime.courier.flush)
-    wiring = SlackWiring(runtime, app, client, sender, listeners, TrackedExecutor(WORK_THREADS, "incubot-work"),
-                         delivery, AcksFirst())
+    work = TrackedExecutor(WORK_THREADS, "incubot-work", niceness=WORK_NICENESS)
+    wiring = SlackWiring(runtime, app, client, sender, listeners, work, delivery, AcksFirst())
     sender.wiring = wiring  # type: ignore[attr-defined]
     app.command(re.compile(r"^/"))(wiring.on_command)
     app.action(re.compile(r".+"))(wiring.on_action)
