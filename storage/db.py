@@ -84,11 +84,29 @@ def alembic_config(engine: Engine) -> Any:
     return cfg
 
 
+# Any constant: the PostgreSQL advisory lock that lets one process migrate at a time.
+MIGRATION_LOCK_KEY = 0x1BC0B07
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (Alembic). Safe to call on every start."""
+    """Bring the schema to ``revision`` (Alembic). Safe to call on every start.
+
+    On PostgreSQL several instances may start at once on a schema that is behind:
+    without a lock each would run the same migration and all but one would fail
+    (duplicate table). A session advisory lock makes the others wait, then find the
+    schema at ``revision`` and do nothing.
+    """
     from alembic import command
 
-    command.upgrade(alembic_config(engine), revision)
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    with engine.connect() as lock:
+        lock.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            lock.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
 def current_revision(engine: Engine) -> str | None:

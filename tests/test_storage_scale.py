@@ -119,3 +119,32 @@ def test_migrations_go_up_down_and_up_again_on_postgresql(empty_pg: Engine) -> N
     load_world(sessions, NOW)
     submit(sessions, 1000, "dedale")
     assert kept_totals(sessions) == {"dedale": (1, 100_000)}
+
+
+@pytest.mark.postgres
+def test_instances_starting_together_on_an_empty_postgresql_database_migrate_it_once(empty_pg: Engine) -> None:
+    """Three upgrade() at the same instant on an empty database: one migrates, the others wait; none fails."""
+    import threading
+
+    url = empty_pg.url.render_as_string(hide_password=False)
+    engines = [make_engine(url) for _ in range(3)]
+    barrier = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def start(engine: Engine) -> None:
+        barrier.wait()
+        try:
+            upgrade(engine)
+        except BaseException as exc:  # noqa: BLE001 - collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for engine in engines:
+        engine.dispose()
+    assert errors == []
+    assert current_revision(empty_pg) is not None
+    assert "pending_total" in sa.inspect(empty_pg).get_table_names()
