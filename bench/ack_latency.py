@@ -1,17 +1,26 @@
 """Ack latency of ``/incubot aide`` and ``/incubot budget``: incubot serve vs a bare Bolt app.
 
-Both run on the same stack, each in its own process on a loopback port: Starlette under
-uvicorn, Bolt's synchronous ``dispatch`` in Starlette's thread pool, uvicorn at the log level
-``incubot serve`` uses. incubot is started with its own CLI (``python -m bot serve``) on a
-temporary SQLite database holding the demo (``bot.demo.load_demo``); the bare app has one
-listener that only acks ``/incubot``. Both talk to the fake Slack Web API
-(``tests/fake_slack.py``) in a third process; incubot answers each command there through
-``response_url`` after its ack.
+Three servers on the same stack, each in its own process on a loopback port: Starlette
+under uvicorn, Bolt's synchronous ``dispatch`` in Starlette's thread pool, uvicorn at the
+log level ``incubot serve`` uses.
+
+- ``incubot``: started with its own CLI (``python -m bot serve --no-scheduler``) on a
+  temporary SQLite database holding the demo (``bot.demo.load_demo``, everyone given a
+  Slack id); the requests come from a manager, whose ``budget`` is the heaviest answer.
+  It acks, then answers through ``response_url`` (the fake Web API, ``tests/fake_slack.py``,
+  in a fourth process).
+- ``bolt``: a bare Bolt app whose one listener acks ``/incubot``, Bolt's defaults
+  (``process_before_response=False``: the listener runs in Bolt's pool, dispatch polls
+  every 10 ms for the ack).
+- ``bolt-inline``: the same with ``process_before_response=True``, the mode incubot uses
+  (the ack leaves when the listener returns).
 
 Every request is a signed, form-encoded slash command, as Slack sends it; the latency is
 the time from sending it to receiving the HTTP answer (the ack). For each command and each
-concurrency (closed loop: N clients each sending the next request when the last is
-acked) we send a warm-up, then ``--requests`` measured requests.
+concurrency (closed loop: N clients each sending the next request as soon as the last is
+acked) each server gets a warm-up, then rounds of ``--round`` requests, the three servers
+taking turns (the machine's other load hits them alike) until ``--requests`` are measured;
+before each turn the server's answers after its acks are all out (``answers_done_after_s``).
 
     .venv/bin/python bench/ack_latency.py              # 500 requests per cell, 1 and 20 clients
     .venv/bin/python bench/ack_latency.py --requests 1000 --json-only
