@@ -414,3 +414,47 @@ def test_socket_mode_runs_the_same_listeners_without_http(engine, world, clock) 
         wiring.join()
         assert ack.status == 200
         assert "AE" in fake.responses_to(response_url)[-1]["text"]
+
+
+def test_a_button_in_an_ephemeral_answer_updates_that_answer(slack: SlackChat) -> None:
+    """`/incubot en-attente` lists buttons in an ephemeral answer; a click replaces it through its response_url."""
+    submit_quote(slack)
+    _, _, listed_url = slack.command(JULIEN, "en-attente")
+    [listed] = slack.fake.responses_to(listed_url)
+    assert "Valider D-2026-0001" in seen_message(listed).buttons
+    clicked_url = slack.fake.new_response_url()
+    payload = {"type": "block_actions", "user": {"id": JULIEN}, "team": {"id": "T0INCUBOT"}, "trigger_id": "t",
+               "container": {"type": "message", "message_ts": "1.1", "channel_id": "C0GENERAL", "is_ephemeral": True},
+               "response_url": clicked_url,
+               "actions": [{"type": "button", "action_id": button(listed, "Valider D-2026-0001")["action_id"],
+                            "value": "D-2026-0001"}]}
+    assert slack.interaction(payload).status_code == 200
+    answers = slack.fake.responses_to(clicked_url)
+    assert any(a.get("replace_original") and "Validé" in seen_message(a) for a in answers)
+    assert slack.fake.calls_to("chat.update")  # the DM copy of the request is updated too, by the courier
+    assert "engagées 3 000,00 €" in committed_text(slack)
+
+
+def test_a_button_of_the_app_home_refreshes_the_home(slack: SlackChat) -> None:
+    """Validating from the App Home decides, then publishes the home again (the request is no longer waiting)."""
+    submit_quote(slack)
+    slack.event({"type": "app_home_opened", "user": JULIEN, "tab": "home"})
+    home = slack.fake.home[JULIEN]
+    valider = next(e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]
+                   if e["text"]["text"] == "Valider D-2026-0001")
+    payload = {"type": "block_actions", "user": {"id": JULIEN}, "team": {"id": "T0INCUBOT"}, "trigger_id": "t",
+               "container": {"type": "view", "view_id": "VHOME"}, "view": {"id": "VHOME", "type": "home"},
+               "actions": [{"type": "button", "action_id": valider["action_id"], "value": "D-2026-0001"}]}
+    slack.interaction(payload)
+    assert "Valider D-2026-0001" not in seen_message({"blocks": slack.fake.home[JULIEN]["blocks"]}).buttons
+    assert any("validé" in m["text"] for m in slack.fake.dm(JULIEN))  # no response_url: told by direct message
+
+
+def test_managers_channel_is_alerted_when_credits_are_insufficient(slack: SlackChat) -> None:
+    """A validation beyond the year's AE is refused and the managers' Slack channel is told at once."""
+    slack.command(LEA, "devis dedale; 50 000 000; Arawa; Trop cher")
+    request = slack.fake.dm(JULIEN)[-1]
+    slack.block_action(JULIEN, request, button(request, "Valider"))
+    [alert] = slack.managers_channel()
+    assert "Crédits insuffisants" in alert and "D-2026-0001" in alert
+    assert seen_message(slack.fake.find_message(request["channel"], request["ts"])).buttons == ["Valider", "Refuser"]
