@@ -458,3 +458,18 @@ def test_managers_channel_is_alerted_when_credits_are_insufficient(slack: SlackC
     [alert] = slack.managers_channel()
     assert "Crédits insuffisants" in alert and "D-2026-0001" in alert
     assert seen_message(slack.fake.find_message(request["channel"], request["ts"])).buttons == ["Valider", "Refuser"]
+
+
+def test_the_manifest_declares_what_the_adapter_uses() -> None:
+    """slack/manifest.yml: /incubot, one events URL for everything, the events we listen to, the scopes we call with."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "slack" / "manifest.yml").read_text(encoding="utf-8")
+    urls = [line.split(": ", 1)[1].strip() for line in text.splitlines() if line.strip().startswith(("url:",
+                                                                                                        "request_url:"))]
+    assert len(urls) == 3 and all(u.endswith("/slack/events") for u in urls)
+    assert "command: /incubot" in text and "home_tab_enabled: true" in text
+    for event in ("message.im", "app_mention", "app_home_opened"):
+        assert f"- {event}" in text
+    for scope in ("commands", "chat:write", "im:write", "im:history", "app_mentions:read"):
+        assert f"- {scope} " in text or f"- {scope}\n" in text
