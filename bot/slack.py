@@ -110,7 +110,9 @@ class ServerErrorHandler(ServerErrorRetryHandler, _SleepInjected):
 
 def build_client(settings: Settings) -> WebClient:
     """The Web API client, on ``SLACK_API_URL``, retrying rate limits and server errors."""
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
+    # slack-sdk joins method names to the base URL: without its final "/", ".../api" + "chat.update" loses "api".
+    base_url = settings.slack_api_url.rstrip("/") + "/"
+    client = WebClient(token=settings.slack_bot_token, base_url=base_url, timeout=15)
     client.retry_handlers.append(RetryAfterHandler(max_retry_count=3))
     client.retry_handlers.append(ServerErrorHandler(max_retry_count=2))
     return client
