@@ -60,7 +60,7 @@ PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 # A button that opens a form, for commands typed where Slack gives no trigger_id (DMs, mentions).
 OPEN_FORM_ACTION = "incubot.open_form"
-LISTENER_THREADS = 16
+LISTENER_THREADS = 4  # Bolt's own pool: with process_before_response it only runs lazy listeners (none)
 # The work after an ack (handlers, answers, Web API calls) has its own few threads: Bolt's listener
 # threads then only ack, and a burst of slow commands never queues an ack behind them.
 WORK_THREADS = 2
@@ -460,10 +460,10 @@ class SlackWiring:
         if result.errors:
             ack(response_action="errors", errors=render.field_errors(result.errors, view))
             return
-        ack()
+        ack()  # the modal closes when this listener returns: posting the reply comes after
         # result.update needs nothing here: the courier updates every copy of the subject.
         if result.reply is not None:
-            self._ephemeral(client, meta.get("channel") or "", user, result.reply)
+            self.later(self._ephemeral, client, meta.get("channel") or "", user, result.reply)
 
     def _ephemeral(self, client: WebClient, channel: str, user: str, reply: Reply) -> None:
         """Only ``user`` sees it, where the form came from; a direct message where the bot may not post."""

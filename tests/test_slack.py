@@ -473,3 +473,26 @@ def test_the_manifest_declares_what_the_adapter_uses() -> None:
         assert f"- {event}" in text
     for scope in ("commands", "chat:write", "im:write", "im:history", "app_mentions:read"):
         assert f"- {scope} " in text or f"- {scope}\n" in text
+
+
+def test_a_modal_submission_is_stored_before_its_ack_and_answered_after(slack: SlackChat) -> None:
+    """Submitting the reason closes the modal once the refusal is stored; the confirmation is posted after the ack."""
+    request = submit_quote(slack)
+    _, trigger_id, _ = slack.block_action(JULIEN, request, button(request, "Refuser"))
+    busy = threading.Event()
+    for _ in range(4):
+        slack.wiring.work.submit(busy.wait, 10)
+    view = slack.fake.opened_views[trigger_id]
+    payload = {"type": "view_submission", "user": {"id": JULIEN}, "team": {"id": "T0INCUBOT"},
+               "view": {**view, "state": {"values": {"reason": {"reason": {"type": "plain_text_input",
+                                                                            "value": "Hors périmètre"}}}}}}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    acked = slack.http.post("/slack/events", content=body,
+                            headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)})
+    assert acked.status_code == 200 and acked.content == b""
+    with unit_of_work(slack.runtime.services.sessions) as session:
+        assert ledger.get_quote(session=session, reference="D-2026-0001").status == "refused"
+    assert not any(e["user"] == JULIEN for e in slack.fake.ephemeral)
+    busy.set()
+    slack.wiring.join()
+    assert any(e["user"] == JULIEN and "refusé" in e["text"] for e in slack.fake.ephemeral)
