@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from bot.background import BackgroundDelivery
 from bot.config import Settings
 from bot.delivery import Courier, Sender
 from handlers.core import Bot
@@ -28,8 +29,22 @@ class Runtime:
     courier: Courier
     bot: Bot
 
+    background: BackgroundDelivery | None = None
+
     def add_sender(self, sender: Sender) -> None:
         self.courier.add(sender)
+
+    def deliver_in_background(self, *, niceness: int = 0) -> BackgroundDelivery:
+        """From now on, what a request puts in the outbox is sent by one background thread.
+
+        A platform whose requests must answer fast (Slack's 3-second ack) calls this; it
+        applies to the whole process, so no request of any platform waits for a Web API.
+        Idempotent: the first call decides.
+        """
+        if self.background is None:
+            self.background = BackgroundDelivery(self.courier.flush, niceness=niceness)
+            self.services.deliver = self.background.kick
+        return self.background
 
 
 def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = system_clock,
@@ -40,5 +55,9 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = system_
     sessions = session_factory(engine)
     services = Services(sessions=sessions, tz=settings.tz, language=settings.language, clock=clock)
     courier = Courier(sessions, [], clock)
-    services.deliver = lambda: courier.flush() and None
+
+    def deliver_now() -> None:
+        courier.flush()
+
+    services.deliver = deliver_now
     return Runtime(settings, engine, services, courier, Bot(services))

@@ -77,6 +77,7 @@ def generate_quotes(sessions: SessionFactory, now: datetime, count: int, *, batc
     """
     import random
 
+    import sqlalchemy as sa
     from sqlmodel import select
 
     from storage.models import Quote, Startup
@@ -84,7 +85,7 @@ def generate_quotes(sessions: SessionFactory, now: datetime, count: int, *, batc
     rng = random.Random(42)
     with unit_of_work(sessions) as session:
         startups = [s.id for s in session.exec(select(Startup)).all()]
-        last = session.exec(select(Quote.seq).where(Quote.year == now.year).order_by(Quote.seq.desc())).first()  # type: ignore[union-attr]
+        last = session.exec(select(sa.func.max(Quote.seq)).where(Quote.year == now.year)).one()
     seq = last or 0
     done = 0
     while done < count:

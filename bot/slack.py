@@ -21,15 +21,11 @@ rate-limited Web API never holds a request of any platform.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +45,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot import slack_render as render
 from bot.app import Runtime
+from bot.background import BackgroundDelivery, TrackedExecutor
 from bot.config import ConfigError, Settings
 from bot.delivery import Posted
 from handlers.types import Action, ActionResult, Button, Form, Reply, Request, Submission
@@ -121,52 +118,6 @@ def build_client(settings: Settings) -> WebClient:
 # --------------------------------------------------------------------------- background work
 
 
-def _lower_priority(niceness: int) -> None:
-    """Make the calling thread yield the CPU to the others (Linux: each thread has its own nice value).
-
-    The answers after the acks run niced, so when the machine is busy the kernel runs the
-    threads that ack first. Elsewhere ``setpriority`` would renice the whole process: skipped.
-    """
-    if niceness <= 0 or not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError):  # not permitted in some containers: a latency tweak, never a failure
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-
-
-class TrackedExecutor(ThreadPoolExecutor):
-    """A thread pool that knows what it still runs, so a caller can wait until it is idle."""
-
-    def __init__(self, max_workers: int, name: str, *, niceness: int = 0) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix=name,
-                         initializer=_lower_priority, initargs=(niceness,))
-        self._lock = threading.Lock()
-        self._pending: set[Future[Any]] = set()
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future = super().submit(fn, *args, **kwargs)
-        with self._lock:
-            self._pending.add(future)
-        future.add_done_callback(self._forget)
-        return future
-
-    def _forget(self, future: Future[Any]) -> None:
-        with self._lock:
-            self._pending.discard(future)
-
-    def join(self, timeout: float = 30.0) -> None:
-        """Wait until everything submitted (including what it submits in turn) has run."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                pending = list(self._pending)
-            if not pending:
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("background work still running")
-            wait(pending, timeout=remaining)
-
-
 class AcksFirst:
     """Acks have a 3-second deadline, answers a 30-minute one: work waits while Slack waits for an ack.
 
@@ -194,31 +145,6 @@ class AcksFirst:
     def wait(self) -> None:
         with self._idle:
             self._idle.wait_for(lambda: self._in_flight == 0, timeout=self.max_wait)
-
-
-class BackgroundDelivery:
-    """Runs the courier in one background thread; many kicks while it runs make one more flush."""
-
-    def __init__(self, flush: Callable[[], object]) -> None:
-        self._flush = flush
-        self._lock = threading.Lock()
-        self._queued = False
-        self.executor = TrackedExecutor(1, "incubot-delivery", niceness=WORK_NICENESS)
-
-    def kick(self) -> None:
-        with self._lock:
-            if self._queued:
-                return
-            self._queued = True
-        self.executor.submit(self._run)
-
-    def _run(self) -> None:
-        with self._lock:
-            self._queued = False
-        try:
-            self._flush()
-        except Exception:  # the outbox keeps the message; the next kick or the sweep retries it
-            log.exception("delivery failed; the outbox will retry")
 
 
 # --------------------------------------------------------------------------- courier sender
@@ -519,7 +445,7 @@ def install(runtime: Runtime, *, socket_mode: bool = False) -> SlackWiring:
     listeners = TrackedExecutor(LISTENER_THREADS, "incubot-slack")
     app = build_app(settings, client, listeners, socket_mode=socket_mode)
     sender = SlackSender(client)
-    delivery = BackgroundDelivery(runtime.courier.flush)
+    delivery = runtime.deliver_in_background(niceness=WORK_NICENESS)
     work = TrackedExecutor(WORK_THREADS, "incubot-work", niceness=WORK_NICENESS)
     wiring = SlackWiring(runtime, app, client, sender, listeners, work, delivery, AcksFirst())
     sender.wiring = wiring  # type: ignore[attr-defined]
@@ -531,8 +457,6 @@ def install(runtime: Runtime, *, socket_mode: bool = False) -> SlackWiring:
     app.event("app_home_opened")(wiring.on_home)
     app.error(wiring.on_error)
     runtime.add_sender(sender)
-    # Delivery after a request runs in the background: an ack never waits for the Web API.
-    runtime.services.deliver = delivery.kick
     return wiring
 
 
