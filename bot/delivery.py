@@ -54,6 +54,26 @@ class Sender(Protocol):
     def update(self, channel: str, message_id: str, reply: Reply) -> None: ...
 
 
+class PlatformAddresses:
+    """``person_address`` and ``channel_address`` for a sender whose ``platform`` names the columns.
+
+    People, startups and the convention keep one id per platform (``slack_id``,
+    ``channel_mattermost``, ``managers_channel_slack``…): a sender reads its own.
+    """
+
+    platform: str
+
+    def person_address(self, person: Person) -> str | None:
+        return getattr(person, f"{self.platform}_id", None) or None
+
+    def channel_address(self, convention: Convention | None, startup: Startup | None) -> str | None:
+        if startup is not None:
+            return getattr(startup, f"channel_{self.platform}", None) or None
+        if convention is None:
+            return None
+        return getattr(convention, f"managers_channel_{self.platform}", None) or None
+
+
 class NoAddress(Exception):
     """Nobody could be reached for this target on any configured platform."""
 

@@ -37,12 +37,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from bot.app import Runtime
-from bot.delivery import Posted
+from bot.delivery import PlatformAddresses, Posted
 from bot.mattermost_client import MattermostClient, MattermostError
 from bot.signing import seal, token_matches, unseal
 from handlers.markup import plain, render
 from handlers.types import Action, Button, Form, Input, Reply, Request, Submission
-from storage.models import Convention, Person, Startup
 
 log = logging.getLogger("incubot.mattermost")
 
@@ -95,6 +94,17 @@ def text_only(text: str) -> str:
 
 def _fit(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+async def _json_object(request: HttpRequest) -> dict[str, Any] | JSONResponse:
+    """The request's JSON object, or the 400 answer to send instead."""
+    try:
+        payload = await request.json()
+    except ValueError:
+        return JSONResponse({"error": "JSON expected"}, status_code=400)
+    if not isinstance(payload, dict):
+        return JSONResponse({"error": "JSON object expected"}, status_code=400)
+    return payload
 
 
 # --------------------------------------------------------------------------- rendering
@@ -215,7 +225,7 @@ class Renderer:
 # --------------------------------------------------------------------------- courier sender
 
 
-class MattermostSender:
+class MattermostSender(PlatformAddresses):
     """How the courier reaches people and channels on Mattermost."""
 
     platform = PLATFORM
@@ -223,14 +233,6 @@ class MattermostSender:
     def __init__(self, client: MattermostClient, renderer: Renderer) -> None:
         self.client = client
         self.renderer = renderer
-
-    def person_address(self, person: Person) -> str | None:
-        return person.mattermost_id or None
-
-    def channel_address(self, convention: Convention | None, startup: Startup | None) -> str | None:
-        if startup is not None:
-            return startup.channel_mattermost or None
-        return (convention.managers_channel_mattermost or None) if convention is not None else None
 
     def post_direct(self, user: str, reply: Reply) -> Posted:
         return self.post_channel(self.client.direct_channel(user), reply)
@@ -306,12 +308,9 @@ class Adapter:
     # ------------------------------------------------------------ button click
 
     async def action(self, request: HttpRequest) -> JSONResponse:
-        try:
-            payload = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "JSON expected"}, status_code=400)
-        if not isinstance(payload, dict):
-            return JSONResponse({"error": "JSON object expected"}, status_code=400)
+        payload = await _json_object(request)
+        if isinstance(payload, JSONResponse):
+            return payload
         context = unseal(self.renderer.secret, "action", payload.get("context"))
         user_id = payload.get("user_id")
         if context is None or "action" not in context or "value" not in context:
@@ -339,12 +338,9 @@ class Adapter:
     # ------------------------------------------------------------ dialog submission
 
     async def dialog(self, request: HttpRequest) -> JSONResponse:
-        try:
-            payload = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "JSON expected"}, status_code=400)
-        if not isinstance(payload, dict):
-            return JSONResponse({"error": "JSON object expected"}, status_code=400)
+        payload = await _json_object(request)
+        if isinstance(payload, JSONResponse):
+            return payload
         user_id = payload.get("user_id")
         state = self.renderer.dialog_state(payload.get("state"), user_id=user_id if isinstance(user_id, str) else "")
         if state is None:

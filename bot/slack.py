@@ -47,11 +47,10 @@ from bot import slack_render as render
 from bot.app import Runtime
 from bot.background import BackgroundDelivery, TrackedExecutor
 from bot.config import ConfigError, Settings
-from bot.delivery import Posted
+from bot.delivery import PlatformAddresses, Posted
 from handlers.types import Action, ActionResult, Button, Form, Reply, Request, Submission
 from storage import outbox
 from storage.db import unit_of_work
-from storage.models import Convention, Person, Startup
 
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
@@ -150,21 +149,13 @@ class AcksFirst:
 # --------------------------------------------------------------------------- courier sender
 
 
-class SlackSender:
+class SlackSender(PlatformAddresses):
     """The courier's Slack side: direct messages, channel posts, updates in place."""
 
     platform = PLATFORM
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
-
-    def person_address(self, person: Person) -> str | None:
-        return person.slack_id or None
-
-    def channel_address(self, convention: Convention | None, startup: Startup | None) -> str | None:
-        if startup is not None:
-            return startup.channel_slack or None
-        return (convention.managers_channel_slack or None) if convention is not None else None
 
     def post_direct(self, user: str, reply: Reply) -> Posted:
         opened = self.client.conversations_open(users=user)
