@@ -214,64 +214,38 @@ def _move_counter(session: Session, *, year: int, kind: str, amount_cents: int) 
     raise InsufficientCredits(kind, year, amount_cents, available)
 
 
+def _decide_quote(
+    session: Session, *, reference: str, actor_id: str, platform: str, now: datetime, status: QuoteStatus,
+    commit_year: int | None = None, **values: Any,
+) -> Quote:
+    """Move a pending quote to ``status`` (once), commit its AE if ``commit_year``, audit it."""
+    quote = get_quote(session=session, reference=reference)
+    before = _quote_state(quote)
+    if not _claim_pending(session, Quote, quote.id or 0, status=status.value, decided_by=actor_id, decided_at=now,
+                          **values):
+        raise _already_decided(session, quote)
+    if commit_year is not None:
+        _move_counter(session, year=commit_year, kind="ae", amount_cents=quote.amount_cents)
+    session.refresh(quote)
+    record_audit(session=session, at=now, actor_id=actor_id, platform=platform, action=f"quote.{status.value}",
+                 subject=quote.reference, before=before, after=_quote_state(quote))
+    return quote
+
+
 def validate_quote(
     *, session: Session, reference: str, actor_id: str, platform: str, now: datetime, year: int
 ) -> Quote:
     """Validate a pending quote and commit its amount against the AE of ``year``."""
-    quote = get_quote(session=session, reference=reference)
-    before = _quote_state(quote)
-    if not _claim_pending(
-        session,
-        Quote,
-        quote.id or 0,
-        status=QuoteStatus.VALIDATED.value,
-        decided_by=actor_id,
-        decided_at=now,
-        commitment_year=year,
-    ):
-        raise _already_decided(session, quote)
-    _move_counter(session, year=year, kind="ae", amount_cents=quote.amount_cents)
-    session.refresh(quote)
-    record_audit(
-        session=session,
-        at=now,
-        actor_id=actor_id,
-        platform=platform,
-        action="quote.validated",
-        subject=quote.reference,
-        before=before,
-        after=_quote_state(quote),
-    )
-    return quote
+    return _decide_quote(session, reference=reference, actor_id=actor_id, platform=platform, now=now,
+                         status=QuoteStatus.VALIDATED, commit_year=year, commitment_year=year)
 
 
 def refuse_quote(
     *, session: Session, reference: str, actor_id: str, platform: str, reason: str, now: datetime
 ) -> Quote:
-    quote = get_quote(session=session, reference=reference)
-    before = _quote_state(quote)
-    if not _claim_pending(
-        session,
-        Quote,
-        quote.id or 0,
-        status=QuoteStatus.REFUSED.value,
-        decided_by=actor_id,
-        decided_at=now,
-        refusal_reason=reason,
-    ):
-        raise _already_decided(session, quote)
-    session.refresh(quote)
-    record_audit(
-        session=session,
-        at=now,
-        actor_id=actor_id,
-        platform=platform,
-        action="quote.refused",
-        subject=quote.reference,
-        before=before,
-        after=_quote_state(quote),
-    )
-    return quote
+    """Refuse a pending quote with its reason; nothing is committed."""
+    return _decide_quote(session, reference=reference, actor_id=actor_id, platform=platform, now=now,
+                         status=QuoteStatus.REFUSED, refusal_reason=reason)
 
 
 # --------------------------------------------------------------------------- service done
@@ -363,90 +337,67 @@ def create_service_done(
     return row, quote
 
 
-def certify_service_done(
-    *, session: Session, reference: str, actor_id: str, platform: str, now: datetime, year: int
-) -> tuple[ServiceDone, Quote]:
-    """Certify a pending service done: consumes CP of ``year``, up to what the order has left."""
-    row = get_service_done(session=session, reference=reference)
-    quote = session.get(Quote, row.quote_id)
-    assert quote is not None  # foreign key
-    before = _service_done_state(row)
-    if not _claim_pending(
-        session,
-        ServiceDone,
-        row.id or 0,
-        status=ServiceDoneStatus.CERTIFIED.value,
-        decided_by=actor_id,
-        decided_at=now,
-        consumption_year=year,
-    ):
-        raise _already_decided(session, row)
+def _consume_order(session: Session, quote: Quote, amount_cents: int) -> None:
+    """Add ``amount_cents`` to what the order has certified, never past its amount."""
     result = session.execute(
         sa.update(Quote)
         .where(
             Quote.id == quote.id,  # type: ignore[arg-type]
             Quote.status == QuoteStatus.VALIDATED.value,  # type: ignore[arg-type]
-            col(Quote.certified_cents) + row.amount_cents <= col(Quote.amount_cents),
+            col(Quote.certified_cents) + amount_cents <= col(Quote.amount_cents),
         )
-        .values(certified_cents=Quote.certified_cents + row.amount_cents)
+        .values(certified_cents=Quote.certified_cents + amount_cents)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(quote)
-        raise ExceedsOrder(quote.reference, row.amount_cents, quote.amount_cents - quote.certified_cents)
-    _move_counter(session, year=year, kind="cp", amount_cents=row.amount_cents)
+        raise ExceedsOrder(quote.reference, amount_cents, quote.amount_cents - quote.certified_cents)
+
+
+def _decide_service_done(
+    session: Session, *, reference: str, actor_id: str, platform: str, now: datetime,
+    status: ServiceDoneStatus, consume_year: int | None = None, **values: Any,
+) -> tuple[ServiceDone, Quote]:
+    """Move a pending service done to ``status`` (once); with ``consume_year``, certify it on the
+    order and consume CP of that year. Audited on the service done and on its quote."""
+    row = get_service_done(session=session, reference=reference)
+    quote = session.get(Quote, row.quote_id)
+    assert quote is not None  # foreign key
+    before = _service_done_state(row)
+    if not _claim_pending(session, ServiceDone, row.id or 0, status=status.value, decided_by=actor_id,
+                          decided_at=now, **values):
+        raise _already_decided(session, row)
+    if consume_year is not None:
+        _consume_order(session, quote, row.amount_cents)
+        _move_counter(session, year=consume_year, kind="cp", amount_cents=row.amount_cents)
     session.refresh(row)
     session.refresh(quote)
-    after = _service_done_state(row)
-    for subject in (row.reference, quote.reference):
-        record_audit(
-            session=session,
-            at=now,
-            actor_id=actor_id,
-            platform=platform,
-            action="service_done.certified",
-            subject=subject,
-            before=before if subject == row.reference else None,
-            after=after if subject == row.reference else {
-                "service_done": row.reference,
-                "certified_cents": quote.certified_cents,
-            },
-        )
+    action = f"service_done.{status.value}"
+    record_audit(session=session, at=now, actor_id=actor_id, platform=platform, action=action,
+                 subject=row.reference, before=before, after=_service_done_state(row))
+    on_quote: dict[str, Any] = {"service_done": row.reference}
+    if consume_year is not None:
+        on_quote["certified_cents"] = quote.certified_cents
+    else:
+        on_quote["refusal_reason"] = row.refusal_reason
+    record_audit(session=session, at=now, actor_id=actor_id, platform=platform, action=action,
+                 subject=quote.reference, after=on_quote)
     return row, quote
+
+
+def certify_service_done(
+    *, session: Session, reference: str, actor_id: str, platform: str, now: datetime, year: int
+) -> tuple[ServiceDone, Quote]:
+    """Certify a pending service done: consumes CP of ``year``, up to what the order has left."""
+    return _decide_service_done(session, reference=reference, actor_id=actor_id, platform=platform, now=now,
+                                status=ServiceDoneStatus.CERTIFIED, consume_year=year, consumption_year=year)
 
 
 def refuse_service_done(
     *, session: Session, reference: str, actor_id: str, platform: str, reason: str, now: datetime
 ) -> tuple[ServiceDone, Quote]:
-    row = get_service_done(session=session, reference=reference)
-    quote = session.get(Quote, row.quote_id)
-    assert quote is not None
-    before = _service_done_state(row)
-    if not _claim_pending(
-        session,
-        ServiceDone,
-        row.id or 0,
-        status=ServiceDoneStatus.REFUSED.value,
-        decided_by=actor_id,
-        decided_at=now,
-        refusal_reason=reason,
-    ):
-        raise _already_decided(session, row)
-    session.refresh(row)
-    for subject in (row.reference, quote.reference):
-        record_audit(
-            session=session,
-            at=now,
-            actor_id=actor_id,
-            platform=platform,
-            action="service_done.refused",
-            subject=subject,
-            before=before if subject == row.reference else None,
-            after=_service_done_state(row) if subject == row.reference else {
-                "service_done": row.reference,
-                "refusal_reason": reason,
-            },
-        )
-    return row, quote
+    """Refuse a pending service done with its reason; no CP is consumed."""
+    return _decide_service_done(session, reference=reference, actor_id=actor_id, platform=platform, now=now,
+                                status=ServiceDoneStatus.REFUSED, refusal_reason=reason)
 
 
 def service_done_of_quote(*, session: Session, quote_id: int) -> Sequence[ServiceDone]:
