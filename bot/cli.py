@@ -227,9 +227,14 @@ def cmd_export(runtime: Runtime, fmt: str, output: Path | None) -> int:
         writer.writeheader()
         writer.writerows(rows)
         text = buffer.getvalue()
+    return emit(text, output, f"{len(rows)} devis exportés dans {output}.")
+
+
+def emit(text: str, output: Path | None, written: str) -> int:
+    """Write ``text`` to ``output`` (saying ``written`` on stderr) or to standard output."""
     if output:
         output.write_text(text, encoding="utf-8")
-        print(f"{len(rows)} devis exportés dans {output}.", file=sys.stderr)
+        print(written, file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0

@@ -104,7 +104,7 @@ def cmd_reminders(runtime: Runtime, action: str, at_text: str | None) -> int:
 
 
 def cmd_report(runtime: Runtime, month: str | None, fmt: str, output: Path | None) -> int:
-    from bot.cli import CliError
+    from bot.cli import CliError, emit
     from handlers.errors import CommandError
     from handlers.markup import plain
     from handlers.reports import monthly_report, parse_month, report_csv, report_markdown
@@ -118,9 +118,4 @@ def cmd_report(runtime: Runtime, month: str | None, fmt: str, output: Path | Non
     with unit_of_work(runtime.services.sessions) as session:
         report = monthly_report(session=session, t=t, year=year, month=number)
     text = report_csv(report, t) if fmt == "csv" else report_markdown(report, t)
-    if output:
-        output.write_text(text, encoding="utf-8")
-        print(f"Rapport {year:04d}-{number:02d} écrit dans {output}.", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0
+    return emit(text, output, f"Rapport {year:04d}-{number:02d} écrit dans {output}.")

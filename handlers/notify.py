@@ -11,7 +11,7 @@ from datetime import datetime
 
 from handlers.core import Context
 from handlers.types import Reply
-from storage import outbox
+from storage import outbox, reference
 
 
 def _enqueue(ctx: Context, kind: str, target: str, occurrence: str, reply: Reply,
@@ -30,6 +30,14 @@ def to_person(ctx: Context, person_id: str, *, kind: str, occurrence: str, reply
               subject: str | None = None) -> None:
     """A direct message to one person; with ``subject``, remembered for in-place updates."""
     _enqueue(ctx, kind, f"person:{person_id}", occurrence, reply, subject)
+
+
+def to_intrapreneurs(ctx: Context, startup_id: str, *, kind: str, subject: str, reply: Reply) -> list[str]:
+    """A request to decide, sent to every intrapreneur of the startup; returns their names."""
+    deciders = reference.intrapreneurs(session=ctx.session, startup_id=startup_id)
+    for person in deciders:
+        to_person(ctx, person.id, kind=kind, occurrence=subject, reply=reply, subject=subject)
+    return [person.name for person in deciders]
 
 
 def to_managers(ctx: Context, *, kind: str, occurrence: str, reply: Reply) -> None:

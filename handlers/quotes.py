@@ -99,15 +99,12 @@ def submit_quote(ctx: Context, fields: Mapping[str, str]) -> Reply:
         now=ctx.now(),
         year=ctx.year,
     )
-    deciders = reference.intrapreneurs(session=ctx.session, startup_id=startup.id)
     card = quote_card(ctx, quote, with_buttons=True)
-    for person in deciders:
-        notify.to_person(ctx, person.id, kind="quote.request", occurrence=quote.reference, reply=card,
-                         subject=quote.reference)
+    deciders = notify.to_intrapreneurs(ctx, startup.id, kind="quote.request", subject=quote.reference, reply=card)
     text = t("Devis **{ref}** enregistré : {amount} pour {startup}.", ref=quote.reference,
              amount=amount_text(ctx, quote), startup=startup.name)
     if deciders:
-        text += "\n" + t("Demande de validation envoyée à {names}.", names=", ".join(p.name for p in deciders))
+        text += "\n" + t("Demande de validation envoyée à {names}.", names=", ".join(deciders))
     else:
         text += "\n" + t("⚠️ {startup} n'a pas d'intrapreneur enregistré : personne ne peut décider. "
                          "Les gestionnaires sont prévenus.", startup=startup.name)

@@ -16,7 +16,7 @@ from handlers.markup import user
 from handlers.money import parse_amount
 from handlers.permissions import can_submit
 from handlers.types import Choice, Form, Input, Reply, SubmissionResult
-from storage import ledger, reference
+from storage import ledger
 from storage.errors import LedgerRefusal, NotFound
 
 MAX_PERIOD = 200
@@ -83,15 +83,13 @@ def submit_service_done(ctx: Context, fields: Mapping[str, str]) -> Reply:
 
         raise FieldErrors({"amount": explain(t, exc)}, explain(t, exc)) from exc
     card = service_done_card(ctx, row, quote, with_buttons=True)
-    deciders = reference.intrapreneurs(session=ctx.session, startup_id=quote.startup_id)
-    for person in deciders:
-        notify.to_person(ctx, person.id, kind="service_done.request", occurrence=row.reference, reply=card,
-                         subject=row.reference)
+    deciders = notify.to_intrapreneurs(ctx, quote.startup_id, kind="service_done.request", subject=row.reference,
+                                       reply=card)
     text = t("Service fait **{ref}** enregistré sur {quote} : {amount} ({pct} de la commande).",
              ref=row.reference, quote=quote.reference, amount=t.money(row.amount_cents),
              pct=t.percent(row.amount_cents, quote.amount_cents))
     if deciders:
-        text += "\n" + t("Demande de certification envoyée à {names}.", names=", ".join(p.name for p in deciders))
+        text += "\n" + t("Demande de certification envoyée à {names}.", names=", ".join(deciders))
     else:
         text += "\n" + t("⚠️ Personne ne peut certifier : la startup n'a pas d'intrapreneur enregistré.")
     return Reply(text, facts=card.facts)
