@@ -61,8 +61,13 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0", scheduler: bo
     import uvicorn
 
     runtime = build_runtime(settings)
+    hints = {"slack": "set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)",
+             "mattermost": "set MATTERMOST_URL, MATTERMOST_BOT_TOKEN, MATTERMOST_COMMAND_TOKENS, INCUBOT_SECRET"}
     for platform, status in settings.platforms_status().items():
-        log.info("platform %s: %s", platform, status)
+        if status == "off":
+            log.warning("platform %s: off (%s); /healthz and /stats are served anyway", platform, hints[platform])
+        else:
+            log.info("platform %s: %s", platform, status)
     app = create_app(runtime)
     socket_mode = None
     if settings.slack_socket_mode:  # Slack over a WebSocket; HTTP still serves /healthz, /stats, Mattermost
