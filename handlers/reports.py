@@ -106,7 +106,7 @@ def _euros(cents: int) -> str:
 
 
 def _rate(part: int, whole: int) -> str:
-    """A rate in percent with one decimal, computed exactly (no float)."""
+    """A rate in percent with one decimal, computed exactly (Decimal, no binary floating point)."""
     if whole <= 0:
         return ""
     tenths = (part * 1000 * 2 + whole) // (2 * whole)  # rounded half up

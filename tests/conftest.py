@@ -3,6 +3,7 @@ clock, the demo reference data, and the chat drivers of ``tests/chat.py``."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -46,24 +47,32 @@ def _pg_reachable() -> str | None:
         return f"PostgreSQL unreachable at {PG_ADMIN_URL}: {type(exc).__name__}"
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A throw-away PostgreSQL database for this test session, migrated once."""
+@contextlib.contextmanager
+def throwaway_pg_database(prefix: str) -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database (its URL), dropped afterwards; skips if no server answers."""
     reason = _pg_reachable()
     if reason:
         pytest.skip(reason)
-    name = f"incubot_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A throw-away PostgreSQL database for this test session, migrated once."""
+    with throwaway_pg_database("incubot_test") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 def _truncate_all(engine: Engine) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +13,7 @@ from storage import ledger
 from storage.db import SessionFactory, current_revision, make_engine, session_factory, unit_of_work, upgrade
 from storage.errors import InsufficientCredits
 from storage.models import Quote
-from tests.conftest import NOW, PG_ADMIN_URL, load_world
+from tests.conftest import NOW, load_world
 
 YEAR = NOW.year
 
@@ -77,21 +76,12 @@ def test_a_rolled_back_validation_leaves_the_pending_totals_alone(db: SessionFac
 @pytest.fixture
 def empty_pg() -> Iterator[Engine]:
     """A brand-new PostgreSQL database with no schema at all."""
-    from tests.conftest import _pg_reachable
+    from tests.conftest import throwaway_pg_database
 
-    reason = _pg_reachable()
-    if reason:
-        pytest.skip(reason)
-    name = f"incubot_migr_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_pg_database("incubot_migr") as url:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
 
 
 @pytest.mark.postgres
