@@ -116,8 +116,8 @@ def _already(ctx: Context, exc: AlreadyDecided) -> str:
              when=t.datetime(exc.decided_at) if exc.decided_at else "?")
 
 
-def _after_decision(ctx: Context, flow: Flow, ref: str) -> str:
-    """Update every copy of the request in place and tell the submitter; return the sentence said."""
+def _after_decision(ctx: Context, flow: Flow, ref: str) -> tuple[str, Reply]:
+    """Update every copy of the request in place and tell the submitter; the sentence said and the new card."""
     subject = flow.load(ctx, ref)
     notify.update_subject(ctx, subject.reference, occurrence=subject.status, reply=subject.card)
     t = ctx.t
@@ -128,7 +128,7 @@ def _after_decision(ctx: Context, flow: Flow, ref: str) -> str:
         decision = subject.card.text.partition("\n")[2]
         notify.to_person(ctx, subject.submitted_by, kind=f"{flow.kind}.decided", occurrence=subject.reference,
                          reply=Reply(f"{sentence}\n{decision}", facts=subject.card.facts))
-    return sentence
+    return sentence, subject.card
 
 
 def approve(ctx: Context, flow: Flow, ref: str) -> ActionResult:
@@ -142,9 +142,8 @@ def approve(ctx: Context, flow: Flow, ref: str) -> ActionResult:
     except (InsufficientCredits, NoAllocation) as exc:
         _alert_managers(ctx, flow, subject, exc)
         return ActionResult(reply=Reply(explain(ctx.t, exc)))
-    sentence = _after_decision(ctx, flow, subject.reference)
-    return ActionResult(reply=Reply(ctx.t("C'est fait : {text}", text=sentence)),
-                        update=flow.load(ctx, ref).card)
+    sentence, card = _after_decision(ctx, flow, subject.reference)
+    return ActionResult(reply=Reply(ctx.t("C'est fait : {text}", text=sentence)), update=card)
 
 
 def _alert_managers(ctx: Context, flow: Flow, subject: Subject, exc: InsufficientCredits | NoAllocation) -> None:
@@ -195,10 +194,10 @@ def refuse(ctx: Context, flow: Flow, ref: str, reason: str) -> SubmissionResult:
             flow.refuse(ctx, subject.reference, reason)
     except AlreadyDecided as exc:
         return SubmissionResult(reply=Reply(_already(ctx, exc)))
-    sentence = _after_decision(ctx, flow, subject.reference)
+    sentence, card = _after_decision(ctx, flow, subject.reference)
     return SubmissionResult(reply=Reply(ctx.t("C'est fait : {text} Motif : {reason}", text=sentence,
                                               reason=user(reason))),
-                            update=flow.load(ctx, ref).card)
+                            update=card)
 
 
 # --------------------------------------------------------------------------- typed commands
