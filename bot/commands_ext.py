@@ -85,7 +85,7 @@ def cmd_reminders(runtime: Runtime, action: str, at_text: str | None) -> int:
     if action == "due":
         with unit_of_work(runtime.services.sessions) as session:
             found = reminders.waiting_in_outbox(session=session, now=now)
-            found += reminders.due(session=session, t=t, now=now)
+            found += reminders.due(session=session, t=t, now=now, at=runtime.settings.reminder_time)
         if not found:
             print(f"Rien à envoyer au {t.datetime(now)}.")
             return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -18,6 +19,7 @@ class Settings:
     port: int = 3000
     timezone: str = "Europe/Paris"
     language: str = "fr"
+    reminder_time: time = time(9, 0)
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
@@ -68,6 +70,12 @@ class Settings:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"INCUBOT_TIMEZONE : fuseau horaire inconnu « {timezone} ».") from None
+        reminder_text = get("INCUBOT_REMINDER_TIME") or "09:00"
+        try:
+            reminder_time = time.fromisoformat(reminder_text)
+        except ValueError:
+            raise ConfigError(f"INCUBOT_REMINDER_TIME est une heure HH:MM (par exemple 09:00), "
+                              f"pas « {reminder_text} ».") from None
         language = (get("INCUBOT_LANGUAGE") or "fr").lower()
         if language not in ("fr", "en"):
             raise ConfigError(f"INCUBOT_LANGUAGE vaut « fr » ou « en », pas « {language} ».")
@@ -76,6 +84,7 @@ class Settings:
             port=port,
             timezone=timezone,
             language=language,
+            reminder_time=reminder_time,
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_app_token=get("SLACK_APP_TOKEN"),

@@ -46,7 +46,8 @@ def sweep(runtime: Runtime, now: datetime | None = None) -> SweepResult:
     """Plan what is due, enqueue it (once, whoever else sweeps), send what the outbox holds."""
     now = now or runtime.services.clock()
     with unit_of_work(runtime.services.sessions) as session:
-        enqueued = reminders.enqueue_due(session=session, t=runtime.services.t, now=now)
+        enqueued = reminders.enqueue_due(session=session, t=runtime.services.t, now=now,
+                                          at=runtime.settings.reminder_time)
     sent = runtime.courier.flush(now=now)
     if enqueued or sent:
         log.info("sweep at %s: %d reminder(s) enqueued, %d message(s) sent", now.isoformat(), len(enqueued), sent)

@@ -171,6 +171,26 @@ def test_committee_reminders_go_at_j30_j7_j1_at_nine_to_every_coach_and_intrapre
     assert incubator.dms("camille.martin", "Comité") == []  # a manager who coaches nothing
 
 
+def test_an_operator_can_move_the_reminder_hour(engine, world, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    """INCUBOT_REMINDER_TIME=07:30: the J-7 committee reminder goes at 07:30 Paris, not before, not at 09:00."""
+    settings = Settings.from_env({"DATABASE_URL": str(engine.url), "INCUBOT_REMINDER_TIME": "07:30"})
+    runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
+    runtime.add_sender(RecordingSender())
+    inc = Incubator(runtime, runtime.courier.senders[0], clock)  # type: ignore[arg-type]
+    inc.sweep(paris(2026, 12, 7, 20, 0))  # the J-30 reminder, caught up on a fresh database
+    assert not [r for r in inc.sweep(paris(2026, 12, 8, 7, 29)) if r.kind == reminders.COMMITTEE]
+    fired = [r for r in inc.sweep(paris(2026, 12, 8, 7, 30)) if r.kind == reminders.COMMITTEE]
+    assert {r.occurrence for r in fired} == {"2026-12-15:J-7"}
+
+
+def test_a_reminder_hour_that_is_not_an_hour_is_refused_at_start() -> None:
+    """INCUBOT_REMINDER_TIME=9h is refused with a French sentence naming the key."""
+    from bot.config import ConfigError
+
+    with pytest.raises(ConfigError, match="INCUBOT_REMINDER_TIME"):
+        Settings.from_env({"INCUBOT_REMINDER_TIME": "9h"})
+
+
 # --------------------------------------------------------------------------- monthly report
 
 
