@@ -10,7 +10,7 @@ to send what the handler put in the outbox.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeVar
@@ -220,7 +220,3 @@ def default_registry() -> Registry:
 def _first_word(text: str) -> tuple[str, str]:
     parts = text.split(None, 1)
     return (parts[0], parts[1].strip()) if len(parts) == 2 else (text.strip(), "")
-
-
-def first(items: Iterable[T]) -> T | None:
-    return next(iter(items), None)

@@ -55,9 +55,6 @@ class Translator:
     def date(self, value: date) -> str:
         return format_date(value, format="long", locale=self.locale)
 
-    def short_date(self, value: dt.date) -> str:
-        return format_date(value, format="short", locale=self.locale)
-
     def datetime(self, value: dt.datetime) -> str:
         return format_datetime(value.astimezone(self.tz), format="d MMM y HH:mm", locale=self.locale)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from handlers import notify
-from handlers.cards import quote_card, service_done_card, startup_name
+from handlers.cards import service_done_card, startup_name
 from handlers.core import Command, Context, Registry
 from handlers.errors import CommandError, FieldErrors
 from handlers.markup import user
@@ -115,6 +115,3 @@ def register(registry: Registry) -> None:
                              "service-fait D-AAAA-NNNN; MONTANT[; PÉRIODE]",
                              "demander la certification d'un service fait (sans argument : le formulaire)"))
     registry.forms["service_done.submit"] = form_service_done
-
-
-__all__ = ["quote_card", "register"]

@@ -400,12 +400,6 @@ def refuse_service_done(
                                 status=ServiceDoneStatus.REFUSED, refusal_reason=reason)
 
 
-def service_done_of_quote(*, session: Session, quote_id: int) -> Sequence[ServiceDone]:
-    return session.exec(
-        select(ServiceDone).where(ServiceDone.quote_id == quote_id).order_by(col(ServiceDone.id))
-    ).all()
-
-
 # --------------------------------------------------------------------------- balances
 
 

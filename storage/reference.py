@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -15,7 +14,6 @@ from storage.models import (
     Convention,
     Membership,
     Person,
-    Quote,
     Startup,
     StartupRole,
 )
@@ -231,10 +229,3 @@ def import_reference(*, session: Session, data: ReferenceData) -> ImportReport:
             report.count(report.created, "committee")
     session.flush()
     return report
-
-
-def quote_counts(*, session: Session) -> dict[str, int]:
-    return {
-        status: int(n)
-        for status, n in session.exec(select(Quote.status, sa.func.count()).group_by(Quote.status)).all()
-    }
