@@ -30,11 +30,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,56 +44,17 @@ from urllib.parse import urlencode
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import bare_bolt_argv, free_port, slack_headers, wait_healthy  # noqa: E402
+
 SECRET = "bench-signing-secret-0123456789abcdef"
 TOKEN = "xoxb-test-token"  # what tests/fake_slack.py accepts
 USER_PERSON = "camille.martin"  # a manager: `budget` gets the per-startup breakdown (the heaviest answer)
 GOAL = 1.5
 
 
-# --------------------------------------------------------------------------- the bare Bolt app
-
-
-def serve_bare(port: int, api_url: str, inline: bool) -> None:
-    """A Bolt app whose only listener acks /incubot, served exactly like incubot's /slack/events.
-
-    ``inline``: ``process_before_response=True`` like incubot (the ack leaves when the listener
-    returns); otherwise Bolt's default (the listener runs in Bolt's pool, dispatch polls for the ack).
-    """
-    import uvicorn
-    from slack_bolt import App
-    from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
-    from slack_sdk import WebClient
-    from starlette.applications import Starlette
-    from starlette.concurrency import run_in_threadpool
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response
-    from starlette.routing import Route
-
-    app = App(client=WebClient(token=TOKEN, base_url=api_url), signing_secret=SECRET,
-              process_before_response=inline)
-
-    @app.command("/incubot")
-    def ack_only(ack):  # type: ignore[no-untyped-def]
-        ack()
-
-    async def events(request: Request) -> Response:
-        body = await request.body()
-        return to_starlette_response(await run_in_threadpool(app.dispatch, to_bolt_request(request, body)))
-
-    async def healthz(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    web = Starlette(routes=[Route("/slack/events", events, methods=["POST"]), Route("/healthz", healthz)])
-    uvicorn.run(web, host="127.0.0.1", port=port, log_level="info")
-
-
 # --------------------------------------------------------------------------- set-up
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def slack_id(person_id: str) -> str:
@@ -121,20 +79,6 @@ def prepare_database(url: str) -> None:
     runtime.engine.dispose()
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited early ({proc.returncode})")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer in {timeout} s")
-
-
 def start_fake(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     proc = subprocess.Popen([sys.executable, "-m", "tests.fake_slack"], cwd=ROOT, env=env, stdout=subprocess.PIPE)
     assert proc.stdout is not None
@@ -155,13 +99,6 @@ def drain(fake_url: str, timeout: float = 300) -> None:
 # --------------------------------------------------------------------------- load
 
 
-def sign(body: bytes) -> dict[str, str]:
-    ts = str(int(time.time()))
-    digest = hmac.new(SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}",
-            "Content-Type": "application/x-www-form-urlencoded"}
-
-
 async def load(client: httpx.AsyncClient, url: str, text: str, requests: int, concurrency: int,
                response_url: str) -> list[float]:
     """``requests`` signed `/incubot text` from ``concurrency`` clients; the latency of each ack (ms)."""
@@ -176,7 +113,7 @@ async def load(client: httpx.AsyncClient, url: str, text: str, requests: int, co
                 "command": "/incubot", "text": text, "api_app_id": "A0INCUBOT", "is_enterprise_install": "false",
                 "response_url": response_url, "trigger_id": f"bench.{n}",
             }).encode()
-            headers = sign(body)
+            headers = slack_headers(SECRET, body)
             started = time.perf_counter()
             try:
                 answer = await client.post(url, content=body, headers=headers)
@@ -242,13 +179,7 @@ def main() -> int:
     parser.add_argument("--round", type=int, default=100, help="requests per server per turn")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 20])
     parser.add_argument("--json-only", action="store_true")
-    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--inline", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--api-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_bare:
-        serve_bare(args.serve_bare, args.api_url, args.inline)
-        return 0
 
     procs: dict[str, subprocess.Popen[bytes]] = {}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -264,13 +195,13 @@ def main() -> int:
             procs["incubot"] = subprocess.Popen(
                 [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(ports["incubot"]),
                  "--no-scheduler"], cwd=tmp, env=incubot_env, **quiet)  # type: ignore[call-overload]
-            for name, inline in (("bolt", []), ("bolt-inline", ["--inline"])):
+            for name, inline in (("bolt", False), ("bolt-inline", True)):
                 procs[name] = subprocess.Popen(
-                    [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(ports[name]),
-                     "--api-url", fake_url + "/api/", *inline], cwd=tmp, env=env, **quiet)  # type: ignore[call-overload]
+                    bare_bolt_argv(ports[name], fake_url + "/api/", SECRET, TOKEN, inline=inline),
+                    cwd=tmp, env=env, **quiet)  # type: ignore[call-overload]
             servers = {name: f"http://127.0.0.1:{ports[name]}" for name in SERVERS}
             for name in SERVERS:
-                wait_ready(servers[name] + "/healthz", procs[name])
+                wait_healthy(servers[name], procs[name])
             results = run_all(servers, fake_url, args)
         finally:
             for proc in procs.values():

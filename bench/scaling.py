@@ -17,20 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import sqlalchemy as sa  # noqa: E402
+from common import database  # noqa: E402
 
 from bot.app import build_runtime  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -41,26 +38,6 @@ SIZES = (100, 10_000, 100_000)
 COMMANDS = ("budget", "rapport")
 MANAGER = "camille.martin"
 GOAL_RATIO = 1.2
-PG_ADMIN_URL = os.environ.get("INCUBOT_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-@contextmanager
-def database(backend: str) -> Iterator[str]:
-    """A throw-away database URL (SQLite file in a temp dir, or a fresh PostgreSQL database)."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="incubot-bench-") as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    name = f"incubot_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def measure(backend: str, runs: int, warmup: int = 5) -> list[dict[str, object]]:

@@ -21,11 +21,8 @@ Prints a table, then one JSON line (``{"bench": "serve_footprint", ...}``). Loop
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +36,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import bare_bolt_argv, free_port, slack_headers, wait_healthy  # noqa: E402
 
 from tests.fake_slack import BOT_TOKEN, FakeSlack  # noqa: E402
 
@@ -46,42 +46,6 @@ SECRET = "bench-footprint-signing-secret-42"
 MANAGER_SLACK_ID = "UCAMILLEMAR"
 GOAL_RSS_MB = 120
 GOAL_START_S = 2.0
-
-BARE_APP = """
-import sys
-import uvicorn
-from slack_bolt import App
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
-from slack_sdk import WebClient
-from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-
-port, api_url, secret, token = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-app = App(client=WebClient(token=token, base_url=api_url), signing_secret=secret)
-
-@app.command("/incubot")
-def ack_only(ack):
-    ack()
-
-async def events(request):
-    body = await request.body()
-    return to_starlette_response(await run_in_threadpool(app.dispatch, to_bolt_request(request, body)))
-
-async def healthz(_request):
-    return JSONResponse({"status": "ok"})
-
-web = Starlette(routes=[Route("/slack/events", events, methods=["POST"]), Route("/healthz", healthz)])
-uvicorn.run(web, host="127.0.0.1", port=port, log_level="warning")
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def rss_mb(pid: int) -> tuple[float, float]:
     """(VmRSS, VmHWM) of ``pid`` in MB, from /proc."""
@@ -120,20 +84,8 @@ class Process:
         self.url = f"http://127.0.0.1:{port}"
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.start_s = self._wait_healthy()
-
-    def _wait_healthy(self, timeout: float = 30.0) -> float:
-        with httpx.Client() as client:
-            while time.perf_counter() - self.started < timeout:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}")
-                try:
-                    if client.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                        return time.perf_counter() - self.started
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.005)
-        raise RuntimeError(f"{self.name} did not answer /healthz within {timeout} s")
+        wait_healthy(self.url, self.proc)
+        self.start_s = time.perf_counter() - self.started  # from spawn to the first 200
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -149,10 +101,7 @@ def slash_command(text: str, response_url: str) -> tuple[bytes, dict[str, str]]:
                       "channel_id": "C0GENERAL", "channel_name": "general", "user_id": MANAGER_SLACK_ID,
                       "user_name": "camille", "command": "/incubot", "text": text, "api_app_id": "A0INCUBOT",
                       "response_url": response_url, "trigger_id": "t.1"}).encode()
-    ts = str(int(time.time()))
-    digest = hmac.new(SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
-    return body, {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-                  "X-Slack-Signature": f"v0={digest}"}
+    return body, slack_headers(SECRET, body)
 
 
 def load(url: str, fake: FakeSlack, commands: int, clients: int) -> int:
@@ -189,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def bare() -> Process:
             port = free_port()
-            return Process("bare Bolt app", [sys.executable, "-c", BARE_APP, str(port), fake.api_url, SECRET,
-                                             BOT_TOKEN], env, port)
+            return Process("bare Bolt app", bare_bolt_argv(port, fake.api_url, SECRET, BOT_TOKEN), env, port)
 
         factories = (("bare Bolt app", bare), ("incubot serve", incubot))
         starts: dict[str, list[float]] = {name: [] for name, _ in factories}

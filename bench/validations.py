@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
-from scaling import database  # noqa: E402
+from common import database, free_port, slack_headers, wait_healthy  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from bot.app import build_runtime  # noqa: E402
@@ -62,10 +62,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 def slack_clicks(url: str, refs: list[tuple[str, str]]) -> tuple[list[tuple[float, str]], float]:
     """The clicks as Slack sends them, to ``incubot serve`` in its own process; (latency ms, status) each."""
-    import hashlib
-    import hmac
     import os
-    import socket
     import subprocess
     from urllib.parse import urlencode
 
@@ -75,9 +72,7 @@ def slack_clicks(url: str, refs: list[tuple[str, str]]) -> tuple[list[tuple[floa
 
     secret = "bench-validations-signing-secret"
     root = Path(__file__).resolve().parents[1]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     with FakeSlack() as fake:
         keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "VIRTUAL_ENV")}
         env = {**keep, "PYTHONPATH": str(root), "DATABASE_URL": url, "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -87,16 +82,7 @@ def slack_clicks(url: str, refs: list[tuple[str, str]]) -> tuple[list[tuple[floa
                                   stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("incubot serve did not start")
-                time.sleep(0.02)
+            wait_healthy(base, server)
 
             def signed(ref: str, who: str) -> tuple[bytes, dict[str, str]]:
                 user = slack_user(who)
@@ -108,10 +94,7 @@ def slack_clicks(url: str, refs: list[tuple[str, str]]) -> tuple[list[tuple[floa
                                         "text": {"type": "plain_text", "text": "Valider"}, "value": ref,
                                         "action_ts": "1"}]}
                 body = urlencode({"payload": json.dumps(payload)}).encode()
-                ts = str(int(time.time()))
-                digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
-                return body, {"Content-Type": "application/x-www-form-urlencoded",
-                              "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+                return body, slack_headers(secret, body)
 
             requests = [signed(ref, who) for ref, who in refs]
             barrier = threading.Barrier(len(requests))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -50,19 +49,13 @@ def _pg_reachable() -> str | None:
 @contextlib.contextmanager
 def throwaway_pg_database(prefix: str) -> Iterator[str]:
     """A brand-new, empty PostgreSQL database (its URL), dropped afterwards; skips if no server answers."""
+    from tests.pg import throwaway_database
+
     reason = _pg_reachable()
     if reason:
         pytest.skip(reason)
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(PG_ADMIN_URL, prefix) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
