@@ -302,3 +302,39 @@ class SeenEvent(SQLModel, table=True):
     platform: str = Field(primary_key=True, max_length=20)
     event_id: str = Field(primary_key=True, max_length=100)
     at: datetime = Field(sa_column=_dt())
+
+
+class InboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class InboxItem(SQLModel, table=True):
+    """A request acknowledged to a platform before its work was done, stored first.
+
+    Written in one short transaction *before* the ack; the unique (platform, key) makes a
+    replayed or retried request a no-op. Workers claim rows with a conditional UPDATE,
+    process them, mark them done; at start the rows left pending (or claimed by a process
+    that died) are resumed. So nothing a platform saw acknowledged is lost.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        sa.UniqueConstraint("platform", "key", name="inbox_once"),
+        sa.Index("inbox_status_received", "status", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    key: str = Field(max_length=128)
+    kind: str = Field(max_length=32)
+    payload: str = Field(sa_type=sa.Text)
+    status: str = Field(default=InboxStatus.PENDING.value, max_length=16)
+    attempts: int = 0
+    received_at: datetime = Field(sa_column=_dt())
+    claimed_at: datetime | None = Field(default=None, sa_column=_dt_null())
+    claimed_by: str | None = Field(default=None, max_length=100)
+    done_at: datetime | None = Field(default=None, sa_column=_dt_null())
+    last_error: str | None = Field(default=None, max_length=1000)
