@@ -6,6 +6,7 @@ import re
 
 from handlers.core import Command, Context, Registry
 from handlers.errors import CommandError
+from handlers.i18n import N_
 from handlers.markup import user
 from handlers.permissions import can_see_breakdown, can_see_startup
 from handlers.types import Fact, Reply
@@ -78,7 +79,8 @@ def cmd_budget(ctx: Context, args: str) -> Reply:
             line = t("• {name} : {committed} / {consumed}", name=u.name, committed=t.money(u.committed_cents),
                      consumed=t.money(u.consumed_cents))
             if u.pending_count:
-                line += t(" — {n} devis en attente ({amount})", n=u.pending_count, amount=t.money(u.pending_cents))
+                line += t.plural(" — {n} devis en attente ({amount})", " — {n} devis en attente ({amount})",
+                                  u.pending_count, amount=t.money(u.pending_cents))
             lines.append(line)
         # Totals come from the per-startup aggregates: loading every pending quote made
         # this reply grow with the table (bench/scaling.py).
@@ -93,10 +95,11 @@ def cmd_budget(ctx: Context, args: str) -> Reply:
                                startup=names.get(q.startup_id, q.startup_id),
                                amount=t.money(q.amount_cents), supplier=user(q.supplier)))
             if pending_count > 10:
-                lines.append(t("… et {n} autres (tapez **en-attente**).", n=pending_count - 10))
+                lines.append(t.plural("… et {n} autre (tapez **en-attente**).",
+                                      "… et {n} autres (tapez **en-attente**).", pending_count - 10))
     return Reply("\n".join(lines), facts=tuple(facts))
 
 
 def register(registry: Registry) -> None:
-    registry.command(Command("budget", ("solde", "balance"), cmd_budget, "budget [ANNÉE] [STARTUP]",
-                             "AE et CP de l'année : allouées, engagées, consommées, disponibles"))
+    registry.command(Command("budget", ("solde", "balance"), cmd_budget, N_("budget [ANNÉE] [STARTUP]"),
+                             N_("AE et CP de l'année : allouées, engagées, consommées, disponibles")))

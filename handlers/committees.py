@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from handlers.core import Command, Context, Registry
+from handlers.i18n import N_
 from handlers.types import Reply
 from storage import reference
 
 TO_PREPARE_FR = (
-    "les indicateurs d'impact de la startup, et sa page /stats à jour",
-    "le bilan des six derniers mois : ce qui a été appris, livré, mesuré",
-    "le budget des six prochains mois (devis à venir, AE et CP nécessaires)",
-    "les décisions attendues du comité (poursuite, changement de phase, arrêt)",
+    N_("les indicateurs d'impact de la startup, et sa page /stats à jour"),
+    N_("le bilan des six derniers mois : ce qui a été appris, livré, mesuré"),
+    N_("le budget des six prochains mois (devis à venir, AE et CP nécessaires)"),
+    N_("les décisions attendues du comité (poursuite, changement de phase, arrêt)"),
 )
 
 
@@ -37,5 +38,5 @@ def cmd_committee(ctx: Context, _args: str) -> Reply:
 
 
 def register(registry: Registry) -> None:
-    registry.command(Command("comite", ("comité", "committee", "comites"), cmd_committee, "comite",
-                             "prochain comité d'investissement et ce qu'il faut préparer"))
+    registry.command(Command("comite", ("comité", "committee", "comites"), cmd_committee, N_("comite"),
+                             N_("prochain comité d'investissement et ce qu'il faut préparer")))

@@ -17,26 +17,20 @@ from handlers import notify
 from handlers.cards import person_name, quote_card, service_done_card, startup_name
 from handlers.core import Context, Registry
 from handlers.errors import CommandError, FieldErrors
+from handlers.i18n import N_
 from handlers.markup import user
 from handlers.permissions import can_decide
 from handlers.refusals import explain, status_label
 from handlers.types import ActionResult, Form, Input, Reply, SubmissionResult
 from storage import ledger, reference
 from storage.errors import AlreadyDecided, InsufficientCredits, NoAllocation
-from storage.models import Quote
+from storage.models import ServiceDone
 
 MAX_REASON = 1000
 
 
-@dataclass(frozen=True)
-class Subject:
-    """A request being decided, whatever its kind."""
-
-    reference: str
-    startup_id: str
-    submitted_by: str
-    status: str
-    card: Reply  # current state, no buttons
+Subject = ledger.Subject
+Then = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -45,49 +39,59 @@ class Flow:
     approve_action: str
     refuse_action: str
     load: Callable[[Context, str], Subject]
-    approve: Callable[[Context, str], None]
-    refuse: Callable[[Context, str, str], None]
+    card: Callable[[Context, Subject], Reply]  # current state, no buttons
+    approve: Callable[[Context, Subject, Then], None]
+    refuse: Callable[[Context, Subject, str, Then], None]
     approved_word: str  # French past participle: "validé", "certifié"
     noun: str  # French: "le devis", "le service fait"
 
 
 def _load_quote(ctx: Context, ref: str) -> Subject:
-    q = ledger.get_quote(session=ctx.session, reference=ref)
-    return Subject(q.reference, q.startup_id, q.submitted_by, q.status, quote_card(ctx, q, with_buttons=False))
+    return ledger.load_quote(session=ctx.session, reference=ref)
 
 
 def _load_service_done(ctx: Context, ref: str) -> Subject:
-    row = ledger.get_service_done(session=ctx.session, reference=ref)
-    quote = ctx.session.get(Quote, row.quote_id)
-    assert quote is not None
-    return Subject(row.reference, quote.startup_id, row.submitted_by, row.status,
-                   service_done_card(ctx, row, quote, with_buttons=False))
+    return ledger.load_service_done(session=ctx.session, reference=ref)
 
 
-def _approve_quote(ctx: Context, ref: str) -> None:
-    ledger.validate_quote(session=ctx.session, reference=ref, actor_id=ctx.actor.id, platform=ctx.platform,
-                          now=ctx.now(), year=ctx.year)
+def _quote_card(ctx: Context, subject: Subject) -> Reply:
+    return quote_card(ctx, subject.quote, with_buttons=False)
 
 
-def _approve_service_done(ctx: Context, ref: str) -> None:
-    ledger.certify_service_done(session=ctx.session, reference=ref, actor_id=ctx.actor.id,
-                                platform=ctx.platform, now=ctx.now(), year=ctx.year)
+def _service_done_card(ctx: Context, subject: Subject) -> Reply:
+    assert isinstance(subject.row, ServiceDone)
+    return service_done_card(ctx, subject.row, subject.quote, with_buttons=False)
 
 
-def _refuse_quote(ctx: Context, ref: str, reason: str) -> None:
-    ledger.refuse_quote(session=ctx.session, reference=ref, actor_id=ctx.actor.id, platform=ctx.platform,
-                        reason=reason, now=ctx.now())
+def _approve_quote(ctx: Context, subject: Subject, then: Then) -> None:
+    ledger.validate_quote(session=ctx.session, reference=subject.reference, actor_id=ctx.actor.id,
+                          platform=ctx.platform, now=ctx.now(), year=ctx.year, quote=subject.quote, then=then)
 
 
-def _refuse_service_done(ctx: Context, ref: str, reason: str) -> None:
-    ledger.refuse_service_done(session=ctx.session, reference=ref, actor_id=ctx.actor.id,
-                               platform=ctx.platform, reason=reason, now=ctx.now())
+def _approve_service_done(ctx: Context, subject: Subject, then: Then) -> None:
+    assert isinstance(subject.row, ServiceDone)
+    ledger.certify_service_done(session=ctx.session, reference=subject.reference, actor_id=ctx.actor.id,
+                                platform=ctx.platform, now=ctx.now(), year=ctx.year, row=subject.row,
+                                quote=subject.quote, then=then)
 
 
-QUOTE = Flow("quote", "quote.validate", "quote.refuse", _load_quote, _approve_quote, _refuse_quote,
-             "validé", "le devis")
+def _refuse_quote(ctx: Context, subject: Subject, reason: str, then: Then) -> None:
+    ledger.refuse_quote(session=ctx.session, reference=subject.reference, actor_id=ctx.actor.id,
+                        platform=ctx.platform, reason=reason, now=ctx.now(), quote=subject.quote, then=then)
+
+
+def _refuse_service_done(ctx: Context, subject: Subject, reason: str, then: Then) -> None:
+    assert isinstance(subject.row, ServiceDone)
+    ledger.refuse_service_done(session=ctx.session, reference=subject.reference, actor_id=ctx.actor.id,
+                               platform=ctx.platform, reason=reason, now=ctx.now(), row=subject.row,
+                               quote=subject.quote, then=then)
+
+
+QUOTE = Flow("quote", "quote.validate", "quote.refuse", _load_quote, _quote_card, _approve_quote, _refuse_quote,
+             N_("validé"), N_("le devis"))
 SERVICE_DONE = Flow("service_done", "service_done.certify", "service_done.refuse", _load_service_done,
-                    _approve_service_done, _refuse_service_done, "certifié", "le service fait")
+                    _service_done_card, _approve_service_done, _refuse_service_done, N_("certifié"),
+                    N_("le service fait"))
 FLOWS = (QUOTE, SERVICE_DONE)
 
 
@@ -116,34 +120,44 @@ def _already(ctx: Context, exc: AlreadyDecided) -> str:
              when=t.datetime(exc.decided_at) if exc.decided_at else "?")
 
 
-def _after_decision(ctx: Context, flow: Flow, ref: str) -> tuple[str, Reply]:
-    """Update every copy of the request in place and tell the submitter; the sentence said and the new card."""
-    subject = flow.load(ctx, ref)
-    notify.update_subject(ctx, subject.reference, occurrence=subject.status, reply=subject.card)
-    t = ctx.t
-    word = t("refusé") if subject.status == "refused" else t(flow.approved_word)
-    sentence = t("{noun} {ref} a été {word} par {who}.", noun=t(flow.noun).capitalize(), ref=subject.reference,
-                 word=word, who=ctx.actor.person.name)
-    if subject.submitted_by != ctx.actor.id:
-        decision = subject.card.text.partition("\n")[2]
-        notify.to_person(ctx, subject.submitted_by, kind=f"{flow.kind}.decided", occurrence=subject.reference,
-                         reply=Reply(f"{sentence}\n{decision}", facts=subject.card.facts))
-    return sentence, subject.card
+class _Announcement:
+    """What a decision says, built once the request shows its decision and before the ledger
+    moves a counter: the new card, put in place of every copy, and the submitter's message —
+    both enqueued in the decision's transaction, with one INSERT."""
+
+    def __init__(self, ctx: Context, flow: Flow, subject: Subject) -> None:
+        self.ctx, self.flow, self.subject = ctx, flow, subject
+        self.sentence = ""
+        self.card = Reply("")
+
+    def __call__(self) -> None:
+        ctx, flow, subject, t = self.ctx, self.flow, self.subject, self.ctx.t
+        self.card = flow.card(ctx, subject)
+        word = t("refusé") if subject.status == "refused" else t(flow.approved_word)
+        self.sentence = t("{noun} {ref} a été {word} par {who}.", noun=t(flow.noun).capitalize(),
+                          ref=subject.reference, word=word, who=ctx.actor.person.name)
+        with notify.together(ctx):
+            notify.update_subject(ctx, subject.reference, occurrence=subject.status, reply=self.card)
+            if subject.submitted_by != ctx.actor.id:
+                decision = self.card.text.partition("\n")[2]
+                notify.to_person(ctx, subject.submitted_by, kind=f"{flow.kind}.decided",
+                                 occurrence=subject.reference,
+                                 reply=Reply(f"{self.sentence}\n{decision}", facts=self.card.facts))
 
 
 def approve(ctx: Context, flow: Flow, ref: str) -> ActionResult:
     subject = flow.load(ctx, ref)
     _check_decider(ctx, flow, subject)
+    announcement = _Announcement(ctx, flow, subject)
     try:
-        with ctx.session.begin_nested():
-            flow.approve(ctx, subject.reference)
+        flow.approve(ctx, subject, announcement)
     except AlreadyDecided as exc:
-        return ActionResult(reply=Reply(_already(ctx, exc)), update=flow.load(ctx, ref).card)
+        return ActionResult(reply=Reply(_already(ctx, exc)), update=flow.card(ctx, subject))
     except (InsufficientCredits, NoAllocation) as exc:
         _alert_managers(ctx, flow, subject, exc)
         return ActionResult(reply=Reply(explain(ctx.t, exc)))
-    sentence, card = _after_decision(ctx, flow, subject.reference)
-    return ActionResult(reply=Reply(ctx.t("C'est fait : {text}", text=sentence)), update=card)
+    return ActionResult(reply=Reply(ctx.t("C'est fait : {text}", text=announcement.sentence)),
+                        update=announcement.card)
 
 
 def _alert_managers(ctx: Context, flow: Flow, subject: Subject, exc: InsufficientCredits | NoAllocation) -> None:
@@ -152,9 +166,10 @@ def _alert_managers(ctx: Context, flow: Flow, subject: Subject, exc: Insufficien
              "Un ajustement de la dotation est nécessaire (convention, art. 5).",
              who=ctx.actor.person.name, ref=subject.reference, startup=startup_name(ctx, subject.startup_id),
              why=explain(t, exc))
-    notify.to_managers(ctx, kind="alert.insufficient_credits",
-                       occurrence=f"{subject.reference}@{ctx.now().isoformat()}",
-                       reply=Reply(text, facts=subject.card.facts))
+    with notify.together(ctx):
+        notify.to_managers(ctx, kind="alert.insufficient_credits",
+                           occurrence=f"{subject.reference}@{ctx.now().isoformat()}",
+                           reply=Reply(text, facts=flow.card(ctx, subject).facts))
 
 
 def reason_form(ctx: Context, flow: Flow, ref: str) -> Form:
@@ -175,11 +190,12 @@ def ask_reason(ctx: Context, flow: Flow, ref: str) -> ActionResult:
     if subject.status != "pending":
         return ActionResult(reply=Reply(ctx.t("{ref} est déjà {status} : rien n'a changé.", ref=subject.reference,
                                               status=status_label(ctx.t, subject.status))),
-                            update=subject.card)
+                            update=flow.card(ctx, subject))
     return ActionResult(form=reason_form(ctx, flow, subject.reference))
 
 
-def refuse(ctx: Context, flow: Flow, ref: str, reason: str) -> SubmissionResult:
+def refuse(ctx: Context, flow: Flow, ref: str, reason: str, subject: Subject | None = None) -> SubmissionResult:
+    """Refuse ``ref`` with ``reason``; ``subject``: the request if already loaded."""
     reason = (reason or "").strip()
     if not reason:
         raise FieldErrors({"reason": ctx.t("Le motif est obligatoire.")},
@@ -187,17 +203,16 @@ def refuse(ctx: Context, flow: Flow, ref: str, reason: str) -> SubmissionResult:
     if len(reason) > MAX_REASON:
         raise FieldErrors({"reason": ctx.t("{n} caractères au plus.", n=MAX_REASON)},
                           ctx.t("Le motif dépasse {n} caractères.", n=MAX_REASON))
-    subject = flow.load(ctx, ref)
+    subject = subject or flow.load(ctx, ref)
     _check_decider(ctx, flow, subject)
+    announcement = _Announcement(ctx, flow, subject)
     try:
-        with ctx.session.begin_nested():
-            flow.refuse(ctx, subject.reference, reason)
+        flow.refuse(ctx, subject, reason, announcement)
     except AlreadyDecided as exc:
         return SubmissionResult(reply=Reply(_already(ctx, exc)))
-    sentence, card = _after_decision(ctx, flow, subject.reference)
-    return SubmissionResult(reply=Reply(ctx.t("C'est fait : {text} Motif : {reason}", text=sentence,
+    return SubmissionResult(reply=Reply(ctx.t("C'est fait : {text} Motif : {reason}", text=announcement.sentence,
                                               reason=user(reason))),
-                            update=card)
+                            update=announcement.card)
 
 
 # --------------------------------------------------------------------------- typed commands
@@ -223,8 +238,8 @@ def cmd_refuse(ctx: Context, args: str) -> Reply:
     if not ref:
         raise CommandError(ctx.t("Précisez la référence et le motif : refuser D-2026-0001; motif."))
     flow = flow_of(ref)
-    flow.load(ctx, ref)
-    return _as_reply(refuse(ctx, flow, ref, reason))
+    subject = flow.load(ctx, ref)
+    return _as_reply(refuse(ctx, flow, ref, reason, subject))
 
 
 def register(registry: Registry) -> None:

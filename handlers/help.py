@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from handlers.cards import startup_name
 from handlers.core import Command, Context, Registry
+from handlers.i18n import N_
 from handlers.types import Reply
 
-ROLE_FR = {"intrapreneur": "intrapreneur", "coach": "coach"}
+ROLE_FR = {"intrapreneur": N_("intrapreneur"), "coach": N_("coach")}
 
 
 def cmd_help(ctx: Context, _args: str) -> Reply:
@@ -47,5 +48,5 @@ def _useful(ctx: Context, name: str) -> bool:
 
 
 def register(registry: Registry) -> None:
-    registry.command(Command("aide", ("help", "?", "bonjour", "hello"), cmd_help, "aide",
-                             "ce que je peux faire pour vous"))
+    registry.command(Command("aide", ("help", "?", "bonjour", "hello"), cmd_help, N_("aide"),
+                             N_("ce que je peux faire pour vous")))

@@ -7,6 +7,7 @@ import json
 from handlers.cards import person_name, quote_card, service_done_card
 from handlers.core import Command, Context, Registry
 from handlers.errors import CommandError
+from handlers.i18n import N_
 from handlers.markup import user
 from handlers.permissions import can_see_startup
 from handlers.types import Reply
@@ -14,15 +15,15 @@ from storage import ledger
 from storage.models import Quote
 
 ACTIONS_FR = {
-    "quote.submitted": "devis soumis",
-    "quote.validated": "devis validé",
-    "quote.refused": "devis refusé",
-    "service_done.submitted": "service fait demandé",
-    "service_done.certified": "service fait certifié",
-    "service_done.refused": "service fait refusé",
+    "quote.submitted": N_("devis soumis"),
+    "quote.validated": N_("devis validé"),
+    "quote.refused": N_("devis refusé"),
+    "service_done.submitted": N_("service fait demandé"),
+    "service_done.certified": N_("service fait certifié"),
+    "service_done.refused": N_("service fait refusé"),
 }
 
-PLATFORM_FR = {"slack": "Slack", "mattermost": "Mattermost", "console": "terminal"}
+PLATFORM_FR = {"slack": N_("Slack"), "mattermost": N_("Mattermost"), "console": N_("terminal")}
 
 
 def cmd_history(ctx: Context, args: str) -> Reply:
@@ -62,5 +63,5 @@ def cmd_history(ctx: Context, args: str) -> Reply:
 
 
 def register(registry: Registry) -> None:
-    registry.command(Command("historique", ("history", "histo"), cmd_history, "historique RÉF",
-                             "tout le parcours d'un devis ou d'un service fait"))
+    registry.command(Command("historique", ("history", "histo"), cmd_history, N_("historique RÉF"),
+                             N_("tout le parcours d'un devis ou d'un service fait")))

@@ -1,25 +1,59 @@
-"""French first, English as a setting, with Babel for numbers, money and dates.
+"""French first, English as a setting: gettext catalogs managed with Babel.
 
 Handlers write their sentences in French, ``t("Le devis {ref} est validé.", ref=…)``;
-:data:`handlers.i18n_en.ENGLISH` maps each French sentence to its English version
-(a test checks none is missing). Formatting goes through Babel so amounts read
-``1 500 000,00 €`` in French and ``€1,500,000.00`` in English.
+a count that changes the words goes through ``t.plural("{n} devis en attente",
+"{n} devis en attente", n)``; a sentence kept in a table or a constant to be translated
+when shown is marked ``N_("…")``. ``pybabel extract`` (``babel.cfg``) collects them into
+``handlers/locales/messages.pot``; each language has its catalog
+``handlers/locales/<lang>/LC_MESSAGES/messages.po`` (French, the source language, only
+for its plural rule), read once per process at run time — no compile step to forget.
+tests/test_i18n.py checks that every extracted sentence is translated.
+
+Formatting goes through Babel so amounts read ``1 500 000,00 €`` in French and
+``€1,500,000.00`` in English.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gettext
+import io
 from datetime import date
 from decimal import Decimal
+from importlib import resources
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
 
-from handlers.i18n_en import ENGLISH
-
 LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+DOMAIN = "messages"
+# What `pybabel extract` is told to look for (README « Traductions », tests/test_i18n.py).
+EXTRACT_KEYWORDS = {"t": None, "N_": None, "plural": (1, 2)}
+
+
+def N_(french: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Mark a sentence for extraction where it is defined; it is translated where it is shown."""
+    return french
+
+
+def catalog_path(language: str) -> str:
+    return str(resources.files("handlers") / "locales" / language / "LC_MESSAGES" / f"{DOMAIN}.po")
+
+
+@functools.cache
+def translations(language: str) -> gettext.GNUTranslations:
+    """The catalog of ``language``, read from its ``.po`` and compiled in memory once per process."""
+    with open(catalog_path(language), "rb") as po:
+        catalog = read_po(po, locale=LOCALES[language])
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
 
 
 def _plain_spaces(text: str) -> str:
@@ -34,10 +68,15 @@ class Translator:
         # Parsed once: Babel would parse a locale string again on every amount (half its cost).
         self.locale = Locale.parse(LOCALES[self.language])
         self.tz = tz or ZoneInfo("Europe/Paris")
+        self.catalog = translations(self.language)
 
     def __call__(self, french: str, /, **params: object) -> str:
-        template = ENGLISH.get(french, french) if self.language == "en" else french
+        template = self.catalog.gettext(french)
         return template.format(**params) if params else template
+
+    def plural(self, singular: str, plural: str, n: int, /, **params: object) -> str:
+        """The form of the language for ``n`` (French: 0 and 1 singular; English: 1 only); ``{n}`` is given."""
+        return self.catalog.ngettext(singular, plural, n).format(n=n, **params)
 
     def money(self, cents: int) -> str:
         return _plain_spaces(format_currency(Decimal(cents) / 100, "EUR", locale=self.locale))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.cards import person_name, startup_name
 from handlers.core import Command, Context, Registry
+from handlers.i18n import N_
 from handlers.markup import user
 from handlers.types import Button, Reply
 from storage import ledger
@@ -27,7 +28,9 @@ def cmd_pending(ctx: Context, _args: str) -> Reply:
     if not quotes and not services:
         return Reply(t("Rien n'est en attente. 🎉"))
     now = ctx.now()
-    lines = [t("**En attente de décision** : {q} devis, {s} services faits", q=quote_count, s=len(services))]
+    lines = [t("**En attente de décision** : {quotes}, {services}",
+               quotes=t.plural("{n} devis", "{n} devis", quote_count),
+               services=t.plural("{n} service fait", "{n} services faits", len(services)))]
     hidden = max(quote_count - len(quotes), 0) + max(len(services) - (MAX_LINES - len(quotes)), 0)
     services = services[:max(MAX_LINES - len(quotes), 0)]
     buttons: list[Button] = []
@@ -47,12 +50,13 @@ def cmd_pending(ctx: Context, _args: str) -> Reply:
             buttons.append(Button(t("Certifier {ref}", ref=sd.reference), "service_done.certify", sd.reference,
                                   "primary"))
     if hidden:
-        lines.append(t("… et {n} autres demandes en attente (les plus anciennes sont en tête).", n=hidden))
+        lines.append(t.plural("… et {n} autre demande en attente (les plus anciennes sont en tête).",
+                              "… et {n} autres demandes en attente (les plus anciennes sont en tête).", hidden))
     if actor.intrapreneur_of:
         lines.append(t("Pour refuser : **refuser RÉF; motif**."))
     return Reply("\n".join(lines), buttons=tuple(buttons))
 
 
 def register(registry: Registry) -> None:
-    registry.command(Command("en-attente", ("pending", "attente", "enattente"), cmd_pending, "en-attente",
-                             "ce qui attend une décision"))
+    registry.command(Command("en-attente", ("pending", "attente", "enattente"), cmd_pending, N_("en-attente"),
+                             N_("ce qui attend une décision")))

@@ -12,6 +12,7 @@ from handlers import decisions, notify
 from handlers.cards import amount_text, quote_card
 from handlers.core import Command, Context, Registry
 from handlers.errors import CommandError, FieldErrors
+from handlers.i18n import N_
 from handlers.markup import user
 from handlers.money import Amount, parse_amount
 from handlers.permissions import can_submit
@@ -131,12 +132,12 @@ def form_quote(ctx: Context, _value: str, values: Mapping[str, str]) -> Submissi
 
 
 def register(registry: Registry) -> None:
-    registry.command(Command("devis", ("quote",), cmd_quote, "devis STARTUP; MONTANT; FOURNISSEUR; OBJET",
-                             "soumettre un devis (sans argument : le formulaire)"))
+    registry.command(Command("devis", ("quote",), cmd_quote, N_("devis STARTUP; MONTANT; FOURNISSEUR; OBJET"),
+                             N_("soumettre un devis (sans argument : le formulaire)")))
     registry.command(Command("valider", ("validate", "approve", "certifier", "certify"), decisions.cmd_approve,
-                             "valider D-AAAA-NNNN · certifier SF-AAAA-NNNN",
-                             "décider d'une demande sans passer par les boutons (intrapreneurs)"))
+                             N_("valider D-AAAA-NNNN · certifier SF-AAAA-NNNN"),
+                             N_("décider d'une demande sans passer par les boutons (intrapreneurs)")))
     registry.command(Command("refuser", ("refuse", "reject"), decisions.cmd_refuse,
-                             "refuser RÉF; MOTIF", "refuser une demande avec son motif (intrapreneurs)"))
+                             N_("refuser RÉF; MOTIF"), N_("refuser une demande avec son motif (intrapreneurs)")))
     registry.forms["quote.submit"] = form_quote
     decisions.register(registry)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.i18n import Translator
+from handlers.i18n import N_, Translator
 from handlers.markup import user
 from storage.errors import (
     AlreadyDecided,
@@ -15,10 +15,10 @@ from storage.errors import (
 )
 
 STATUS_FR = {
-    "pending": "en attente",
-    "validated": "validé",
-    "refused": "refusé",
-    "certified": "certifié",
+    "pending": N_("en attente"),
+    "validated": N_("validé"),
+    "refused": N_("refusé"),
+    "certified": N_("certifié"),
 }
 
 

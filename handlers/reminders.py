@@ -233,8 +233,9 @@ class _Plan:
         for person_id, startup_ids in sorted(missing.items()):
             lines = [line for sid in startup_ids for line in lines_of[sid]]
             total = sum(counts[sid] for sid in startup_ids)
-            text = "\n".join([t("⏳ **{n} demande(s) attendent votre décision** depuis plus de 2 jours ouvrés :",
-                                n=total), *lines,
+            text = "\n".join([t.plural("⏳ **{n} demande attend votre décision** depuis plus de 2 jours ouvrés :",
+                                       "⏳ **{n} demandes attendent votre décision** depuis plus de 2 jours ouvrés :",
+                                       total), *lines,
                               t("Tapez **en-attente** pour les boutons Valider / Certifier.")])
             yield _Candidate(DIGEST, f"person:{person_id}", occurrence, self.moment(self.today),
                              functools.partial(Reply, text))
@@ -265,7 +266,8 @@ class _Plan:
                                "jours ouvrés", ref=w.reference, quote=w.quote_reference, startup=name,
                                amount=t.money(w.amount_cents), n=n))
         if count > len(waiting):
-            lines.append(t("• … et {n} autre(s) pour {startup}", n=count - len(waiting), startup=name))
+            lines.append(t.plural("• … et {n} autre pour {startup}", "• … et {n} autres pour {startup}",
+                                  count - len(waiting), startup=name))
         return lines
 
     # ------------------------------------------------------------------ budget thresholds

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from handlers.core import Command, Context, Registry
 from handlers.errors import CommandError
-from handlers.i18n import Translator
+from handlers.i18n import N_, Translator
 from handlers.markup import user
 from handlers.permissions import can_report
 from handlers.types import Reply
@@ -85,17 +85,17 @@ def report_reply(report: MonthlyReport, t: Translator) -> Reply:
 # --------------------------------------------------------------------------- files for the ministry
 
 REPORT_COLUMNS_FR = {
-    "startup": "Startup",
-    "ae_month": "AE engagées (mois)",
-    "ae_year": "AE engagées (année)",
-    "ae_rate": "Taux AE (année)",
-    "cp_month": "CP consommés (mois)",
-    "cp_year": "CP consommés (année)",
-    "cp_rate": "Taux CP (année)",
-    "pending_count": "Devis en attente",
-    "pending": "Montant en attente",
-    "outstanding": "Restes à payer",
-    "cp_projection": "Projection CP au 31/12",
+    "startup": N_("Startup"),
+    "ae_month": N_("AE engagées (mois)"),
+    "ae_year": N_("AE engagées (année)"),
+    "ae_rate": N_("Taux AE (année)"),
+    "cp_month": N_("CP consommés (mois)"),
+    "cp_year": N_("CP consommés (année)"),
+    "cp_rate": N_("Taux CP (année)"),
+    "pending_count": N_("Devis en attente"),
+    "pending": N_("Montant en attente"),
+    "outstanding": N_("Restes à payer"),
+    "cp_projection": N_("Projection CP au 31/12"),
 }
 
 
@@ -209,5 +209,5 @@ def cmd_report(ctx: Context, args: str) -> Reply:
 
 
 def register(registry: Registry) -> None:
-    registry.command(Command("rapport", ("report",), cmd_report, "rapport [AAAA-MM]",
-                             "le rapport mensuel (gestionnaires)", allowed=lambda actor: actor.is_manager))
+    registry.command(Command("rapport", ("report",), cmd_report, N_("rapport [AAAA-MM]"),
+                             N_("le rapport mensuel (gestionnaires)"), allowed=lambda actor: actor.is_manager))

@@ -12,6 +12,7 @@ from handlers import notify
 from handlers.cards import service_done_card, startup_name
 from handlers.core import Command, Context, Registry
 from handlers.errors import CommandError, FieldErrors
+from handlers.i18n import N_
 from handlers.markup import user
 from handlers.money import parse_amount
 from handlers.permissions import can_submit
@@ -112,6 +113,6 @@ def form_service_done(ctx: Context, _value: str, values: Mapping[str, str]) -> S
 
 def register(registry: Registry) -> None:
     registry.command(Command("service-fait", ("sf", "service-done", "servicefait"), cmd_service_done,
-                             "service-fait D-AAAA-NNNN; MONTANT[; PÉRIODE]",
-                             "demander la certification d'un service fait (sans argument : le formulaire)"))
+                             N_("service-fait D-AAAA-NNNN; MONTANT[; PÉRIODE]"),
+                             N_("demander la certification d'un service fait (sans argument : le formulaire)")))
     registry.forms["service_done.submit"] = form_service_done

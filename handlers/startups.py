@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from handlers.core import Command, Context, Registry
+from handlers.i18n import N_
 from handlers.types import Reply
 from storage import ledger, reference
 from storage.models import StartupRole
 
 PHASE_FR = {
-    "investigation": "investigation",
-    "construction": "construction",
-    "acceleration": "accélération",
-    "consolidation": "consolidation",
+    "investigation": N_("investigation"),
+    "construction": N_("construction"),
+    "acceleration": N_("accélération"),
+    "consolidation": N_("consolidation"),
 }
 
 
@@ -40,5 +41,5 @@ def cmd_startups(ctx: Context, _args: str) -> Reply:
 
 
 def register(registry: Registry) -> None:
-    registry.command(Command("startups", ("startup", "equipes"), cmd_startups, "startups",
-                             "les startups, leur phase, leurs équipes et leur budget"))
+    registry.command(Command("startups", ("startup", "equipes"), cmd_startups, N_("startups"),
+                             N_("les startups, leur phase, leurs équipes et leur budget")))

@@ -247,7 +247,7 @@ def test_pending_stays_one_readable_message_with_thousands_of_quotes(world, engi
     bot = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False).bot
     text = plain(bot.message(Request("console", "camille.martin", "en-attente")).text)
     lines = text.splitlines()
-    assert lines[0] == f"En attente de décision : {waiting} devis, 0 services faits"
+    assert lines[0] == f"En attente de décision : {waiting} devis, 0 service fait"
     assert len(lines) == 1 + 30 + 1 and len(text) < 5_000
     assert lines[-1] == f"… et {waiting - 30} autres demandes en attente (les plus anciennes sont en tête)."
 

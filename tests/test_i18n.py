@@ -1,100 +1,88 @@
-"""Every French sentence of handlers/ has an English version, and English is a working setting."""
+"""Every sentence the bot can say is in the catalogs, with real plural forms, and English is a working setting."""
 
 from __future__ import annotations
 
-import ast
 import re
 import string
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
 
-from handlers.i18n import Translator
-from handlers.i18n_en import ENGLISH
+from handlers.i18n import EXTRACT_KEYWORDS, Translator, catalog_path
 
-HANDLERS = Path(__file__).resolve().parents[1] / "handlers"
-TRANSLATING_OWNERS = {"ctx", "self", "services", "t"}  # t(…), ctx.t(…), self.t(…), services.t(…)
-
-
-def _is_translation_call(node: ast.Call) -> bool:
-    func = node.func
-    if isinstance(func, ast.Name):
-        return func.id == "t"
-    if isinstance(func, ast.Attribute) and func.attr == "t":
-        owner = func.value
-        while isinstance(owner, ast.Attribute):  # ctx.services.t(…)
-            if owner.attr in TRANSLATING_OWNERS:
-                return True
-            owner = owner.value
-        return isinstance(owner, ast.Name) and owner.id in TRANSLATING_OWNERS
-    return False
+ROOT = Path(__file__).resolve().parents[1]
+UPDATE_HINT = ("run the two commands of README « Traductions » (pybabel extract, pybabel update), "
+               "then give each new msgid its English msgstr in handlers/locales/en/LC_MESSAGES/messages.po")
 
 
-def _literal(node: ast.AST) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
-
-
-def french_sentences() -> dict[str, str]:
-    """French sentence → "file:line" where it is passed to a translator (or kept in a *_FR table
-    or a Command's usage/summary, which are translated when shown)."""
-    found: dict[str, str] = {}
-    for path in sorted(HANDLERS.glob("*.py")):
-        if path.name == "i18n_en.py":
-            continue
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in ast.walk(tree):
-            texts: list[ast.AST] = []
-            if isinstance(node, ast.Call) and node.args and _is_translation_call(node):
-                texts = [node.args[0]]
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Command":
-                texts = list(node.args[3:5]) + [k.value for k in node.keywords if k.arg in ("usage", "summary")]
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Flow":
-                texts = list(node.args[6:8])
-            elif isinstance(node, ast.Assign | ast.AnnAssign):
-                target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-                if isinstance(target, ast.Name) and target.id.endswith("_FR") and node.value is not None:
-                    value = node.value
-                    texts = list(value.values) if isinstance(value, ast.Dict) else list(getattr(value, "elts", []))
-            for text in texts:
-                literal = _literal(text)
-                if literal is not None:
-                    found.setdefault(literal, f"{path.name}:{getattr(text, 'lineno', '?')}")
+def extracted() -> dict[str | tuple[str, ...], str]:
+    """What `pybabel extract` finds in bot/ and handlers/ (msgid, or (singular, plural)) → "file:line"."""
+    found: dict[str | tuple[str, ...], str] = {}
+    for folder in ("bot", "handlers"):
+        messages: Iterator[tuple[str, int, str | tuple[str, ...], list[str], str | None]] = extract_from_dir(
+            ROOT / folder, method_map=[("**.py", "python")], keywords=EXTRACT_KEYWORDS)
+        for filename, lineno, message, _comments, _context in messages:
+            found.setdefault(message if isinstance(message, str) else tuple(message), f"{folder}/{filename}:{lineno}")
     return found
+
+
+def catalog(language: str) -> dict[str | tuple[str, ...], str | tuple[str, ...]]:
+    with open(catalog_path(language), "rb") as po:
+        return {m.id if isinstance(m.id, str) else tuple(m.id): m.string for m in read_po(po) if m.id}
 
 
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def test_the_scan_finds_the_sentences_it_should() -> None:
-    """The scanner sees literal sentences in t(…), ctx.t(…), Command usages and *_FR tables."""
-    found = french_sentences()
+def test_extraction_finds_the_sentences_it_should() -> None:
+    """pybabel's extraction sees t(…), ctx.t(…), N_(…) in tables and Command usages, and plural pairs."""
+    found = extracted()
     assert "Le motif est obligatoire." in found  # ctx.t(…)
     assert "Ce bouton n'est plus valable." in found  # self.t(…)
-    assert "Il manque le montant." in found  # t(…)
-    assert "budget [ANNÉE] [STARTUP]" in found  # Command usage
-    assert "en attente" in found  # STATUS_FR
+    assert "budget [ANNÉE] [STARTUP]" in found  # N_(…) in a Command
+    assert "en attente" in found  # N_(…) in STATUS_FR
+    assert ("{n} service fait", "{n} services faits") in found  # t.plural(…)
     assert len(found) > 150
 
 
-def test_every_french_sentence_has_an_english_version() -> None:
-    """Each sentence handlers pass to t(…) has an entry in handlers/i18n_en.py ENGLISH."""
-    missing = {text: where for text, where in french_sentences().items() if text not in ENGLISH}
-    assert not missing, "add to handlers/i18n_en.py ENGLISH:\n" + "\n".join(
-        f"  {where}: {text!r}" for text, where in sorted(missing.items(), key=lambda kv: kv[1])
-    )
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_each_catalog_holds_exactly_what_the_code_says(language: str) -> None:
+    """The catalog of each language has every extracted sentence and nothing the code no longer says."""
+    found, held = extracted(), catalog(language)
+    missing = {m: where for m, where in found.items() if m not in held}
+    stale = [m for m in held if m not in found]
+    assert not missing, UPDATE_HINT + ":\n" + "\n".join(f"  {w}: {m!r}" for m, w in missing.items())
+    assert not stale, f"obsolete in {language}: {stale} — {UPDATE_HINT}"
 
 
-def test_english_versions_keep_the_same_placeholders() -> None:
-    """An English sentence uses exactly the {placeholders} of its French original (no KeyError at runtime)."""
-    wrong = {fr: en for fr, en in ENGLISH.items() if placeholders(fr) != placeholders(en)}
-    assert not wrong, wrong
+def test_every_sentence_has_its_english_version_with_the_same_placeholders() -> None:
+    """Each msgid has a non-empty English msgstr (every plural form) using exactly its {placeholders}."""
+    for message, translation in catalog("en").items():
+        sources = [message] if isinstance(message, str) else list(message)
+        forms = [translation] if isinstance(translation, str) else list(translation)
+        assert all(forms), f"untranslated: {message!r} — {UPDATE_HINT}"
+        for form in forms:
+            assert placeholders(form) <= set().union(*(placeholders(s) for s in sources)) | {"n"}, (message, form)
+            if isinstance(message, str):
+                assert placeholders(form) == placeholders(message), (message, form)
+
+
+def test_french_plurals_follow_french_rules() -> None:
+    """French says « 0 service fait », « 1 service fait », « 2 services faits »; English « 1 quote », « 0 quotes »."""
+    fr, en = Translator("fr"), Translator("en")
+    assert [fr.plural("{n} service fait", "{n} services faits", n) for n in (0, 1, 2)] == [
+        "0 service fait", "1 service fait", "2 services faits"]
+    assert [en.plural("{n} devis", "{n} devis", n) for n in (0, 1, 2)] == ["0 quotes", "1 quote", "2 quotes"]
 
 
 def test_english_versions_are_english() -> None:
     """No English entry is left as the French sentence (a copy-paste is not a translation)."""
     french = re.compile(r"[éèêàçù]|\b(le|la|les|des|du|est|sont|pour|avec|dans|sur|aucun|aucune)\b", re.IGNORECASE)
-    copied = [fr for fr, en in ENGLISH.items() if fr == en and french.search(fr)]
+    copied = [m for m, s in catalog("en").items() if m == s and isinstance(m, str) and french.search(m)]
     assert not copied, copied
 
 

@@ -271,9 +271,9 @@ def test_digest_reaches_the_intrapreneur_after_more_than_two_working_days(
     assert digests[0] == first_digest
     assert all(is_working_day(d) for d in digests)
     assert len(digests) == len(set(digests))
-    text = incubator.dms("julien.moreau", "attendent votre décision")[0]
+    text = incubator.dms("julien.moreau", "votre décision")[0]
     assert "Dédale" in text and "3 000,00 €" in text and "en-attente" in text
-    assert incubator.dms("lea.dupont", "attendent votre décision") == []  # the coach does not decide
+    assert incubator.dms("lea.dupont", "votre décision") == []  # the coach does not decide
 
 
 def test_no_digest_once_the_request_is_decided(incubator: Incubator) -> None:
@@ -292,9 +292,9 @@ def test_digest_stays_short_on_a_phone(incubator: Incubator) -> None:
                                 amount_cents=1_000_00 + i, amount_ht_cents=None, supplier="Arawa", object="Audit",
                                 platform="console", now=paris(2026, 11, 2, 10) + timedelta(minutes=i), year=2026)
     incubator.sweep(paris(2026, 11, 6))
-    digest = incubator.dms("julien.moreau", "attendent votre décision")
-    assert len(digest) == 1 and "25 demande(s)" in digest[0]
-    assert digest[0].count("• devis") == 20 and "… et 5 autre(s) pour Dédale" in digest[0]
+    digest = incubator.dms("julien.moreau", "votre décision")
+    assert len(digest) == 1 and "25 demandes attendent" in digest[0]
+    assert digest[0].count("• devis") == 20 and "… et 5 autres pour Dédale" in digest[0]
 
 
 # --------------------------------------------------------------------------- budget thresholds
@@ -569,7 +569,7 @@ def test_a_whole_year_of_the_seed_convention_day_by_day_each_reminder_lands_once
     # In the right place, once: the managers' channel and each person's direct messages.
     assert len(inc.sender.messages("managers")) == 12 + 2 + 3 + 1
     assert len([r for r in inc.sender.messages("dm:lea.dupont") if "Comité" in r.text]) == 6
-    assert len([r for r in inc.sender.messages("dm:claire.petit") if "attendent votre décision" in r.text]) == 2
+    assert len([r for r in inc.sender.messages("dm:claire.petit") if "votre décision" in r.text]) == 2
     assert _time.perf_counter() - started < 5
 
 
