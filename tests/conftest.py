@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -78,12 +80,29 @@ def _truncate_all(engine: Engine) -> None:
         conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per test session; each test gets a copy (migrating costs more than copying)."""
+    path = tmp_path_factory.mktemp("template") / "incubot.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection to close checkpoints the WAL into the main file and removes it
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+def fresh_sqlite(template: Path, folder: Path) -> Engine:
+    """A migrated SQLite database of its own, copied from the session's template."""
+    path = folder / "incubot.db"
+    shutil.copyfile(template, path)
+    return make_engine(f"sqlite:///{path}")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def any_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+def any_engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
     """A fresh, migrated database: once on SQLite, once on PostgreSQL."""
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'incubot.db'}")
-        upgrade(engine)
+        engine = fresh_sqlite(sqlite_template, tmp_path)
     else:
         url = request.getfixturevalue("pg_database")
         engine = make_engine(url)
@@ -93,10 +112,9 @@ def any_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  #
 
 
 @pytest.fixture
-def engine(tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+def engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
     """A fresh, migrated SQLite file database."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'incubot.db'}")
-    upgrade(engine)
+    engine = fresh_sqlite(sqlite_template, tmp_path)
     yield engine
     engine.dispose()
 
