@@ -71,6 +71,13 @@ def test_every_sentence_has_its_english_version_with_the_same_placeholders() -> 
                 assert placeholders(form) == placeholders(message), (message, form)
 
 
+def test_the_french_catalog_holds_every_plural_form() -> None:
+    """French is the source language, but its catalog carries the plural pairs: without them gettext would
+    fall back to the English rule and say « 0 services faits »."""
+    plurals = {m: s for m, s in catalog("fr").items() if isinstance(m, tuple)}
+    assert plurals and all(tuple(s) == m for m, s in plurals.items()), UPDATE_HINT
+
+
 def test_french_plurals_follow_french_rules() -> None:
     """French says « 0 service fait », « 1 service fait », « 2 services faits »; English « 1 quote », « 0 quotes »."""
     fr, en = Translator("fr"), Translator("en")
