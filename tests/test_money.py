@@ -26,7 +26,6 @@ EN = Translator("en")
         ("12\u202f500,50\u00a0€", 1_250_050, False),
         ("12.500,50", 1_250_050, False),
         ("12,500.50", 1_250_050, False),
-        ("12.500", 1_250_000, False),
         ("1.500.000", 150_000_000, False),
         ("12k", 1_200_000, False),
         ("1,5 M€", 150_000_000, False),
@@ -64,7 +63,7 @@ def test_amounts_are_understood_the_ways_people_type_them(typed: str, cents: int
         ("- 12 500 €", "Le montant doit être positif (- 12 500 € est négatif)."),
         ("0", "Le montant doit être supérieur à zéro."),
         ("0,00 €", "Le montant doit être supérieur à zéro."),
-        ("12,345", "Un montant s'arrête au centime : « 12,345 » a trop de décimales."),
+        ("12,345", "« 12,345 » est ambigu : pour 12 345,00 €, tapez 12345."),
         ("12.5001", "Un montant s'arrête au centime : « 12.5001 » a trop de décimales."),
         ("0,001", "Un montant s'arrête au centime : « 0,001 » a trop de décimales."),
         ("100000001", "Montant refusé : 100000001 dépasse le plafond de 100 000 000,00 € pour une demande."),
@@ -155,3 +154,106 @@ def test_non_positive_amounts_are_never_accepted(value: Decimal) -> None:
     for text in (str(value), str(value).replace(".", ","), f"{value} €"):
         with pytest.raises(CommandError):
             parse_amount(text, FR)
+
+
+@pytest.mark.parametrize(
+    ("typed", "thousands", "decimal", "type_thousands", "type_decimal"),
+    [
+        ("12,500", "12 500,00 €", "12,50 €", "12500", "12,50"),
+        ("12.500", "12 500,00 €", "12,50 €", "12500", "12,50"),
+        ("1,250", "1 250,00 €", "1,25 €", "1250", "1,25"),
+        ("999.990 €", "999 990,00 €", "999,99 €", "999990", "999,99"),
+        ("12,500 HT", "12 500,00 €", "12,50 €", "12500", "12,50"),
+        ("1,500k", "1 500 000,00 €", "1 500,00 €", "1500k", "1,5k"),
+    ],
+)
+def test_a_single_mark_before_three_digits_is_refused_with_both_readings(
+        typed: str, thousands: str, decimal: str, type_thousands: str, type_decimal: str) -> None:
+    """« 12,500 » could be 12 500 € or 12,50 €: the bot asks which, and says how to type each."""
+    with pytest.raises(CommandError) as refused:
+        parse_amount(typed, FR)
+    said = plain(refused.value.message)
+    assert f"« {typed} » peut se lire de deux façons : {thousands} ou {decimal}." in said
+    assert f"Tapez {type_thousands} pour {thousands}, ou {type_decimal} pour {decimal}." in said
+
+
+def test_a_single_mark_before_three_digits_that_cannot_be_cents_still_names_the_thousands_reading() -> None:
+    """« 12,345 » is not 12,345 € (a cent has two decimals): the bot offers 12 345 € rather than read it silently."""
+    with pytest.raises(CommandError) as refused:
+        parse_amount("12,345", FR)
+    said = plain(refused.value.message)
+    assert "« 12,345 » est ambigu : pour 12 345,00 €, tapez 12345." in said
+    assert "(Un montant s'arrête au centime : trois décimales ne sont pas possibles.)" in said
+
+
+@pytest.mark.parametrize("typed", ["0.005", "0,005", "0.001", "0,050"])
+def test_three_decimals_after_zero_are_too_many_decimals_never_thousands(typed: str) -> None:
+    """« 0.005 » is not five euros: a leading 0 cannot start a thousands group, and a cent has two decimals."""
+    with pytest.raises(CommandError) as refused:
+        parse_amount(typed, FR)
+    assert f"Un montant s'arrête au centime : « {typed} » a trop de décimales." in plain(refused.value.message)
+
+
+@pytest.mark.parametrize(
+    ("typed", "cents"),
+    [
+        ("1.250.000", 125_000_000),
+        ("1,250,000", 125_000_000),
+        ("12 500,50", 1_250_050),
+        ("12.500,50", 1_250_050),
+        ("12,500.50", 1_250_050),
+        ("12k", 1_200_000),
+        ("12\u00a0500", 1_250_000),
+        ("12\u202f500", 1_250_000),
+        ("12\u202f500,50\u202f€", 1_250_050),
+        ("1\u00a0250\u00a0000,00\u00a0€", 125_000_000),
+        ("12,50", 1_250),
+        ("12.5", 1_250),
+        ("0,50", 50),
+    ],
+)
+def test_unambiguous_groupings_are_understood(typed: str, cents: int) -> None:
+    """Several groups, a decimal mark after a grouping, spaces (also no-break and narrow no-break) read one way only."""
+    assert parse_amount(typed, FR).cents == cents
+
+
+@pytest.mark.parametrize("typed", ["１２５００", "１２ ５００,５０ €", "12５00", "١٢٥٠٠", "۱۲۵۰۰", "१२५००", "12²",
+                                   "𝟏𝟐𝟓𝟎𝟎"])
+def test_digits_other_than_0_to_9_are_refused_with_a_clear_message(typed: str) -> None:
+    """Full-width, Arabic-Indic and other Unicode digits are refused, and the bot says to type 0 to 9."""
+    with pytest.raises(CommandError) as refused:
+        parse_amount(typed, FR)
+    assert (f"« {typed} » contient des chiffres autres que 0 à 9 : tapez le montant avec les chiffres "
+            "ordinaires, par exemple 12500 ou 12 500,50.") in plain(refused.value.message)
+
+
+def test_the_ambiguity_is_explained_in_english_too() -> None:
+    """With the English translator the two readings are offered in English."""
+    with pytest.raises(CommandError) as refused:
+        parse_amount("12,500", EN)
+    said = plain(refused.value.message)
+    assert said.startswith("“12,500” can be read two ways: €12,500.00 or €12.50.")
+    assert "Type 12500 for €12,500.00, or 12.50 for €12.50." in said
+
+
+@settings(max_examples=300, deadline=None)
+@given(whole=st.integers(min_value=1, max_value=999), frac=st.integers(min_value=0, max_value=999),
+       mark=st.sampled_from([",", "."]), suffix=st.sampled_from(["", " €", "€", " HT", " TTC", " EUR"]))
+def test_one_mark_before_exactly_three_digits_is_never_read_one_way(whole: int, frac: int, mark: str,
+                                                                    suffix: str) -> None:
+    """Whatever the digits, « N,ddd » and « N.ddd » (N of 1 to 3 digits) are refused, the thousands reading named."""
+    typed = f"{whole}{mark}{frac:03d}{suffix}"
+    with pytest.raises(CommandError) as refused:
+        parse_amount(typed, FR)
+    assert FR.money(whole * 100_000 + frac * 100) in plain(refused.value.message)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.characters(categories=["Nd", "Zs", "Po", "Sc"]), min_size=1, max_size=20))
+def test_an_accepted_amount_was_typed_with_ascii_digits(text: str) -> None:
+    """Any text with a digit other than 0–9 is refused; an accepted one has only 0–9 for digits."""
+    try:
+        parse_amount(text, FR)
+    except CommandError:
+        return
+    assert all(c in "0123456789" for c in text if c.isdigit())
