@@ -7,8 +7,6 @@ Errors an operator can fix are printed as one French sentence, exit code 2.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import logging
 import sys
@@ -213,20 +211,12 @@ def cmd_budget(runtime: Runtime, year: int, as_json: bool) -> int:
 
 
 def cmd_export(runtime: Runtime, fmt: str, output: Path | None) -> int:
-    from handlers.export import export_rows
+    from handlers.export import export_rows, to_csv
     from storage.db import unit_of_work
 
     with unit_of_work(runtime.services.sessions) as session:
         rows = export_rows(session=session)
-    if fmt == "json":
-        text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
-    else:
-        buffer = io.StringIO()
-        columns = list(rows[0].keys()) if rows else ["reference"]
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        text = buffer.getvalue()
+    text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n" if fmt == "json" else to_csv(rows)
     return emit(text, output, f"{len(rows)} devis exportés dans {output}.")
 
 

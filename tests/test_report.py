@@ -78,6 +78,22 @@ def test_report_as_csv_for_the_ministry(october) -> None:  # type: ignore[no-unt
     assert total["Projection CP au 31/12"] == "4200.00"
 
 
+def test_report_csv_neutralises_a_startup_name_a_spreadsheet_would_run(october) -> None:  # type: ignore[no-untyped-def]
+    """A startup named `=HYPERLINK(…)` is a text cell (`'=HYPERLINK(…)`) in the report CSV; figures stay numbers."""
+    import sqlalchemy as sa
+
+    with unit_of_work(october) as session:
+        session.execute(sa.text("UPDATE startup SET name = :name WHERE id = 'dedale'"),
+                        {"name": '=HYPERLINK("https://evil.example","Dédale")'})
+    with unit_of_work(october) as session:
+        report = monthly_report(session=session, t=Translator("fr", PARIS), year=2026, month=10)
+    rows = list(csv.DictReader(io.StringIO(report_csv(report, Translator("fr", PARIS))), delimiter=";"))
+    names = [r["Startup"] for r in rows]
+    assert "'=HYPERLINK(\"https://evil.example\",\"Dédale\")" in names
+    assert all(not n.startswith(("=", "+", "-", "@")) for n in names)
+    assert rows[-1]["AE engagées (année)"] == "15000.00"
+
+
 def test_report_as_markdown(october) -> None:  # type: ignore[no-untyped-def]
     """Markdown: a title with the month, the totals, then a table with every startup and the total."""
     with unit_of_work(october) as session:
