@@ -3,7 +3,8 @@
 * coaches, intrapreneurs and managers submit quotes and service done for the
   startups they belong to (managers for any);
 * only an intrapreneur of the startup decides (validate/refuse, certify/refuse);
-* everyone known sees the year's totals; managers also the breakdown and reports;
+* everyone known sees the year's totals and the startups' names, phases and teams;
+  a startup's own money only its team and the managers; managers also the breakdown and reports;
 * admins import and edit reference data.
 """
 
@@ -59,6 +60,7 @@ def can_decide(actor: Actor, startup_id: str) -> bool:
 
 
 def can_see_startup(actor: Actor, startup_id: str) -> bool:
+    """A startup's money (``budget STARTUP``, its line in ``startups``): its team and the managers."""
     return actor.is_manager or startup_id in actor.member_of
 
 

@@ -1,9 +1,15 @@
-"""``startups``: each startup with its phase, people and budget used this year."""
+"""``startups``: each startup with its phase, people and budget used this year.
+
+Names, phases and teams are shown to everyone the bot knows (they are public, like /stats);
+a startup's money only to its team and the managers, as ``budget STARTUP``
+(:func:`handlers.permissions.can_see_startup`). A stranger is stopped before, by the Bot.
+"""
 
 from __future__ import annotations
 
 from handlers.core import Command, Context, Registry
 from handlers.i18n import N_
+from handlers.permissions import can_see_startup
 from handlers.types import Reply
 from storage import ledger, reference
 from storage.models import StartupRole
@@ -19,10 +25,12 @@ PHASE_FR = {
 def cmd_startups(ctx: Context, _args: str) -> Reply:
     t = ctx.t
     year = ctx.year
-    usage = {u.startup_id: u for u in ledger.startup_usage(session=ctx.session, year=year)}
     items = reference.startups(session=ctx.session)
     if not items:
         return Reply(t("Aucune startup n'est enregistrée."))
+    visible = [s.id for s in items if can_see_startup(ctx.actor, s.id)]
+    usage = ({u.startup_id: u for u in ledger.startup_usage(session=ctx.session, year=year, startup_ids=visible)}
+             if visible else {})
     lines = [t("**Startups de l'incubateur** ({n}) — budget {year}", n=len(items), year=year)]
     for s in items:
         phase = t(PHASE_FR.get(s.phase, s.phase))
@@ -37,6 +45,8 @@ def cmd_startups(ctx: Context, _args: str) -> Reply:
         if u is not None:
             lines.append(t("   AE engagées {committed} · CP consommés {consumed}",
                            committed=t.money(u.committed_cents), consumed=t.money(u.consumed_cents)))
+    if len(visible) < len(items):
+        lines.append(t("Les montants de chaque startup sont réservés à son équipe et aux gestionnaires."))
     return Reply("\n".join(lines))
 
 

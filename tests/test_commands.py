@@ -164,6 +164,42 @@ def test_forbidden_requests_are_refused_and_change_nothing(ready: ChatDriver, en
     refused(ready, engine, who, text, *expected)
 
 
+def add_person_without_role(engine: Engine, person_id: str, name: str) -> None:
+    """Someone the bot knows (on every platform) who has no role in any startup and is not a manager."""
+    from tests.conftest import mattermost_id, slack_id
+
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO person (id, name, slack_id, mattermost_id, is_manager, is_admin) "
+                             "VALUES (:id, :name, :slack, :mattermost, false, false)"),
+                     {"id": person_id, "name": name, "slack": slack_id(person_id),
+                      "mattermost": mattermost_id(person_id)})
+
+
+def test_startups_shows_money_only_to_the_team_and_the_managers(ready: ChatDriver, engine: Engine) -> None:
+    """`startups`: names, phases and people for everyone known; a startup's money only to its team and managers."""
+    add_person_without_role(engine, "marie.noel", "Marie Noël")
+    nobody = refused(ready, engine, "marie.noel", "startups", "Startups de l'incubateur (4)",
+                     "Dédale", "construction depuis le 1 février 2026", "intrapreneur(s) : Julien Moreau",
+                     "Les montants de chaque startup sont réservés à son équipe et aux gestionnaires.")
+    assert "AE engagées" not in nobody and "10 000,00 €" not in nobody
+    refused(ready, engine, "marie.noel", "budget dedale",
+            "Le détail de Dédale est réservé à son équipe et aux gestionnaires.")
+
+    other_coach = refused(ready, engine, "thomas.roux", "startups", "Startups de l'incubateur (4)", "Dédale")
+    assert "10 000,00 €" not in other_coach
+    assert other_coach.count("AE engagées") == 2  # Euphrosyne and Locadocs, his two startups
+
+    for who in ("lea.dupont", "julien.moreau", "camille.martin"):
+        assert "AE engagées 10 000,00 €" in refused(ready, engine, who, "startups", "Dédale")
+    assert refused(ready, engine, "camille.martin", "startups").count("AE engagées") == 4
+
+
+def test_a_stranger_asking_for_startups_is_told_whom_to_ask(ready: ChatDriver, engine: Engine) -> None:
+    """Someone the bot does not know gets no list at all, only whom to ask."""
+    said = refused(ready, engine, "inconnu", "startups", "Je ne vous connais pas encore", "Camille Martin")
+    assert "Dédale" not in said and "€" not in said
+
+
 BAD_ARGUMENTS = {
     "unknown command": ("lea.dupont", "abracadabra", "Je ne connais pas la commande « abracadabra »."),
     "100 kB command": ("lea.dupont", HUGE, "Ce message est trop long (100 000 caractères ; 4 000 au plus)"),
