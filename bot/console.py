@@ -40,7 +40,7 @@ class Console:
     sessions: SessionFactory
     person_id: str
     out: TextIO = field(default_factory=lambda: sys.stdout)
-    ask: Callable[[str], str] = input
+    ask: Callable[[str], str] = lambda prompt: input(prompt)  # noqa: E731 - looked up when asked (tests patch it)
     color: bool = False
     platform: str = PLATFORM
     choices: dict[int, Button] = field(default_factory=dict)
@@ -159,7 +159,8 @@ class Console:
                 self._print(f"  {i}. {choice.label}")
         try:
             answer = self.ask(f"{label}{' — ' + field_.hint if field_.hint else ''} : ").strip()
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C: the form is given up, the shell goes on
+            self._print()
             return None
         if answer == ":annuler":
             return None
@@ -190,7 +191,7 @@ class Console:
 
     def loop(self) -> None:
         self._print("incubot — tapez « aide », « :qui » pour les personnes, « :as ID » pour changer "
-                    "de personne, Ctrl-D pour quitter.\n")
+                    "de personne, Ctrl-D ou Ctrl-C pour quitter.\n")
         while True:
             try:
                 line = self.ask(f"{self._name(self.person_id)} > ")
@@ -199,4 +200,7 @@ class Console:
                 return
             if line.strip() in (":q", ":quit", "quit", "exit"):
                 return
-            self.say(line)
+            try:
+                self.say(line)
+            except KeyboardInterrupt:  # Ctrl-C while the bot works: back to the prompt, not a traceback
+                self._print("\nInterrompu. Ce qui était déjà enregistré le reste : vérifiez avec « en-attente ».\n")

@@ -287,6 +287,90 @@ def test_shell_forms_ask_each_field_and_ask_again_only_the_wrong_one(
     assert re.search(r"Devis D-\d{4}-\d{4} enregistré : 3 000,00 € TTC pour Dédale", out), out
 
 
+def scripted(answers: list[str | type[BaseException]], asked: list[str]) -> Any:
+    """An ``input`` that gives each answer in turn, raising the exceptions (Ctrl-C, Ctrl-D) where listed."""
+    queue = list(answers)
+
+    def ask(prompt: str = "") -> str:
+        asked.append(prompt)
+        if not queue:
+            raise AssertionError(f"nothing left to answer to {prompt!r}")
+        answer = queue.pop(0)
+        if isinstance(answer, type):
+            raise answer()
+        return answer
+
+    return ask
+
+
+def shell(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``incubot shell ARGS``; a Ctrl-C that escapes it fails the test instead of stopping pytest."""
+    try:
+        return incubot(capsys, "shell", *args)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped the shell (a traceback for the person at the terminal)")
+
+
+def test_ctrl_c_in_a_form_abandons_it_and_the_shell_goes_on(database: str, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while a form asks a field: « Formulaire abandonné », nothing stored, back at the prompt;
+    Ctrl-C at the prompt ends the shell cleanly (exit 0, no traceback)."""
+    import builtins
+
+    asked: list[str] = []
+    monkeypatch.setattr(builtins, "input", scripted(["devis", "2", KeyboardInterrupt, "budget",
+                                                     KeyboardInterrupt], asked))
+    code, out, err = shell(capsys, "--demo")
+    assert code == 0, err
+    assert "— Nouveau devis —" in out
+    assert "Formulaire abandonné : rien n'a été enregistré." in out
+    assert "AE : allouées 1 500 000,00 €" in out.split("Formulaire abandonné")[1]  # the prompt came back
+    assert sum("Léa Dupont >" in prompt for prompt in asked) == 3
+    assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err
+    with sa.create_engine(f"sqlite:///{Path('incubot-demo.db').resolve()}").connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM quote WHERE supplier = ''")).scalar_one() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM quote")).scalar_one() == 6  # the demo's, no new one
+
+
+@pytest.mark.parametrize("stop", [EOFError, KeyboardInterrupt])
+def test_ctrl_c_or_ctrl_d_at_the_prompt_ends_the_shell_cleanly(database: str, capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               stop: type[BaseException]) -> None:
+    """At the prompt, Ctrl-D or Ctrl-C ends `incubot shell` with exit code 0 and no traceback."""
+    import builtins
+
+    monkeypatch.setattr(builtins, "input", scripted(["aide", stop], []))
+    code, out, err = shell(capsys, "--demo")
+    assert code == 0 and "Bonjour Léa Dupont" in out
+    assert "Traceback" not in out + err
+
+
+def test_ctrl_c_while_a_command_runs_comes_back_to_the_prompt() -> None:
+    """Ctrl-C while the bot works on a line: the shell says it was interrupted and asks again."""
+    from bot.console import Console
+    from handlers.types import Reply
+
+    class Slow:
+        calls = 0
+
+        def message(self, request: object) -> Reply:
+            self.calls += 1
+            if self.calls == 1:
+                raise KeyboardInterrupt
+            return Reply("Réponse.")
+
+    out = io.StringIO()
+    console = Console(Slow(), sessions=lambda: None, person_id="lea.dupont", out=out,  # type: ignore[arg-type]
+                      ask=scripted(["budget", "budget", EOFError], []))
+    console._name = lambda person_id: "Léa"  # type: ignore[method-assign]
+    try:
+        console.loop()
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped the shell")
+    assert "Interrompu. Ce qui était déjà enregistré le reste : vérifiez avec « en-attente »." in out.getvalue()
+    assert "Réponse." in out.getvalue()
+
+
 def test_shell_gives_up_a_form_whose_errors_it_cannot_ask_again() -> None:
     """A form error on a field the form does not have abandons the form instead of looping forever."""
     from bot.console import Console
