@@ -22,6 +22,7 @@ from sqlmodel import Session
 SessionFactory = Callable[[], Session]
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+PG_CONNECT_TIMEOUT_S = 10
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -32,6 +33,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if url.startswith("postgresql") and "connect_timeout" not in url:
+        # A host that drops packets would otherwise hold `serve` (or any command) for minutes at start.
+        kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S, **kwargs.get("connect_args", {})}
     return sa.create_engine(url, **kwargs)
 
 
@@ -75,11 +79,18 @@ def unit_of_work(sessions: SessionFactory) -> Iterator[Session]:
 
 
 def alembic_config(engine: Engine) -> Any:
+    """Alembic's configuration for ``engine``, which migrations use as is (``cfg.attributes["engine"]``).
+
+    The URL kept in it is for show only: without its password (an Alembic error or log line may
+    print it), and with ``%`` doubled, since Alembic's options go through configparser
+    interpolation — a ``%``-encoded password (``p%40ss``) used to stop every start with a
+    ValueError that printed the whole URL.
+    """
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("storage") / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    cfg.set_main_option("script_location", str(resources.files("storage") / "migrations").replace("%", "%%"))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=True).replace("%", "%%"))
     cfg.attributes["engine"] = engine
     return cfg
 
