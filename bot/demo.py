@@ -77,7 +77,6 @@ def generate_quotes(sessions: SessionFactory, now: datetime, count: int, *, batc
     """
     import random
 
-    import sqlalchemy as sa
     from sqlmodel import select
 
     from storage.models import Quote, Startup
@@ -85,12 +84,13 @@ def generate_quotes(sessions: SessionFactory, now: datetime, count: int, *, batc
     rng = random.Random(42)
     with unit_of_work(sessions) as session:
         startups = [s.id for s in session.exec(select(Startup)).all()]
-        last = session.exec(select(sa.func.max(Quote.seq)).where(Quote.year == now.year)).one()
-    seq = last or 0
     done = 0
     while done < count:
         with unit_of_work(sessions) as session:
-            for _ in range(min(batch, count - done)):
+            size = min(batch, count - done)
+            # Numbers taken from the year's counter, as every submission does (one UPDATE a batch).
+            seq = ledger.reserve_numbers(session=session, prefix=ledger.QUOTE_PREFIX, year=now.year, count=size) - 1
+            for _ in range(size):
                 seq += 1
                 done += 1
                 status = rng.choice(("pending", "refused", "refused"))

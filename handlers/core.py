@@ -169,10 +169,10 @@ class Bot:
     ) -> T:
         try:
             with unit_of_work(self.services.sessions) as session:
-                person = reference.find_person(session=session, platform=platform, user_id=user_id)
-                if person is None:
+                found = reference.find_actor(session=session, platform=platform, user_id=user_id)
+                if found is None:
                     return on_refusal(self._stranger_message(session))
-                actor = Actor(person, reference.roles_of(session=session, person_id=person.id))
+                actor = Actor(*found)
                 result = body(Context(self.services, session, actor, platform, self.registry))
         except FieldErrors as exc:
             return on_fields(exc.errors) if on_fields else on_refusal(exc.message)

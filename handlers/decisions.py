@@ -47,11 +47,11 @@ class Flow:
 
 
 def _load_quote(ctx: Context, ref: str) -> Subject:
-    return ledger.load_quote(session=ctx.session, reference=ref)
+    return ledger.load_quote(session=ctx.session, reference=ref, year=ctx.year)
 
 
 def _load_service_done(ctx: Context, ref: str) -> Subject:
-    return ledger.load_service_done(session=ctx.session, reference=ref)
+    return ledger.load_service_done(session=ctx.session, reference=ref, year=ctx.year)
 
 
 def _quote_card(ctx: Context, subject: Subject) -> Reply:
@@ -65,26 +65,22 @@ def _service_done_card(ctx: Context, subject: Subject) -> Reply:
 
 def _approve_quote(ctx: Context, subject: Subject, then: Then) -> None:
     ledger.validate_quote(session=ctx.session, reference=subject.reference, actor_id=ctx.actor.id,
-                          platform=ctx.platform, now=ctx.now(), year=ctx.year, quote=subject.quote, then=then)
+                          platform=ctx.platform, now=ctx.now(), year=ctx.year, subject=subject, then=then)
 
 
 def _approve_service_done(ctx: Context, subject: Subject, then: Then) -> None:
-    assert isinstance(subject.row, ServiceDone)
     ledger.certify_service_done(session=ctx.session, reference=subject.reference, actor_id=ctx.actor.id,
-                                platform=ctx.platform, now=ctx.now(), year=ctx.year, row=subject.row,
-                                quote=subject.quote, then=then)
+                                platform=ctx.platform, now=ctx.now(), year=ctx.year, subject=subject, then=then)
 
 
 def _refuse_quote(ctx: Context, subject: Subject, reason: str, then: Then) -> None:
     ledger.refuse_quote(session=ctx.session, reference=subject.reference, actor_id=ctx.actor.id,
-                        platform=ctx.platform, reason=reason, now=ctx.now(), quote=subject.quote, then=then)
+                        platform=ctx.platform, reason=reason, now=ctx.now(), subject=subject, then=then)
 
 
 def _refuse_service_done(ctx: Context, subject: Subject, reason: str, then: Then) -> None:
-    assert isinstance(subject.row, ServiceDone)
     ledger.refuse_service_done(session=ctx.session, reference=subject.reference, actor_id=ctx.actor.id,
-                               platform=ctx.platform, reason=reason, now=ctx.now(), row=subject.row,
-                               quote=subject.quote, then=then)
+                               platform=ctx.platform, reason=reason, now=ctx.now(), subject=subject, then=then)
 
 
 QUOTE = Flow("quote", "quote.validate", "quote.refuse", _load_quote, _quote_card, _approve_quote, _refuse_quote,

@@ -11,12 +11,15 @@ answer and our ``mark_sent``, nothing is sent twice.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -57,6 +60,46 @@ def enqueue(
     except IntegrityError:
         return None
     return row
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """One message for :func:`enqueue_many`, the arguments of :func:`enqueue`."""
+
+    kind: str
+    target: str
+    occurrence: str
+    payload: dict[str, Any]
+    due_at: datetime
+
+
+@functools.cache
+def _insert_ignoring_duplicates(dialect: str) -> Any:
+    """Built once: building the statement costs more than sending it."""
+    table: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return insert.on_conflict_do_nothing(index_elements=["kind", "target", "occurrence"]).returning(table.c.id)
+
+
+def enqueue_many(*, session: Session, messages: Sequence[NewMessage]) -> None:
+    """Add several messages with one ``INSERT … ON CONFLICT DO NOTHING``: like :func:`enqueue`
+    for each (a message whose (kind, target, occurrence) exists is skipped), in one statement
+    instead of a SELECT, a SAVEPOINT, an INSERT and a RELEASE per message.
+
+    An executemany with RETURNING: SQLAlchemy sends it as one multi-row INSERT built from its
+    cached statement ("insertmanyvalues"), where ``.values([…])`` is compiled on every call.
+    """
+    if not messages:
+        return
+    session.execute(
+        _insert_ignoring_duplicates(session.get_bind().dialect.name),
+        [
+            {"kind": m.kind, "target": m.target, "occurrence": m.occurrence, "due_at": m.due_at,
+             "payload": json.dumps(m.payload, ensure_ascii=False), "status": OutboxStatus.PENDING.value,
+             "attempts": 0}
+            for m in messages
+        ],
+    )
 
 
 def exists(*, session: Session, kind: str, target: str, occurrence: str) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -33,6 +35,28 @@ def find_person(*, session: Session, platform: str, user_id: str) -> Person | No
     if platform == "mattermost":
         return session.exec(select(Person).where(Person.mattermost_id == user_id)).first()
     return session.get(Person, user_id)
+
+
+@functools.cache
+def _find_actor(platform: str) -> sa.Select[Person, str | None, str | None]:
+    key = {"slack": Person.slack_id, "mattermost": Person.mattermost_id}.get(platform, Person.id)
+    return (
+        sa.select(Person, col(Membership.startup_id), col(Membership.role))
+        .outerjoin(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
+        .where(col(key) == sa.bindparam("p_user"))
+    )
+
+
+def find_actor(*, session: Session, platform: str, user_id: str) -> tuple[Person, dict[str, set[str]]] | None:
+    """:func:`find_person` and :func:`roles_of` in one SELECT (built once): every request starts with it."""
+    rows = session.execute(_find_actor(platform if platform in PLATFORMS else "console"), {"p_user": user_id}).all()
+    if not rows:
+        return None
+    roles: dict[str, set[str]] = {}
+    for _person, startup_id, role in rows:
+        if startup_id is not None and role is not None:
+            roles.setdefault(startup_id, set()).add(role)
+    return rows[0][0], roles
 
 
 def get_person(*, session: Session, person_id: str) -> Person | None:
