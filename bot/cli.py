@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.app import Runtime, build_runtime
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, check_database_url, database_problem
 
 
 class CliError(Exception):
@@ -66,13 +66,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
+    key = "--database" if args.database else "DATABASE_URL"
+    settings: Settings | None = None
     try:
         settings = Settings.from_env()
         if args.database:
+            check_database_url(args.database, key)
             settings = _replace(settings, database_url=args.database)
         return _run(args, settings)
     except (ConfigError, CliError) as exc:
         print(f"incubot : {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C before the shell's prompt, or during a long import
+        print(file=sys.stderr)
+        return 130
+    except Exception as exc:
+        problem = database_problem(settings.database_url, exc, key) if settings else None  # unusable database
+        if problem is None:
+            raise
+        print(f"incubot : {problem}", file=sys.stderr)
         return 2
 
 

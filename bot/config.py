@@ -13,6 +13,89 @@ class ConfigError(Exception):
     """A setting is wrong; the message says which and why (in French, for operators)."""
 
 
+def check_database_url(url: str, key: str = "DATABASE_URL") -> None:
+    """Refuse a URL SQLAlchemy cannot read, without repeating it (it may hold a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        raise ConfigError(
+            f"{key} n'est pas une URL de base de données lisible : écrivez-la "
+            "postgresql+psycopg://UTILISATEUR:MOT_DE_PASSE@HÔTE:5432/BASE ou sqlite:///CHEMIN.db "
+            "(dans le mot de passe, « @ » s'écrit %40, « : » %3A, « / » %2F et « % » %25).") from None
+
+
+def database_where(url: str) -> str:
+    """Where ``url`` points, in French, for messages and logs — never its password."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    backend = u.get_backend_name()
+    if backend == "sqlite":
+        return f"SQLite « {u.database or ':memory:'} »"
+    name = {"postgresql": "PostgreSQL", "mysql": "MySQL", "mariadb": "MariaDB"}.get(backend, backend)
+    host = u.host or str(u.query.get("host") or "localhost")
+    port = u.port or {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(backend)
+    details = ([f"base « {u.database} »"] if u.database else []) + (
+        [f"utilisateur « {u.username} »"] if u.username else [])
+    return f"{name} sur {host}{f':{port}' if port else ''}" + (f" ({', '.join(details)})" if details else "")
+
+
+# The driver's words (psycopg, sqlite3) for the usual causes, in French.
+_CAUSES = (
+    ("connection refused", "connexion refusée"),
+    ("timeout expired", "pas de réponse dans le délai"),
+    ("timed out", "pas de réponse dans le délai"),
+    ("password authentication failed", "authentification refusée (utilisateur ou mot de passe)"),
+    ("no password supplied", "mot de passe manquant"),
+    ("could not translate host name", "nom d'hôte inconnu"),
+    ("name or service not known", "nom d'hôte inconnu"),
+    ("no route to host", "hôte injoignable"),
+    ("network is unreachable", "réseau injoignable"),
+    ("unable to open database file", "fichier impossible à ouvrir (le dossier existe-t-il, est-il accessible ?)"),
+)
+
+
+def database_problem(url: str, exc: BaseException, key: str = "DATABASE_URL") -> str | None:
+    """The one French sentence for ``exc`` when it means the database at ``url`` cannot be used at all
+    (not reached, unknown driver); ``None`` for anything else. Never the password, never the raw URL."""
+    import re
+
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.NoSuchModuleError):
+        driver = str(exc).rsplit(":", 1)[-1].strip() or "?"
+        return (f"{key} : pilote de base de données inconnu « {driver} » (PostgreSQL s'écrit "
+                "postgresql+psycopg://…, SQLite sqlite:///CHEMIN.db).")
+    if isinstance(exc, sa_exc.ArgumentError):
+        try:
+            check_database_url(url, key)
+        except ConfigError as refused:
+            return str(refused)
+        return None
+    if not isinstance(exc, sa_exc.DBAPIError) or not (exc.statement is None or exc.connection_invalidated):
+        return None
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    said = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+    missing = re.search(r'(database|role) "([^"]+)" does not exist', said)
+    if missing:
+        what = "la base" if missing.group(1) == "database" else "l'utilisateur"
+        cause = f"{what} « {missing.group(2)} » n'existe pas"
+    else:
+        cause = next((french for english, french in _CAUSES if english in said.lower()), "")
+    if not cause:  # the driver's own words, without anything that could be the password
+        cause = re.sub(r"^connection failed:\s*", "", said)[:200]
+        for secret in {u.password, str(u.password or "")} - {None, ""}:
+            cause = cause.replace(str(secret), "***")
+    advice = ("que le dossier existe et est accessible en écriture" if u.get_backend_name() == "sqlite"
+              else "que le serveur est démarré et accepte les connexions")
+    return f"la base de données {database_where(url)} est inaccessible : {cause}. Vérifiez {key} et {advice}."
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///incubot.db"
@@ -101,6 +184,7 @@ class Settings:
         return settings
 
     def check(self) -> None:
+        check_database_url(self.database_url)
         if self.slack_bot_token and not (self.slack_signing_secret or self.slack_app_token):
             raise ConfigError("SLACK_BOT_TOKEN est défini mais ni SLACK_SIGNING_SECRET (HTTP) "
                               "ni SLACK_APP_TOKEN (Socket Mode).")

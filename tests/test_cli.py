@@ -345,6 +345,22 @@ def test_ctrl_c_or_ctrl_d_at_the_prompt_ends_the_shell_cleanly(database: str, ca
     assert "Traceback" not in out + err
 
 
+def test_ctrl_c_outside_the_shell_prompt_ends_the_command_without_a_traceback(
+        database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during a long command (an import, the start of the shell): exit code 130, no traceback."""
+    import bot.cli
+
+    def interrupted(*_args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bot.cli, "_run", interrupted)
+    try:
+        code, out, err = incubot(capsys, "import", str(EXAMPLE))
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped incubot")
+    assert code == 130 and "Traceback" not in out + err
+
+
 def test_ctrl_c_while_a_command_runs_comes_back_to_the_prompt() -> None:
     """Ctrl-C while the bot works on a line: the shell says it was interrupted and asks again."""
     from bot.console import Console
