@@ -8,6 +8,12 @@ Checked afterwards: exactly 123 validated, 77 refused for lack of credits with t
 managers alerted, the AE counter equal to the sum of validated quotes and under the
 allocation. Run on a SQLite file and on PostgreSQL.
 
+Also measured in the same run, by the direct mode: the SQL statements per decision (a
+``before_cursor_execute`` count over the 200 clicks, refusals included, SQLite's BEGIN
+IMMEDIATE included), and the *floor*: 200 threads released together, each a transaction
+made of the guarded UPDATE on the allocation row alone — what no decision can do without,
+on this machine at this moment. ``of floor`` is the decisions' rate as a share of it.
+
 ``--via slack`` sends the 200 clicks instead as signed Slack ``block_actions`` to
 ``incubot serve`` (its own process, Slack configured against the fake Web API of
 ``tests/fake_slack.py``): the latency is then what Slack waits for its ack, which a
@@ -23,6 +29,7 @@ Prints a table, then one JSON line (``{"bench": "validations", ...}``). Loopback
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import sys
@@ -38,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 from common import database, free_port, slack_headers, wait_healthy  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from bot.app import build_runtime  # noqa: E402
@@ -158,12 +166,51 @@ def run(backend: str, via: str = "bot") -> dict[str, object]:
             result = runtime.bot.action(Action("console", who, "quote.validate", ref))
             return (time.perf_counter() - start) * 1000, result.reply.text if result.reply else ""
 
+        sent = itertools.count()
+
+        def count_statement(*_args: Any) -> None:
+            next(sent)
+
+        event.listen(runtime.engine, "before_cursor_execute", count_statement)
         wall = time.perf_counter()
         with ThreadPoolExecutor(CLICKS) as pool:
             results = list(pool.map(click, refs))
         wall_s = time.perf_counter() - wall
+        event.remove(runtime.engine, "before_cursor_execute", count_statement)
+        statements = next(sent)
 
-        return check(backend, via, results, wall_s, runtime, refs, year)
+        row = check(backend, via, results, wall_s, runtime, refs, year)
+        floor_per_s = floor(runtime, year)
+        row.update(statements_per_decision=round(statements / CLICKS, 1), floor_per_s=floor_per_s,
+                   of_floor=f"{row['per_s'] / floor_per_s:.0%}")  # type: ignore[operator]
+        return row
+
+
+def floor(runtime: Any, year: int) -> float:
+    """Decisions per second at the floor, measured like the clicks: CLICKS threads released together,
+    each one transaction made of the guarded UPDATE on the year's allocation row alone (what no
+    decision can do without), through the same engine and pool."""
+    table = Allocation.__table__  # type: ignore[attr-defined]
+    amount = sa.bindparam("amount", type_=sa.BigInteger)
+    move = (sa.update(table).where(table.c.year == year, table.c.ae_committed_cents + amount <= table.c.ae_cents)
+            .values(ae_committed_cents=table.c.ae_committed_cents + amount))
+    with runtime.engine.begin() as conn:  # room for every one
+        conn.execute(sa.update(table).where(table.c.year == year)
+                     .values(ae_cents=table.c.ae_committed_cents + CLICKS * AMOUNT_CENTS))
+    barrier = threading.Barrier(CLICKS)
+
+    def decide(_i: int) -> int:
+        barrier.wait()
+        with runtime.engine.begin() as conn:
+            return int(conn.execute(move, {"amount": AMOUNT_CENTS}).rowcount)
+
+    wall = time.perf_counter()
+    with ThreadPoolExecutor(CLICKS) as pool:
+        moved = sum(pool.map(decide, range(CLICKS)))
+    wall_s = time.perf_counter() - wall
+    runtime.engine.dispose()
+    assert moved == CLICKS, moved
+    return round(CLICKS / wall_s, 1)
 
 
 def check(backend: str, via: str, results: list[tuple[float, str]], wall_s: float, runtime: Any,
@@ -211,11 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = [run(backend, args.via) for backend in backends]
     print(f"via {args.via}")
     print(f"{'backend':<11} {'clicks':>6} {'valid.':>6} {'refused':>7} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'max ms':>7} {'>3 s':>5} {'wall s':>6} {'/s':>6}  correct")
+          f"{'max ms':>7} {'>3 s':>5} {'wall s':>6} {'/s':>6} {'stmts':>5} {'floor/s':>7} {'of floor':>8}  correct")
     for r in rows:
         print(f"{r['backend']:<11} {r['clicks']:>6} {r['validated']:>6} {r['refused']:>7} {r['p50_ms']:>7} "
-              f"{r['p99_ms']:>7} {r['max_ms']:>7} {r['over_3s']:>5} {r['wall_s']:>6} {r['per_s']:>6}  "
-              f"{'yes' if r['correct'] else 'NO ' + str(r['checks'])}")
+              f"{r['p99_ms']:>7} {r['max_ms']:>7} {r['over_3s']:>5} {r['wall_s']:>6} {r['per_s']:>6} "
+              f"{r.get('statements_per_decision', '-'):>5} {r.get('floor_per_s', '-'):>7} "
+              f"{r.get('of_floor', '-'):>8}  {'yes' if r['correct'] else 'NO ' + str(r['checks'])}")
     print(json.dumps({"bench": "validations", "via": args.via, "fits": FITS, "rows": rows}))
     return 0 if all(r["correct"] for r in rows) else 1
 
