@@ -23,11 +23,15 @@ def together(ctx: Context) -> Iterator[None]:
     """The messages enqueued inside the block are written when it ends, in one INSERT
     (a decision's in-place update and direct message: one statement, not four each)."""
     gathered: list[outbox.NewMessage] = []
+    outer = ctx.session.info.get(_TOGETHER)
     ctx.session.info[_TOGETHER] = gathered
     try:
         yield
     finally:
-        del ctx.session.info[_TOGETHER]
+        if outer is None:
+            del ctx.session.info[_TOGETHER]
+        else:
+            ctx.session.info[_TOGETHER] = outer
     outbox.enqueue_many(session=ctx.session, messages=gathered)
 
 

@@ -324,7 +324,9 @@ def _under_savepoint(session: Session, decide: Callable[[], None], undo: Callabl
     """Run ``decide``; when a guard refuses, roll the database back to before it, ``undo`` what
     it set in loaded objects, and raise the refusal. Decisions use only Core statements, so
     the session has nothing of theirs to forget: a plain ``SAVEPOINT`` (not the ORM's nested
-    transaction, whose RELEASE would be one more statement while the allocation is locked)."""
+    transaction, whose RELEASE would be one more statement while the allocation is locked).
+    The commit releases it; a caller deciding several requests in one transaction (the demo
+    data) nests one savepoint per decision."""
     session.execute(_SAVEPOINT)
     try:
         decide()
