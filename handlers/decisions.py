@@ -5,6 +5,13 @@ An intrapreneur of the startup clicks **Valider**/**Certifier** or **Refuser**
 ledger transaction; refusing asks for a reason first. Then every copy of the
 request is updated in place and the submitter gets a direct message. A refusal
 for lack of credits alerts the managers at once (convention, art. 5).
+
+A decision reads the request with everything its card shows in one SELECT
+(:func:`storage.ledger.load_quote`); the new card and the submitter's message are built
+once the ledger has put the decision in the loaded rows, and enqueued with one INSERT
+before the ledger moves the year's counter (``then``), so the allocation row stays locked
+for one statement and the commit. 7 statements for a validation on PostgreSQL
+(tests/test_decision_cost.py).
 """
 
 from __future__ import annotations
