@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from bot.background import BackgroundDelivery
 from bot.config import Settings
 from bot.delivery import Courier, Sender
+from bot.inbox import InboxWorkers
 from handlers.core import Bot
 from handlers.services import Services, system_clock
 from storage.db import make_engine, session_factory, upgrade
@@ -30,19 +31,31 @@ class Runtime:
     bot: Bot
 
     background: BackgroundDelivery | None = None
+    inbox: InboxWorkers | None = None
+
+    def inbox_workers(self, *, threads: int = 2, niceness: int = 0,
+                      before_each: Callable[[], None] = lambda: None) -> InboxWorkers:
+        """The workers of the inbox (requests acked before their work is done); the first call builds them.
+
+        ``incubot serve`` resumes them at start and drains them on SIGTERM (``bot/server.py``).
+        """
+        if self.inbox is None:
+            self.inbox = InboxWorkers(self, threads=threads, niceness=niceness, before_each=before_each)
+        return self.inbox
 
     def add_sender(self, sender: Sender) -> None:
         self.courier.add(sender)
 
     def deliver_in_background(self, *, niceness: int = 0) -> BackgroundDelivery:
-        """From now on, what a request puts in the outbox is sent by one background thread.
+        """From now on, what a request puts in the outbox is sent by background threads (one pass per platform).
 
         A platform whose requests must answer fast (Slack's 3-second ack) calls this; it
         applies to the whole process, so no request of any platform waits for a Web API.
         Idempotent: the first call decides.
         """
         if self.background is None:
-            self.background = BackgroundDelivery(self.courier.flush, niceness=niceness)
+            self.background = BackgroundDelivery(self.courier.flush_platform, self.courier.platforms,
+                                                 niceness=niceness)
             self.services.deliver = self.background.kick
         return self.background
 

@@ -9,28 +9,39 @@ No rule lives here: every request becomes a call to ``runtime.bot`` (``message``
 - Socket Mode (``SLACK_APP_TOKEN``): ``start_socket_mode(runtime)``.
 - The courier's :class:`SlackSender` posts direct messages and updates them in place.
 
-Slack wants an ack within 3 s. Commands and events are acked first and handled after,
-on a few work threads that yield to requests waiting for their ack (:class:`AcksFirst`).
-Two things are decided *before* the ack, each one short transaction: a click (Slack
-never resends one, so an acked click must be a committed decision) and a modal
-submission (its field errors travel in the ack, ``response_action: errors``). Rendering
-and Web API calls always come after the ack. Once Slack is installed, the outbox is
-delivered by a background thread (``runtime.services.deliver`` only kicks it), so a
-rate-limited Web API never holds a request of any platform.
+Slack wants an ack within 3 s, and never resends a command or a click. So everything acked
+before its work is done — commands, events (DMs, mentions, App Home), button clicks — is
+first **stored** in the inbox (``storage/inbox.py``, one short transaction, keyed so that a
+replay or Slack's retry of an event is a no-op), then acked, then processed by the inbox
+workers (``bot/inbox.py``: a few threads that yield to requests waiting for their ack,
+:class:`AcksFirst`). A worker rebuilds what it needs from the stored request (the
+``response_url`` of the answer, the clicked message), so after a restart the work is done
+once and its answer still goes out. A modal submission is the exception: it is decided
+*before* the ack (its field errors travel in the ack, ``response_action: errors``), in one
+transaction with its inbox row (a replayed submission changes nothing); its confirmation is
+sent after. Requests Slack never sends (not UTF-8, not JSON, missing fields) get 400 before
+Bolt parses them; a bad signature 401. Rendering and Web API calls always come after the
+ack. Once Slack is installed, the outbox is delivered by a background thread
+(``runtime.services.deliver`` only kicks it), so a rate-limited Web API never holds a
+request of any platform.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
@@ -38,9 +49,10 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.signature import SignatureVerifier
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as HTTPRequest
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import slack_render as render
@@ -48,17 +60,18 @@ from bot.app import Runtime
 from bot.background import BackgroundDelivery, TrackedExecutor
 from bot.config import ConfigError, Settings
 from bot.delivery import PlatformAddresses, Posted
+from bot.inbox import InboxWorkers
 from handlers.types import Action, ActionResult, Button, Form, Reply, Request, Submission
-from storage import outbox
-from storage.db import unit_of_work
+from storage import inbox
+from storage.models import InboxStatus
 
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 # A button that opens a form, for commands typed where Slack gives no trigger_id (DMs, mentions).
 OPEN_FORM_ACTION = "incubot.open_form"
 LISTENER_THREADS = 4  # Bolt's own pool: with process_before_response it only runs lazy listeners (none)
-# The work after an ack (handlers, answers, Web API calls) has its own few threads: Bolt's listener
-# threads then only ack, and a burst of slow commands never queues an ack behind them.
+# The work after an ack (handlers, answers, Web API calls) runs on the inbox workers' few threads:
+# listeners only store and ack, and a burst of slow commands never queues an ack behind them.
 WORK_THREADS = 2
 WORK_NICENESS = 10  # see _lower_priority
 MAX_RETRY_AFTER = 60.0
@@ -181,9 +194,14 @@ class SlackWiring:
     client: WebClient
     sender: SlackSender
     listeners: TrackedExecutor
-    work: TrackedExecutor
+    inbox: InboxWorkers
     delivery: BackgroundDelivery
     acks: AcksFirst
+
+    @property
+    def work(self) -> TrackedExecutor:
+        """The inbox workers' threads (the work after the acks)."""
+        return self.inbox.executor
 
     def join(self, timeout: float = 30.0) -> None:
         """Wait until listeners, the work after acks and deliveries have finished (tests; a graceful stop)."""
@@ -192,16 +210,15 @@ class SlackWiring:
             self.work.join(timeout)
             self.delivery.executor.join(timeout)
 
-    def later(self, fn: Callable[..., None], /, *args: Any) -> None:
-        """Run ``fn`` after the ack, on the work threads; a failure is logged with its traceback."""
-        self.work.submit(self._logged, fn, *args)
-
-    def _logged(self, fn: Callable[..., None], *args: Any) -> None:
-        self.acks.wait()
-        try:
-            fn(*args)
-        except Exception:
-            log.exception("slack: work after the ack failed (%s)", getattr(fn, "__name__", fn))
+    def register(self) -> None:
+        """What each kind of stored request does: decide (through ``runtime.bot``), then answer."""
+        self.inbox.register("slack.command", self._decide_command, self._answer_command)
+        self.inbox.register("slack.message", self._decide_event, self._answer_event)
+        self.inbox.register("slack.mention", self._decide_event, self._answer_event)
+        self.inbox.register("slack.home", self._decide_home, self._answer_home)
+        self.inbox.register("slack.action", self._decide_action, self._answer_action)
+        self.inbox.register("slack.open_form", self._decide_open_form, self._answer_open_form)
+        self.inbox.register("slack.submission", lambda _payload: None, self._answer_submission)
 
     # ------------------------------------------------------------------ helpers
 
@@ -209,14 +226,26 @@ class SlackWiring:
     def t(self) -> Callable[..., str]:
         return self.runtime.services.t
 
-    def _first_time(self, body: dict[str, Any]) -> bool:
-        """Slack retries events it thinks we missed: handle each ``event_id`` once."""
-        event_id = body.get("event_id")
-        if not event_id:
-            return True
-        with unit_of_work(self.runtime.services.sessions) as session:
-            return outbox.first_time_seen(session=session, platform=PLATFORM, event_id=str(event_id)[:100],
-                                          now=self.runtime.services.clock())
+    @staticmethod
+    def request_key(request: BoltRequest, body: dict[str, Any]) -> str:
+        """What makes a request a replay of another: Slack's timestamp and the raw body, hashed.
+
+        An event is keyed by its ``event_id`` instead (Slack's retries of an event differ in headers).
+        """
+        if body.get("event_id"):
+            return f"event:{body['event_id']}"
+        stamp = (request.headers.get("x-slack-request-timestamp") or [""])[0]
+        raw = request.raw_body or json.dumps(body, sort_keys=True, ensure_ascii=False)
+        return "sha256:" + hashlib.sha256(f"{stamp}:{raw}".encode()).hexdigest()
+
+    def _store(self, kind: str, request: BoltRequest, body: dict[str, Any], payload: dict[str, Any]) -> None:
+        """Store before the ack (one short transaction); a replay stores nothing and is acked all the same."""
+        if self.inbox.store(PLATFORM, self.request_key(request, body), kind, payload) is None:
+            log.info("slack: %s already received (replay or retry): ignored", kind)
+
+    @staticmethod
+    def _respond(payload: dict[str, Any]) -> Respond:
+        return Respond(response_url=payload["body"].get("response_url"))
 
     def _open_form(self, client: WebClient, trigger_id: str | None, form: Form, origin: dict[str, str]) -> bool:
         if not trigger_id:
@@ -241,61 +270,65 @@ class SlackWiring:
 
     # ------------------------------------------------------------------ slash command
 
-    def on_command(self, ack: Callable[..., None], body: dict[str, Any], respond: Callable[..., Any],
-                   client: WebClient) -> None:
+    def on_command(self, ack: Callable[..., None], body: dict[str, Any], request: BoltRequest) -> None:
+        self._store("slack.command", request, body, {"body": body})
         ack()
-        self.later(self._command, body, respond, client)
 
-    def _command(self, body: dict[str, Any], respond: Callable[..., Any], client: WebClient) -> None:
-        user, channel = body["user_id"], body.get("channel_id")
+    def _decide_command(self, payload: dict[str, Any]) -> dict[str, Any]:
+        body = payload["body"]
         text = render.unescape(body.get("text") or "")
-        reply = self.runtime.bot.message(Request(PLATFORM, user, text, channel))
+        reply = self.runtime.bot.message(Request(PLATFORM, body["user_id"], text, body.get("channel_id")))
+        return reply.to_dict()
+
+    def _answer_command(self, payload: dict[str, Any], answer: dict[str, Any]) -> None:
+        body, reply = payload["body"], Reply.from_dict(answer)
         if reply.form is not None:
-            if self._open_form(client, body.get("trigger_id"), reply.form, {"channel": channel or ""}):
+            if self._open_form(self.client, body.get("trigger_id"), reply.form,
+                               {"channel": body.get("channel_id") or ""}):
                 return
-            reply = self._form_button(reply, text)
-        respond(**render.message(reply), response_type="in_channel" if reply.public else "ephemeral")
+            reply = self._form_button(reply, render.unescape(body.get("text") or ""))
+        self._respond(payload)(**render.message(reply), response_type="in_channel" if reply.public else "ephemeral")
 
     # ------------------------------------------------------------------ events
 
-    def on_message(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+    def on_message(self, event: dict[str, Any], body: dict[str, Any], request: BoltRequest) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return
-        self.later(self._direct_message, event, body, client)
+        self._store("slack.message", request, body, {"event": event, "direct": True})
 
-    def _direct_message(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
-        if self._first_time(body):
-            self._answer(client, event, render.unescape(event.get("text") or ""), direct=True)
-
-    def on_mention(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+    def on_mention(self, event: dict[str, Any], body: dict[str, Any], request: BoltRequest) -> None:
         if event.get("bot_id") or not event.get("user"):
             return
-        self.later(self._mention, event, body, client)
+        self._store("slack.mention", request, body, {"event": event, "direct": False})
 
-    def _mention(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
-        if self._first_time(body):
-            text = _MENTION.sub(" ", event.get("text") or "", count=1).strip()
-            self._answer(client, event, render.unescape(text), direct=False)
-
-    def _answer(self, client: WebClient, event: dict[str, Any], text: str, *, direct: bool) -> None:
-        user, channel = event["user"], event["channel"]
-        reply = self.runtime.bot.message(Request(PLATFORM, user, text, channel))
+    def _decide_event(self, payload: dict[str, Any]) -> dict[str, Any]:
+        event = payload["event"]
+        text = event.get("text") or ""
+        if not payload["direct"]:
+            text = _MENTION.sub(" ", text, count=1).strip()
+        text = render.unescape(text)
+        reply = self.runtime.bot.message(Request(PLATFORM, event["user"], text, event["channel"]))
         if reply.form is not None:
             reply = self._form_button(reply, text)
-        if direct:
-            client.chat_postMessage(channel=channel, **render.message(reply))
-        elif reply.public:
-            client.chat_postMessage(channel=channel, thread_ts=event.get("thread_ts") or event.get("ts"),
-                                    **render.message(reply))
-        else:
-            client.chat_postEphemeral(channel=channel, user=user, **render.message(reply))
+        return reply.to_dict()
 
-    def on_home(self, event: dict[str, Any], client: WebClient) -> None:
+    def _answer_event(self, payload: dict[str, Any], answer: dict[str, Any]) -> None:
+        event, reply = payload["event"], Reply.from_dict(answer)
+        user, channel = event["user"], event["channel"]
+        if payload["direct"]:
+            self.client.chat_postMessage(channel=channel, **render.message(reply))
+        elif reply.public:
+            self.client.chat_postMessage(channel=channel, thread_ts=event.get("thread_ts") or event.get("ts"),
+                                         **render.message(reply))
+        else:
+            self.client.chat_postEphemeral(channel=channel, user=user, **render.message(reply))
+
+    def on_home(self, event: dict[str, Any], body: dict[str, Any], request: BoltRequest) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
-        self.later(self.publish_home, client, event["user"])
+        self._store("slack.home", request, body, {"user": event["user"]})
 
-    def publish_home(self, client: WebClient, user: str) -> None:
+    def home_sections(self, user: str) -> list[tuple[str, Reply]]:
         """What waits for me, the budget, the next committee: the same commands as in chat."""
         sections: list[tuple[str, Reply]] = []
         for title, command in ((self.t("Ce qui vous attend"), "en-attente"),
@@ -305,34 +338,60 @@ class SlackWiring:
             if sections and reply.text == sections[-1][1].text:  # a stranger: one explanation is enough
                 continue
             sections.append((title, reply))
-        client.views_publish(user_id=user, view=render.home_view(sections))
+        return sections
+
+    def publish_home(self, client: WebClient, user: str) -> None:
+        client.views_publish(user_id=user, view=render.home_view(self.home_sections(user)))
+
+    def _decide_home(self, payload: dict[str, Any]) -> list[list[Any]]:
+        return [[title, reply.to_dict()] for title, reply in self.home_sections(payload["user"])]
+
+    def _answer_home(self, payload: dict[str, Any], answer: list[list[Any]]) -> None:
+        sections = [(str(title), Reply.from_dict(reply)) for title, reply in answer]
+        self.client.views_publish(user_id=payload["user"], view=render.home_view(sections))
 
     # ------------------------------------------------------------------ buttons
 
-    def on_action(self, ack: Callable[..., None], body: dict[str, Any], respond: Callable[..., Any],
-                  client: WebClient) -> None:
-        user = body["user"]["id"]
-        clicked = (body.get("actions") or [{}])[0]
-        action = render.neutral_action(clicked.get("action_id", ""))
-        value = clicked.get("value") or ""
-        if action == OPEN_FORM_ACTION:
-            ack()
-            self.later(self._open_form_clicked, body, respond, client, value)
-            return
-        # Slack never resends a click: decide (one short transaction) *before* the ack, so a click
-        # Slack showed as accepted is a committed decision even if the process dies right after.
-        result = self.runtime.bot.action(Action(PLATFORM, user, action, value))
+    def on_action(self, ack: Callable[..., None], body: dict[str, Any], request: BoltRequest) -> None:
+        # Slack never resends a click: it is stored before the ack (durable), decided after, by a worker —
+        # so a burst of clicks is acked in milliseconds and none is lost to a restart.
+        clicked = body["actions"][0]
+        kind = "slack.open_form" if render.neutral_action(clicked.get("action_id", "")) == OPEN_FORM_ACTION \
+            else "slack.action"
+        self._store(kind, request, body, {"body": {k: v for k, v in body.items() if k != "message"}})
         ack()
-        self.later(self._show_click_result, body, respond, client, result)
 
-    def _open_form_clicked(self, body: dict[str, Any], respond: Callable[..., Any], client: WebClient,
-                           command: str) -> None:
+    @staticmethod
+    def _clicked(body: dict[str, Any]) -> tuple[str, str, str]:
+        clicked = body["actions"][0]
+        return body["user"]["id"], render.neutral_action(clicked.get("action_id", "")), clicked.get("value") or ""
+
+    def _decide_action(self, payload: dict[str, Any]) -> dict[str, Any]:
+        user, action, value = self._clicked(payload["body"])
+        result = self.runtime.bot.action(Action(PLATFORM, user, action, value))
+        return {"reply": result.reply.to_dict() if result.reply else None,
+                "update": result.update.to_dict() if result.update else None,
+                "form": Reply("", form=result.form).to_dict() if result.form else None}
+
+    def _answer_action(self, payload: dict[str, Any], answer: dict[str, Any]) -> None:
+        body = payload["body"]
+        form = Reply.from_dict(answer["form"]).form if answer.get("form") else None
+        result = ActionResult(reply=Reply.from_dict(answer["reply"]) if answer.get("reply") else None,
+                              update=Reply.from_dict(answer["update"]) if answer.get("update") else None, form=form)
+        self._show_click_result(body, self._respond(payload), self.client, result)
+
+    def _decide_open_form(self, payload: dict[str, Any]) -> dict[str, Any]:
+        body = payload["body"]
+        user, _action, command = self._clicked(body)
+        return self.runtime.bot.message(Request(PLATFORM, user, command, self._channel_of(body) or None)).to_dict()
+
+    def _answer_open_form(self, payload: dict[str, Any], answer: dict[str, Any]) -> None:
+        body, reply = payload["body"], Reply.from_dict(answer)
         user, channel = body["user"]["id"], self._channel_of(body)
-        reply = self.runtime.bot.message(Request(PLATFORM, user, command, channel or None))
-        if reply.form is not None and self._open_form(client, body.get("trigger_id"), reply.form,
+        if reply.form is not None and self._open_form(self.client, body.get("trigger_id"), reply.form,
                                                       {"channel": channel}):
             return
-        self._tell(client, body, respond, user, reply)
+        self._tell(self.client, body, self._respond(payload), user, reply)
 
     @staticmethod
     def _channel_of(body: dict[str, Any]) -> str:
@@ -368,19 +427,42 @@ class SlackWiring:
     # ------------------------------------------------------------------ modals
 
     def on_submission(self, ack: Callable[..., None], body: dict[str, Any], view: dict[str, Any],
-                      client: WebClient) -> None:
+                      request: BoltRequest) -> None:
+        """Decided before the ack (its field errors travel in the ack), in one transaction with its inbox
+        row: a replayed submission finds the row and changes nothing; the confirmation is sent after."""
         user = body["user"]["id"]
         meta = render.modal_metadata(view)
-        result = self.runtime.bot.submit(
-            Submission(PLATFORM, user, meta["callback"], meta["value"], render.submitted_values(view))
-        )
-        if result.errors:
+        key = self.request_key(request, body)
+        with self.inbox.joined() as session:
+            now = self.runtime.services.clock()
+            item_id = inbox.put(session=session, platform=PLATFORM, key=key, kind="slack.submission", payload={},
+                                now=now, status=InboxStatus.DONE)
+            if item_id is None:
+                log.info("slack: view_submission already received (replay): ignored")
+                result = None
+            else:
+                result = self.runtime.bot.submit(
+                    Submission(PLATFORM, user, meta["callback"], meta["value"], render.submitted_values(view)))
+                if result.errors:
+                    session.rollback()  # nothing stored: the corrected form is submitted again
+                elif result.reply is not None:
+                    answer = {"channel": meta.get("channel") or "", "user": user, "answer": result.reply.to_dict()}
+                    # A refusal rolled the handler's unit of work back, and our row with it: put it again.
+                    item_id = inbox.answer_later(session=session, item_id=item_id, platform=PLATFORM, key=key,
+                                                 kind="slack.submission", payload=answer, now=now)
+                else:
+                    item_id = None
+        if result is not None and result.errors:
             ack(response_action="errors", errors=render.field_errors(result.errors, view))
             return
         ack()  # the modal closes when this listener returns: posting the reply comes after
         # result.update needs nothing here: the courier updates every copy of the subject.
-        if result.reply is not None:
-            self.later(self._ephemeral, client, meta.get("channel") or "", user, result.reply)
+        self.runtime.services.deliver()
+        if item_id is not None:
+            self.inbox.kick(item_id)
+
+    def _answer_submission(self, payload: dict[str, Any], answer: dict[str, Any]) -> None:
+        self._ephemeral(self.client, payload["channel"], payload["user"], Reply.from_dict(answer))
 
     def _ephemeral(self, client: WebClient, channel: str, user: str, reply: Reply) -> None:
         """Only ``user`` sees it, where the form came from; a direct message where the bot may not post."""
@@ -417,7 +499,7 @@ def build_app(settings: Settings, client: WebClient, executor: TrackedExecutor, 
         signing_secret=settings.slack_signing_secret or "",
         # In Socket Mode nothing arrives over HTTP: the WebSocket is authenticated by the app token.
         request_verification_enabled=not socket_mode,
-        # Listeners ack, hand the work to `SlackWiring.later` and return: the ack goes out as soon as the
+        # Listeners store the request in the inbox, ack and return: the ack goes out as soon as the
         # listener returns, without Bolt's 10 ms ack polling and without a hop through its thread pool.
         process_before_response=True,
         listener_executor=executor,
@@ -427,7 +509,7 @@ def build_app(settings: Settings, client: WebClient, executor: TrackedExecutor, 
 
 
 def install(runtime: Runtime, *, socket_mode: bool = False) -> SlackWiring:
-    """Build the Slack side of ``runtime`` once: Bolt app, listeners, courier sender, background delivery."""
+    """Build the Slack side of ``runtime`` once: Bolt app, listeners, inbox workers, courier sender, delivery."""
     for sender in runtime.courier.senders:
         if isinstance(sender, SlackSender) and getattr(sender, "wiring", None) is not None:
             return sender.wiring  # type: ignore[no-any-return, attr-defined]
@@ -437,8 +519,10 @@ def install(runtime: Runtime, *, socket_mode: bool = False) -> SlackWiring:
     app = build_app(settings, client, listeners, socket_mode=socket_mode)
     sender = SlackSender(client)
     delivery = runtime.deliver_in_background(niceness=WORK_NICENESS)
-    work = TrackedExecutor(WORK_THREADS, "incubot-work", niceness=WORK_NICENESS)
-    wiring = SlackWiring(runtime, app, client, sender, listeners, work, delivery, AcksFirst())
+    acks = AcksFirst()
+    workers = runtime.inbox_workers(threads=WORK_THREADS, niceness=WORK_NICENESS, before_each=acks.wait)
+    wiring = SlackWiring(runtime, app, client, sender, listeners, workers, delivery, acks)
+    wiring.register()
     sender.wiring = wiring  # type: ignore[attr-defined]
     app.command(re.compile(r"^/"))(wiring.on_command)
     app.action(re.compile(r".+"))(wiring.on_action)
@@ -461,9 +545,13 @@ def routes(runtime: Runtime) -> list[BaseRoute]:
 class SlackEndpoint:
     def __init__(self, wiring: SlackWiring) -> None:
         self.wiring = wiring
+        self.verifier = SignatureVerifier(wiring.runtime.settings.slack_signing_secret or "")
 
     async def handle(self, request: HTTPRequest) -> Response:
-        body = await request.body()
+        body = await request.body()  # bounded by bot/limits.py before anything reads it
+        problem = self.malformed(body, request.headers)
+        if problem is not None:
+            return problem
         self.wiring.acks.enter()
         try:
             # Bolt is synchronous (signature check, listeners): keep it off the event loop.
@@ -471,6 +559,83 @@ class SlackEndpoint:
         finally:
             self.wiring.acks.leave()
         return to_starlette_response(bolt_response)
+
+    def malformed(self, raw: bytes, headers: Mapping[str, str]) -> Response | None:
+        """401 for a bad signature, 400 for what Slack never sends; None when Bolt may parse it.
+
+        Checked here because Bolt parses a body (JSON, ``payload=``) before its signature check
+        and its listeners trust the shapes: a malformed request would be a 500 with a traceback.
+        """
+        stamp = headers.get("x-slack-request-timestamp", "")
+        if stamp and not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+            return _bad("X-Slack-Request-Timestamp is not an integer")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _bad("the body is not UTF-8")
+        if not self.verifier.is_valid(text, stamp, headers.get("x-slack-signature", "")):
+            return JSONResponse({"error": "invalid request"}, status_code=401)
+        try:
+            body = _parse(text, headers.get("content-type", ""))
+        except (ValueError, RecursionError):
+            return _bad("the body is not what Slack sends (form or JSON)")
+        reason = _shape_problem(body)
+        return None if reason is None else _bad(reason)
+
+
+def _bad(reason: str) -> Response:
+    return JSONResponse({"error": reason}, status_code=400)
+
+
+def _parse(text: str, content_type: str) -> Any:
+    if content_type.startswith("application/json") or (not content_type and text.lstrip().startswith("{")):
+        return json.loads(text)  # too deep: RecursionError, a 400
+    form = dict(parse_qsl(text, keep_blank_values=True))
+    if "payload" in form:
+        return json.loads(form["payload"])
+    return form
+
+
+def _shape_problem(body: Any) -> str | None:
+    """Why ``body`` is not a request our listeners can read, or None."""
+    if not isinstance(body, dict):
+        return "a JSON object is expected"
+    if "command" in body:  # a slash command
+        if not all(isinstance(body.get(k), str) and body.get(k) for k in ("command", "user_id")):
+            return "a slash command needs command and user_id"
+        return None
+    kind = body.get("type")
+    if kind in ("block_actions", "view_submission", "view_closed", "shortcut", "message_action"):
+        user = body.get("user")
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str) or not user["id"]:
+            return "user.id is missing"
+    if kind == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict) \
+                or not isinstance(actions[0].get("action_id", ""), str) \
+                or not isinstance(actions[0].get("value", ""), str):
+            return "actions is empty or malformed"
+        for key in ("container", "channel"):
+            if body.get(key) is not None and not isinstance(body[key], dict):
+                return f"{key} is malformed"
+    if kind == "view_submission":
+        view = body.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("private_metadata", ""), str) \
+                or not isinstance((view.get("state") or {}), dict) \
+                or not isinstance((view.get("state") or {}).get("values", {}), dict):
+            return "view is missing or malformed"
+    if kind == "event_callback":
+        event = body.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            return "event is missing or malformed"
+        for key in ("user", "channel", "text", "ts", "thread_ts", "channel_type", "tab", "subtype", "bot_id"):
+            if event.get(key) is not None and not isinstance(event[key], str):
+                return f"event.{key} is malformed"
+        if body.get("event_id") is not None and not isinstance(body["event_id"], str):
+            return "event_id is malformed"
+    if kind is None and "command" not in body and "ssl_check" not in body:
+        return "not a Slack request"
+    return None
 
 
 def start_socket_mode(runtime: Runtime) -> Any:

@@ -324,6 +324,7 @@ class SeenEvent(SQLModel, table=True):
 class InboxStatus(enum.StrEnum):
     PENDING = "pending"
     CLAIMED = "claimed"
+    ANSWERING = "answering"  # the work is committed; its answer (kept in the payload) is still to send
     DONE = "done"
     FAILED = "failed"
 

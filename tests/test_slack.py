@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from storage import ledger
+from storage import inbox, ledger
 from storage.db import unit_of_work
 from tests.chat_slack import SlackChat, seen_message, sign, slack_chat, slack_id
 from tests.fake_slack import BOT_USER, dm_channel
@@ -346,8 +346,9 @@ def test_a_command_is_acked_before_any_work_runs(slack: SlackChat) -> None:
     assert "AE" in slack.fake.responses_to(response_url)[-1]["text"]
 
 
-def test_a_click_is_decided_before_it_is_acked(slack: SlackChat) -> None:
-    """An acked click is already in the database (Slack never resends a click), even before the message is updated."""
+def test_a_click_is_stored_before_it_is_acked_and_decided_after(slack: SlackChat) -> None:
+    """An acked click is already in the inbox (Slack never resends a click) while the workers are busy; it is
+    decided once they free up."""
     request = submit_quote(slack)
     busy = threading.Event()
     for _ in range(4):
@@ -362,9 +363,14 @@ def test_a_click_is_decided_before_it_is_acked(slack: SlackChat) -> None:
                             headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)})
     assert acked.status_code == 200
     with unit_of_work(slack.runtime.services.sessions) as session:
-        assert ledger.get_quote(session=session, reference="D-2026-0001").status == "validated"
+        assert ledger.get_quote(session=session, reference="D-2026-0001").status == "pending"
+        [stored] = [i for i in inbox.items(session=session) if i.kind == "slack.action"]
+        assert stored.status == "pending" and "D-2026-0001" in stored.payload
     busy.set()
     slack.wiring.join()
+    with unit_of_work(slack.runtime.services.sessions) as session:
+        assert ledger.get_quote(session=session, reference="D-2026-0001").status == "validated"
+        assert inbox.pending_count(session=session) == 0
     assert seen_message(slack.fake.find_message(request["channel"], request["ts"])).buttons == []
 
 

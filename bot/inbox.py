@@ -1,0 +1,277 @@
+"""The inbox's workers: what a platform saw acknowledged is processed after the ack, once.
+
+An adapter stores a request (``storage.inbox``, one short transaction), acks it, and
+:meth:`InboxWorkers.kick` hands its id to a small bounded pool. A worker claims the row,
+runs the work through ``runtime.bot`` *in a joined transaction* — the handler's own unit of
+work and the row's "work done, here is the answer" (``mark_answering``) commit together —
+then sends the answer (Web API calls, kept in the row) and marks the row done. So after a
+crash the work is never done twice (a committed row is only re-answered) and never lost:
+at start and every ``RESUME_EVERY`` the pending rows, the stale claims and the claims of
+dead processes of this host are resumed. A failure is logged with its traceback; after
+``storage.inbox.MAX_ATTEMPTS`` the row is failed, logged at ERROR.
+
+:meth:`InboxWorkers.drain` is the graceful stop: no new work, what runs finishes within a
+bound, what is left stays pending for the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.background import TrackedExecutor
+from storage import inbox
+from storage.db import SessionFactory, unit_of_work
+from storage.models import InboxStatus
+
+log = logging.getLogger("incubot.inbox")
+
+RESUME_EVERY = 30.0  # seconds between two looks for rows left behind (failed attempts, other processes)
+PURGE_AFTER_DAYS = 3  # done rows are kept this long: replays, Slack's event retries, open dialogs find their key
+
+_joined: contextvars.ContextVar[Session | None] = contextvars.ContextVar("incubot_joined_session", default=None)
+
+
+class _JoinedSession(Session):
+    """The session every unit of work of this thread shares while :meth:`InboxWorkers.joined` runs:
+    ``unit_of_work``'s commit only flushes, its close does nothing; the block commits once, at its end."""
+
+    def commit(self) -> None:
+        self.flush()
+
+    def close(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        Session.commit(self)
+
+    def dispose(self) -> None:
+        Session.close(self)
+
+
+def joinable(factory: SessionFactory) -> SessionFactory:
+    """``factory``, except inside :meth:`InboxWorkers.joined` where it gives the joined session."""
+    if getattr(factory, "joinable", False):
+        return factory
+
+    def sessions() -> Session:
+        current = _joined.get()
+        return current if current is not None else factory()
+
+    sessions.joinable = True  # type: ignore[attr-defined]
+    return sessions
+
+
+@dataclass(frozen=True)
+class Processor:
+    """How one kind of stored request is processed.
+
+    ``decide(payload)`` runs the work through ``runtime.bot`` and returns the answer to send
+    (JSON-able); it runs in the joined transaction, so it must not call the Web API.
+    ``answer(payload, answer)`` sends it (Web API calls), after the commit.
+    """
+
+    decide: Callable[[dict[str, Any]], Any]
+    answer: Callable[[dict[str, Any], Any], None]
+
+
+class _ClaimLost(Exception):
+    """Another worker took the row over (our claim went stale): our work is rolled back."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+class InboxWorkers:
+    """A bounded pool processing inbox rows; joinable (tests), drainable (SIGTERM), resumable (start)."""
+
+    def __init__(self, runtime: Any, *, threads: int = 2, niceness: int = 0,
+                 before_each: Callable[[], None] = lambda: None) -> None:
+        self.runtime = runtime
+        self.sessions: SessionFactory = runtime.services.sessions
+        runtime.services.sessions = joinable(self.sessions)
+        self.executor = TrackedExecutor(threads, "incubot-work", niceness=niceness)
+        self.processors: dict[str, Processor] = {}
+        self.before_each = before_each
+        self.host = socket.gethostname()
+        self.name = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._queued: set[int] = set()
+        self._lock = threading.Lock()
+        self._closing = threading.Event()  # no new work (draining)
+        self._stop = threading.Event()  # what is queued is left for the next start
+        self._resumer: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ adapters
+
+    def register(self, kind: str, decide: Callable[[dict[str, Any]], Any],
+                 answer: Callable[[dict[str, Any], Any], None]) -> None:
+        self.processors[kind] = Processor(decide, answer)
+
+    def store(self, platform: str, key: str, kind: str, payload: dict[str, Any]) -> int | None:
+        """Keep a request (one short transaction) and hand it to a worker; None for a replay."""
+        with unit_of_work(self.sessions) as session:
+            item_id = inbox.put(session=session, platform=platform, key=key, kind=kind, payload=payload,
+                                now=self.runtime.services.clock())
+        if item_id is not None:
+            self.kick(item_id)
+        return item_id
+
+    @contextlib.contextmanager
+    def joined(self) -> Iterator[Session]:
+        """One transaction shared by every ``runtime.bot`` call of this thread inside the block."""
+        session = _JoinedSession(self.runtime.engine, expire_on_commit=False)
+        token = _joined.set(session)
+        try:
+            yield session
+            session.finish()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            _joined.reset(token)
+            session.dispose()
+
+    def kick(self, item_id: int, orphan_of: str | None = None) -> None:
+        if self._closing.is_set():
+            return  # stays pending: the next start resumes it
+        with self._lock:
+            if item_id in self._queued:
+                return
+            self._queued.add(item_id)
+        self.executor.submit(self._process, item_id, orphan_of)
+
+    # ------------------------------------------------------------------ life cycle
+
+    def resume(self) -> int:
+        """Hand to the workers what was left: pending rows, stale claims, claims of dead processes here."""
+        now = self.runtime.services.clock()
+        with unit_of_work(self.sessions) as session:
+            ids = inbox.resumable_ids(session=session, now=now)
+            orphans = [(i, by) for i, by in inbox.claims_by(session=session, prefix=self.host + ":")
+                       if self._dead(by)]
+            purged = inbox.purge_done(session=session, before=now - timedelta(days=PURGE_AFTER_DAYS))
+        if purged:
+            log.info("inbox: %d processed rows forgotten", purged)
+        for item_id in ids:
+            self.kick(item_id)
+        for item_id, owner in orphans:
+            self.kick(item_id, orphan_of=owner)
+        if ids or orphans:
+            log.info("inbox: %d stored requests resumed", len(ids) + len(orphans))
+        return len(ids) + len(orphans)
+
+    def _dead(self, owner: str) -> bool:
+        """Whether the worker named ``owner`` (host:pid:token) belonged to a process of this host now gone."""
+        _host, _, rest = owner.partition(":")
+        pid_text, _, token = rest.partition(":")
+        if owner == self.name or not pid_text.isdigit():
+            return False
+        pid = int(pid_text)
+        if pid == os.getpid():  # our pid, another token: an earlier life of this container
+            return True
+        return not _alive(pid)
+
+    def start(self, every: float = RESUME_EVERY) -> None:
+        """Resume now, then every ``every`` seconds, on a daemon thread, until :meth:`drain`."""
+        self.resume()
+        if self._resumer is not None:
+            return
+
+        def loop() -> None:
+            while not self._closing.wait(every):
+                try:
+                    self.resume()
+                except Exception:
+                    log.exception("inbox: resuming stored requests failed; next try in %.0f s", every)
+
+        self._resumer = threading.Thread(target=loop, name="incubot-inbox-resume", daemon=True)
+        self._resumer.start()
+
+    def join(self, timeout: float = 30.0) -> None:
+        self.executor.join(timeout)
+
+    def drain(self, timeout: float) -> bool:
+        """Stop taking work; let what runs finish within ``timeout`` s. True if nothing is left running."""
+        self._closing.set()
+        deadline = time.monotonic() + max(timeout, 0.0)
+        try:
+            self.executor.join(max(timeout, 0.0))
+            drained = True
+        except TimeoutError:
+            drained = False
+        self._stop.set()  # what is still queued is left pending
+        with unit_of_work(self.sessions) as session:
+            left = inbox.pending_count(session=session)
+        if left:
+            log.warning("inbox: %d stored requests left for the next start%s", left,
+                        "" if drained else f" (drain stopped after {timeout:.0f} s)")
+        else:
+            log.info("inbox: drained in %.1f s", max(timeout, 0.0) - max(deadline - time.monotonic(), 0.0))
+        return drained
+
+    # ------------------------------------------------------------------ one row
+
+    def _process(self, item_id: int, orphan_of: str | None) -> None:
+        with self._lock:
+            self._queued.discard(item_id)
+        if self._stop.is_set():
+            return
+        self.before_each()
+        clock = self.runtime.services.clock
+        with unit_of_work(self.sessions) as session:
+            row = inbox.claim(session=session, item_id=item_id, now=clock(), worker=self.name, orphan_of=orphan_of)
+            if row is None:
+                return
+            kind, status, attempts, raw = row.kind, row.status, row.attempts, row.payload
+        processor = self.processors.get(kind)
+        if attempts > inbox.MAX_ATTEMPTS or processor is None:
+            self._failed(item_id, kind, attempts, "no processor for this kind" if processor is None
+                         else "too many attempts (the process stopped during each)", final=True)
+            return
+        try:
+            payload = json.loads(raw)
+            if status == InboxStatus.CLAIMED.value:
+                with self.joined() as joined:
+                    answer = processor.decide(payload)
+                    if not inbox.mark_answering(session=joined, item_id=item_id, worker=self.name,
+                                                payload={**payload, "answer": answer}):
+                        raise _ClaimLost
+                self.runtime.services.deliver()  # what the work put in the outbox, now committed
+            else:
+                answer = payload.pop("answer", None)
+            processor.answer(payload, answer)
+            with unit_of_work(self.sessions) as session:
+                inbox.mark_done(session=session, item_id=item_id, worker=self.name, now=clock())
+        except _ClaimLost:
+            log.warning("inbox: %s #%d was taken over by another worker; ours is rolled back", kind, item_id)
+        except Exception as exc:
+            log.exception("inbox: %s #%d failed (attempt %d of %d)", kind, item_id, attempts, inbox.MAX_ATTEMPTS)
+            self._failed(item_id, kind, attempts, f"{type(exc).__name__}: {exc}")
+
+    def _failed(self, item_id: int, kind: str, attempts: int, error: str, *, final: bool = False) -> None:
+        with unit_of_work(self.sessions) as session:
+            status = inbox.mark_failed(session=session, item_id=item_id, worker=self.name,
+                                       now=self.runtime.services.clock(), error=error,
+                                       max_attempts=0 if final else inbox.MAX_ATTEMPTS)
+        if status == InboxStatus.FAILED.value:
+            log.error("inbox: %s #%d given up after %d attempts: %s", kind, item_id, attempts, error)
