@@ -1,8 +1,9 @@
 """Background threads shared by the platform adapters.
 
 :class:`TrackedExecutor` is a thread pool that can be waited on until idle (tests, a
-graceful stop); :class:`BackgroundDelivery` runs the outbox courier in one thread so a
-request never waits for a chat platform's Web API.
+graceful stop); :class:`BackgroundDelivery` runs the outbox courier in background
+threads, one pass per platform at a time, so a request never waits for a chat
+platform's Web API and a platform that is down never delays another.
 """
 
 from __future__ import annotations
@@ -67,25 +68,37 @@ class TrackedExecutor(ThreadPoolExecutor):
 
 
 class BackgroundDelivery:
-    """Runs the courier in one background thread; many kicks while it runs make one more flush."""
+    """Runs the courier in the background, one pass per platform on its own thread.
 
-    def __init__(self, flush: Callable[[], object], *, niceness: int = 0) -> None:
-        self._flush = flush
+    ``kick()`` queues one pass of every platform (``platforms()``, read at each kick); kicks
+    while a platform's pass runs make one more pass of that platform, never two at once. A
+    slow or down platform holds only its own thread: the others go on.
+    """
+
+    def __init__(self, flush_platform: Callable[[str], object], platforms: Callable[[], list[str]], *,
+                 niceness: int = 0, max_platforms: int = 4) -> None:
+        self._flush_platform = flush_platform
+        self._platforms = platforms
         self._lock = threading.Lock()
-        self._queued = False
-        self.executor = TrackedExecutor(1, "incubot-delivery", niceness=niceness)
+        self._queued: set[str] = set()
+        self._running: dict[str, threading.Lock] = {}
+        # Two threads per platform: one pass running, the next one queued behind it.
+        self.executor = TrackedExecutor(2 * max_platforms, "incubot-delivery", niceness=niceness)
 
     def kick(self) -> None:
-        with self._lock:
-            if self._queued:
-                return
-            self._queued = True
-        self.executor.submit(self._run)
+        for platform in self._platforms():
+            with self._lock:
+                if platform in self._queued:
+                    continue
+                self._queued.add(platform)
+                running = self._running.setdefault(platform, threading.Lock())
+            self.executor.submit(self._run, platform, running)
 
-    def _run(self) -> None:
-        with self._lock:
-            self._queued = False
-        try:
-            self._flush()
-        except Exception:  # the outbox keeps the message; the next kick or the sweep retries it
-            log.exception("delivery failed; the outbox will retry")
+    def _run(self, platform: str, running: threading.Lock) -> None:
+        with running:
+            with self._lock:
+                self._queued.discard(platform)
+            try:
+                self._flush_platform(platform)
+            except Exception:  # the outbox keeps the message; the next kick or the sweep retries it
+                log.exception("delivery on %s failed; the outbox will retry", platform)

@@ -62,10 +62,14 @@ class ServiceDoneStatus(enum.StrEnum):
 
 
 class OutboxStatus(enum.StrEnum):
+    """A message's state; a delivery's (one per platform) uses the same words, plus ``skipped``."""
+
     PENDING = "pending"
-    CLAIMED = "claimed"
+    CLAIMED = "claimed"  # a delivery only: one platform's worker is sending it
     SENT = "sent"
-    FAILED = "failed"
+    FAILED = "failed"  # retries exhausted (on at least one platform, for a message)
+    SKIPPED = "skipped"  # a delivery only: nobody to reach on that platform, or nothing to update there
+    UNDELIVERABLE = "undeliverable"  # a message only: nobody to reach on any configured platform
 
 
 def _dt() -> sa.Column[datetime]:
@@ -293,6 +297,37 @@ class OutboxMessage(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=100)
     sent_at: datetime | None = Field(default=None, sa_column=_dt_null())
     last_error: str | None = Field(default=None, max_length=1000)
+    # How many more times the same (kind, target, occurrence) was enqueued: grouped alerts count here.
+    repeats: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class OutboxDelivery(SQLModel, table=True):
+    """One message on one platform (migration 0005): each platform's worker fans the due
+    messages out to its own rows, claims them, sends, retries with its own backoff. So a
+    platform that fails only delays its own rows; the message's ``status`` sums them up."""
+
+    __tablename__ = "outbox_delivery"
+    __table_args__ = (sa.Index("outbox_delivery_due", "platform", "status", "due_at"),)
+
+    outbox_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("outbox.id", ondelete="CASCADE"),
+                                               primary_key=True, autoincrement=False))
+    platform: str = Field(primary_key=True, max_length=20)
+    status: str = Field(default=OutboxStatus.PENDING.value, max_length=16)
+    attempts: int = 0
+    due_at: datetime = Field(sa_column=_dt())
+    claimed_at: datetime | None = Field(default=None, sa_column=_dt_null())
+    claimed_by: str | None = Field(default=None, max_length=100)
+    sent_at: datetime | None = Field(default=None, sa_column=_dt_null())
+    last_error: str | None = Field(default=None, max_length=1000)
+
+
+class Heartbeat(SQLModel, table=True):
+    """One row per writer (``healthz``): upserted by ``/healthz`` to prove the database takes writes."""
+
+    __tablename__ = "heartbeat"
+
+    name: str = Field(primary_key=True, max_length=100)
+    at: datetime = Field(sa_column=_dt())
 
 
 class PostedMessage(SQLModel, table=True):

@@ -6,7 +6,12 @@ it with a conditional UPDATE, sends it, and marks it sent. The unique key
 (kind, target, occurrence) means it exists once; the claim means one process
 sends it; a claim left by a crashed process is taken over after
 ``STALE_CLAIM``. So nothing is lost and, short of a crash between the platform's
-answer and our ``mark_sent``, nothing is sent twice.
+answer and our :func:`finish`, nothing is sent twice.
+
+Delivery is per platform (``outbox_delivery``): each platform's worker gives the due
+messages their row on its platform (:func:`fan_out`), claims them there, and retries
+its own failures with its own backoff, so a platform that is down only delays itself.
+The message's ``status`` sums its platforms up (:func:`settle`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.models import OutboxMessage, OutboxStatus, PostedMessage, SeenEvent
+from storage.models import Heartbeat, OutboxDelivery, OutboxMessage, OutboxStatus, PostedMessage, SeenEvent
 
 STALE_CLAIM = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
@@ -116,21 +121,11 @@ def exists(*, session: Session, kind: str, target: str, occurrence: str) -> bool
 
 
 def due_ids(*, session: Session, now: datetime, limit: int = 200, ids: Sequence[int] | None = None) -> list[int]:
-    """Ids of messages that may be claimed now (due and pending, or claimed long ago)."""
-    stale = now - STALE_CLAIM
+    """Ids of messages still to fan out to the platforms (due and pending)."""
     query = (
         select(OutboxMessage.id)
-        .where(
-            OutboxMessage.due_at <= now,
-            sa.or_(
-                col(OutboxMessage.status) == OutboxStatus.PENDING.value,
-                sa.and_(
-                    col(OutboxMessage.status) == OutboxStatus.CLAIMED.value,
-                    col(OutboxMessage.claimed_at) < stale,
-                ),
-            ),
-        )
-        .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
+        .where(OutboxMessage.due_at <= now, col(OutboxMessage.status) == OutboxStatus.PENDING.value)
+        .order_by(col(OutboxMessage.id))
         .limit(limit)
     )
     if ids is not None:
@@ -138,59 +133,258 @@ def due_ids(*, session: Session, now: datetime, limit: int = 200, ids: Sequence[
     return [i for i in session.exec(query).all() if i is not None]
 
 
-def claim(*, session: Session, message_id: int, now: datetime, worker: str) -> OutboxMessage | None:
-    """Take one message for sending; None if another worker has it or it is already sent."""
+# --------------------------------------------------------------------------- per platform
+
+_DONE = (OutboxStatus.SENT.value, OutboxStatus.SKIPPED.value, OutboxStatus.FAILED.value)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before try ``attempts + 1`` on one platform: 30 s, 1 min, 2 min… (at most 1 h)."""
+    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), timedelta(hours=1))
+
+
+def fan_out(*, session: Session, platform: str, now: datetime, limit: int = 200) -> None:
+    """Give every due pending message its row on ``platform`` (one INSERT … SELECT; a row that
+    another worker of the same platform just added is skipped)."""
+    delivery: sa.Table = OutboxDelivery.__table__  # type: ignore[attr-defined]
+    message: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    missing = (
+        sa.select(message.c.id, sa.literal(platform), sa.literal(OutboxStatus.PENDING.value), sa.literal(0),
+                  message.c.due_at)
+        .where(message.c.status == OutboxStatus.PENDING.value, message.c.due_at <= now,
+               ~sa.exists().where(delivery.c.outbox_id == message.c.id, delivery.c.platform == platform))
+        .order_by(message.c.id)
+        .limit(limit)
+    )
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(delivery)
+        .from_select(["outbox_id", "platform", "status", "attempts", "due_at"], missing)
+        .on_conflict_do_nothing()
+    )
+
+
+def due_on(*, session: Session, platform: str, now: datetime, limit: int = 200) -> list[int]:
+    """Message ids to send on ``platform`` now, in the order they were enqueued (pending and due, or
+    claimed by a worker that has not finished after ``STALE_CLAIM``)."""
     stale = now - STALE_CLAIM
-    result = session.execute(
-        sa.update(OutboxMessage)
+    query = (
+        select(OutboxDelivery.outbox_id)
         .where(
-            OutboxMessage.id == message_id,  # type: ignore[arg-type]
-            OutboxMessage.due_at <= now,  # type: ignore[arg-type]
+            OutboxDelivery.platform == platform,
             sa.or_(
-                col(OutboxMessage.status) == OutboxStatus.PENDING.value,
-                sa.and_(
-                    col(OutboxMessage.status) == OutboxStatus.CLAIMED.value,
-                    col(OutboxMessage.claimed_at) < stale,
-                ),
+                sa.and_(col(OutboxDelivery.status) == OutboxStatus.PENDING.value, col(OutboxDelivery.due_at) <= now),
+                sa.and_(col(OutboxDelivery.status) == OutboxStatus.CLAIMED.value,
+                        col(OutboxDelivery.claimed_at) < stale),
             ),
         )
-        .values(
-            status=OutboxStatus.CLAIMED.value,
-            claimed_at=now,
-            claimed_by=worker,
-            attempts=OutboxMessage.attempts + 1,
+        .order_by(col(OutboxDelivery.outbox_id))
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
+
+
+def claim(*, session: Session, message_id: int, platform: str, now: datetime,
+          worker: str) -> OutboxMessage | None:
+    """Take one message for sending on ``platform``; None if another worker has it or it is done there."""
+    stale = now - STALE_CLAIM
+    result = session.execute(
+        sa.update(OutboxDelivery)
+        .where(
+            col(OutboxDelivery.outbox_id) == message_id,
+            col(OutboxDelivery.platform) == platform,
+            sa.or_(
+                sa.and_(col(OutboxDelivery.status) == OutboxStatus.PENDING.value, col(OutboxDelivery.due_at) <= now),
+                sa.and_(col(OutboxDelivery.status) == OutboxStatus.CLAIMED.value,
+                        col(OutboxDelivery.claimed_at) < stale),
+            ),
         )
+        .values(status=OutboxStatus.CLAIMED.value, claimed_at=now, claimed_by=worker,
+                attempts=OutboxDelivery.attempts + 1)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return session.get(OutboxMessage, message_id, populate_existing=True)
 
 
-def mark_sent(*, session: Session, message_id: int, now: datetime, worker: str) -> bool:
-    result = session.execute(
-        sa.update(OutboxMessage)
+def earlier_about_subject_waiting(*, session: Session, message_id: int, platform: str, subject: str) -> bool:
+    """Whether a message about ``subject`` enqueued before ``message_id`` is still to go on ``platform``:
+    an in-place update waits for it (it would find nothing to update, then be overwritten)."""
+    needle = json.dumps({"subject": subject}, ensure_ascii=False)[1:-1]  # '"subject": "D-2026-0001"'
+    found = session.exec(
+        select(OutboxDelivery.outbox_id)
+        .join(OutboxMessage, col(OutboxMessage.id) == col(OutboxDelivery.outbox_id))
         .where(
-            OutboxMessage.id == message_id,  # type: ignore[arg-type]
-            OutboxMessage.status == OutboxStatus.CLAIMED.value,  # type: ignore[arg-type]
-            OutboxMessage.claimed_by == worker,  # type: ignore[arg-type]
+            OutboxDelivery.platform == platform,
+            col(OutboxDelivery.status).in_([OutboxStatus.PENDING.value, OutboxStatus.CLAIMED.value]),
+            col(OutboxDelivery.outbox_id) < message_id,
+            col(OutboxMessage.payload).contains(needle, autoescape=True),
         )
-        .values(status=OutboxStatus.SENT.value, sent_at=now, last_error=None)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+        .limit(1)
+    ).first()
+    return found is not None
 
 
-def mark_failed(*, session: Session, message_id: int, now: datetime, worker: str, error: str) -> None:
-    """Put the message back for a later try (exponential backoff), or give up after MAX_ATTEMPTS."""
-    row = session.get(OutboxMessage, message_id, populate_existing=True)
+@dataclass(frozen=True)
+class Outcome:
+    """What :func:`finish` did: the delivery's status on its platform, the message's (None: still open)."""
+
+    delivery: str
+    message: str | None
+    attempts: int
+
+
+def finish(*, session: Session, message_id: int, platform: str, now: datetime, worker: str, status: str,
+           platforms: Sequence[str], error: str | None = None, max_attempts: int = MAX_ATTEMPTS) -> Outcome | None:
+    """End a claim: ``sent`` or ``skipped`` as given; ``failed`` means "this try failed": back to
+    pending after :func:`backoff`, or failed for good at ``max_attempts``. Then, once every
+    platform of ``platforms`` is done with it, the message's status: ``failed`` if one platform
+    gave up, else ``sent`` if one carried it, else ``undeliverable``. None if the claim was lost."""
+    session.execute(select(OutboxMessage.id).where(col(OutboxMessage.id) == message_id).with_for_update())
+    row = session.get(OutboxDelivery, (message_id, platform), populate_existing=True)
     if row is None or row.claimed_by != worker or row.status != OutboxStatus.CLAIMED.value:
-        return
-    row.last_error = error[:1000]
-    if row.attempts >= MAX_ATTEMPTS:
-        row.status = OutboxStatus.FAILED.value
-    else:
+        return None
+    if error is not None:
+        row.last_error = error[:1000]
+    if status == OutboxStatus.FAILED.value and row.attempts < max_attempts:
         row.status = OutboxStatus.PENDING.value
-        row.due_at = now + timedelta(seconds=30 * 2 ** (row.attempts - 1))
+        row.due_at = now + backoff(row.attempts)
+    else:
+        row.status = status
+        if status == OutboxStatus.SENT.value:
+            row.sent_at, row.last_error = now, None
     session.add(row)
+    session.flush()
+    message_status = settle(session=session, message_id=message_id, platforms=platforms, now=now, worker=worker)
+    return Outcome(row.status, message_status, row.attempts)
+
+
+def settle(*, session: Session, message_id: int, platforms: Sequence[str], now: datetime,
+           worker: str | None = None) -> str | None:
+    """Sum the deliveries up into the message's status once every platform of ``platforms`` is done."""
+    rows = {d.platform: d for d in session.exec(
+        select(OutboxDelivery).where(OutboxDelivery.outbox_id == message_id)).all()}
+    mine = [rows.get(p) for p in platforms]
+    if not mine or any(d is None or d.status not in _DONE for d in mine):
+        return None
+    done = [d for d in mine if d is not None]
+    statuses = {d.status for d in done}
+    if OutboxStatus.FAILED.value in statuses:
+        status = OutboxStatus.FAILED.value
+    elif OutboxStatus.SENT.value in statuses:
+        status = OutboxStatus.SENT.value
+    else:
+        status = OutboxStatus.UNDELIVERABLE.value
+    errors = [d.last_error for d in done if d.last_error]
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == OutboxStatus.PENDING.value)
+        .values(status=status, attempts=max(d.attempts for d in done), last_error=errors[-1] if errors else None,
+                sent_at=now if status == OutboxStatus.SENT.value else None, claimed_at=now, claimed_by=worker)
+    )
+    return status
+
+
+def deliveries(*, session: Session, message_id: int) -> Sequence[OutboxDelivery]:
+    return session.exec(
+        select(OutboxDelivery).where(OutboxDelivery.outbox_id == message_id).order_by(col(OutboxDelivery.platform))
+    ).all()
+
+
+def waiting(*, session: Session, now: datetime | None = None,
+            kind_prefix: str | None = None) -> Sequence[OutboxMessage]:
+    """Messages still pending (due by ``now`` if given)."""
+    query = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING.value)
+    if now is not None:
+        query = query.where(OutboxMessage.due_at <= now)
+    if kind_prefix is not None:
+        query = query.where(col(OutboxMessage.kind).startswith(kind_prefix))
+    return session.exec(query.order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))).all()
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of ``incubot outbox``: a message not sent, on one platform (None: not yet fanned out)."""
+
+    message: OutboxMessage
+    delivery: OutboxDelivery | None
+
+
+def open_lines(*, session: Session, limit: int = 500) -> list[Line]:
+    """What is pending, failed or undeliverable, with each platform's state, oldest first."""
+    rows = session.exec(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.status).in_([OutboxStatus.PENDING.value, OutboxStatus.FAILED.value,
+                                              OutboxStatus.UNDELIVERABLE.value]))
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    ).all()
+    found: dict[int, list[OutboxDelivery]] = {}
+    if rows:
+        for d in session.exec(select(OutboxDelivery).where(
+                col(OutboxDelivery.outbox_id).in_([m.id for m in rows])).order_by(col(OutboxDelivery.platform))).all():
+            found.setdefault(d.outbox_id, []).append(d)
+    lines: list[Line] = []
+    for m in rows:
+        ds = [d for d in found.get(m.id or 0, []) if d.status != OutboxStatus.SENT.value]
+        lines += [Line(m, d) for d in ds] if ds else [Line(m, None)]
+    return lines
+
+
+def retry(*, session: Session, now: datetime, message_id: int | None = None) -> int:
+    """Put failed (or undeliverable) messages back: ``message_id``, or every one of them; how many.
+
+    A failed platform starts again from its first try, due now; an undeliverable message is
+    fanned out again (someone may have an address now); what a platform already sent stays sent.
+    """
+    query = select(OutboxMessage).where(col(OutboxMessage.status).in_(
+        [OutboxStatus.FAILED.value, OutboxStatus.UNDELIVERABLE.value]))
+    if message_id is not None:
+        query = query.where(OutboxMessage.id == message_id)
+    rows = session.exec(query.with_for_update()).all()
+    for m in rows:
+        session.execute(
+            sa.update(OutboxDelivery)
+            .where(col(OutboxDelivery.outbox_id) == m.id, col(OutboxDelivery.status) == OutboxStatus.FAILED.value)
+            .values(status=OutboxStatus.PENDING.value, attempts=0, due_at=now, claimed_at=None, claimed_by=None)
+        )
+        session.execute(sa.delete(OutboxDelivery).where(
+            col(OutboxDelivery.outbox_id) == m.id, col(OutboxDelivery.status) == OutboxStatus.SKIPPED.value))
+        m.status, m.due_at = OutboxStatus.PENDING.value, min(m.due_at, now)
+        session.add(m)
+    return len(rows)
+
+
+def counts(*, session: Session) -> dict[str, int]:
+    """How many messages are pending and failed (``/healthz``)."""
+    found = dict(session.exec(
+        select(OutboxMessage.status, sa.func.count())
+        .where(col(OutboxMessage.status).in_([OutboxStatus.PENDING.value, OutboxStatus.FAILED.value]))
+        .group_by(col(OutboxMessage.status))
+    ).all())
+    return {"pending": int(found.get(OutboxStatus.PENDING.value, 0)),
+            "failed": int(found.get(OutboxStatus.FAILED.value, 0))}
+
+
+def enqueue_grouped(*, session: Session, kind: str, target: str, occurrence: str, payload: dict[str, Any],
+                    due_at: datetime) -> None:
+    """Like :func:`enqueue`, but a repeat of (kind, target, occurrence) counts in ``repeats``
+    instead of being dropped: one statement (``INSERT … ON CONFLICT DO UPDATE``)."""
+    table: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(table).values(
+        kind=kind, target=target, occurrence=occurrence, due_at=due_at, attempts=0, repeats=0,
+        payload=json.dumps(payload, ensure_ascii=False), status=OutboxStatus.PENDING.value)
+    session.execute(insert.on_conflict_do_update(index_elements=["kind", "target", "occurrence"],
+                                                 set_={"repeats": table.c.repeats + 1}))
+
+
+def write_probe(*, session: Session, name: str, now: datetime) -> None:
+    """Write the heartbeat row ``name`` (``/healthz``): fails on a read-only or full database."""
+    table: sa.Table = Heartbeat.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(table).values(name=name, at=now)
+    session.execute(insert.on_conflict_do_update(index_elements=["name"], set_={"at": now}))
 
 
 def messages(*, session: Session, kind_prefix: str | None = None, status: str | None = None) -> Sequence[OutboxMessage]:

@@ -398,7 +398,8 @@ def test_a_sweep_killed_between_claim_and_send_is_resumed_after_the_stale_claim_
                           capture_output=True, text=True)
     assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
     with unit_of_work(world) as session:
-        claimed = [m for m in outbox.messages(session=session) if m.status == "claimed"]
+        claimed = [m for m in outbox.messages(session=session)
+                   if [d.status for d in outbox.deliveries(session=session, message_id=m.id or 0)] == ["claimed"]]
         enqueued = len(outbox.messages(session=session))
     assert len(claimed) == 1 and enqueued > 1
     orphan = claimed[0]
@@ -411,7 +412,8 @@ def test_a_sweep_killed_between_claim_and_send_is_resumed_after_the_stale_claim_
     sweep(runtime, clock())  # the others go; the orphan's claim is still fresh
     with unit_of_work(world) as session:
         row = session.get(OutboxMessage, orphan.id)
-        assert row is not None and row.status == "claimed"
+        assert row is not None and row.status == "pending"  # its Slack delivery is still claimed
+        assert [d.status for d in outbox.deliveries(session=session, message_id=orphan.id or 0)] == ["claimed"]
         assert {m.status for m in outbox.messages(session=session) if m.id != orphan.id} == {"sent"}
     posted_before = len(fake_slack.calls_to("chat.postMessage"))
 

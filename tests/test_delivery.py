@@ -1,0 +1,245 @@
+"""Delivery per platform: Slack failing never holds a Mattermost message back; what gives up is failed,
+logged at ERROR and alerted once (grouped) through the other platform; in-place updates keep their order.
+
+Slack is the fake Web API answering 500, Mattermost the fake REST server; the clock is injected and the
+courier is driven by explicit flushes (or its background threads, joined), never by sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from bot.app import Runtime, build_runtime
+from bot.config import Settings
+from bot.delivery import DELIVERY_FAILED
+from handlers.types import Reply, Request
+from storage import outbox
+from storage.db import SessionFactory, unit_of_work
+from tests.chat_mattermost import SECRET, mm_id
+from tests.chat_slack import SIGNING_SECRET
+from tests.conftest import Clock, slack_id
+from tests.fake_mattermost import BOT_TOKEN as MM_TOKEN
+from tests.fake_mattermost import FakeMattermost
+from tests.fake_slack import BOT_TOKEN, FakeSlack
+
+JULIEN = "julien.moreau"  # the intrapreneur of Dédale: the quote requests go to him
+QUOTE = "devis dedale; 12 500; Scopyleft; Sprint 7"
+
+
+@dataclass
+class TwoPlatforms:
+    """One incubot with Slack and Mattermost on, both fakes; deliveries driven by the test."""
+
+    runtime: Runtime
+    slack: FakeSlack
+    mattermost: FakeMattermost
+    clock: Clock
+
+    def say(self, who: str, text: str) -> str:
+        return self.runtime.bot.message(Request("slack", slack_id(who), text)).text
+
+    def slack_dms(self, who: str, contains: str = "") -> list[str]:
+        return [json.dumps(m, ensure_ascii=False) for m in self.slack.dm(slack_id(who))
+                if contains in json.dumps(m, ensure_ascii=False)]
+
+    def mattermost_dms(self, who: str, contains: str = "") -> list[str]:
+        return [json.dumps(p, ensure_ascii=False) for p in self.mattermost.direct_posts(mm_id(who))
+                if contains in json.dumps(p, ensure_ascii=False)]
+
+    def slack_down(self) -> None:
+        self.slack.fail_next("chat.postMessage", 500, times=10_000, retry_after=None, error="internal_error")
+
+    def slack_back(self) -> None:
+        with self.slack.lock:
+            self.slack.failures.clear()
+
+
+@pytest.fixture
+def two(engine: Engine, world: SessionFactory, clock: Clock) -> Iterator[TwoPlatforms]:
+    from bot import slack
+    from bot.mattermost import MattermostSender, Renderer
+    from bot.mattermost_client import MattermostClient
+
+    with FakeSlack() as fake_slack:
+        fake_mm = FakeMattermost().start()
+        settings = Settings(database_url=engine.url.render_as_string(hide_password=False),
+                            slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+                            slack_api_url=fake_slack.api_url, mattermost_url=fake_mm.url,
+                            mattermost_bot_token=MM_TOKEN, mattermost_command_tokens=("c",), secret=SECRET,
+                            public_url="http://testserver")
+        runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
+        wiring = slack.install(runtime)
+        for handler in wiring.client.retry_handlers:
+            handler.sleep = lambda _seconds: None  # type: ignore[attr-defined]
+        client = MattermostClient(fake_mm.url, MM_TOKEN, sleep=lambda _s: None)
+        runtime.add_sender(MattermostSender(client, Renderer(SECRET, settings.effective_public_url, clock)))
+        runtime.services.deliver = lambda: None  # the test flushes
+        try:
+            yield TwoPlatforms(runtime, fake_slack, fake_mm, clock)
+        finally:
+            if runtime.background is not None:
+                runtime.background.executor.join(10)
+            client.close()
+            fake_mm.stop()
+
+
+def statuses(runtime: Runtime, target: str) -> list[tuple[str, list[tuple[str, str, int]]]]:
+    """Each message to ``target``: its status and, per platform, (platform, status, attempts)."""
+    with unit_of_work(runtime.services.sessions) as session:
+        return [(m.status, [(d.platform, d.status, d.attempts)
+                            for d in outbox.deliveries(session=session, message_id=m.id or 0)])
+                for m in outbox.messages(session=session) if m.target == target]
+
+
+def test_with_slack_answering_500_the_mattermost_dm_still_goes_in_the_same_pass(two: TwoPlatforms) -> None:
+    """Slack answers 500 to every post: the Mattermost DM leaves at once; Slack's copy waits its backoff, then goes."""
+    two.slack_down()
+    assert "D-2026-0001" in two.say("lea.dupont", QUOTE)
+
+    two.runtime.courier.flush()
+
+    assert len(two.mattermost_dms(JULIEN, "D-2026-0001")) == 1
+    assert two.slack_dms(JULIEN, "D-2026-0001") == []
+    assert statuses(two.runtime, f"person:{JULIEN}") == [("pending", [("mattermost", "sent", 1),
+                                                                       ("slack", "pending", 1)])]
+    two.slack_back()
+    two.runtime.courier.flush()  # Slack's backoff has not elapsed: nothing yet
+    assert two.slack_dms(JULIEN, "D-2026-0001") == []
+    two.clock.advance(seconds=outbox.backoff(1).total_seconds())
+    two.runtime.courier.flush()
+    assert len(two.slack_dms(JULIEN, "D-2026-0001")) == 1
+    assert len(two.mattermost_dms(JULIEN, "D-2026-0001")) == 1  # never twice
+    assert statuses(two.runtime, f"person:{JULIEN}") == [("sent", [("mattermost", "sent", 1), ("slack", "sent", 2)])]
+
+
+def test_background_delivery_sends_on_mattermost_while_slack_fails(two: TwoPlatforms) -> None:
+    """With the background threads (one pass per platform), Slack failing does not hold the Mattermost DM back."""
+    background = two.runtime.deliver_in_background()
+    two.slack_down()
+    two.say("lea.dupont", QUOTE)
+    started = time.monotonic()
+    background.kick()
+    background.executor.join(20)
+    took = time.monotonic() - started
+    assert len(two.mattermost_dms(JULIEN, "D-2026-0001")) == 1 and two.slack_dms(JULIEN) == []
+    logging.getLogger("tests").info("Mattermost DM sent %.3f s after the kick while Slack answered 500", took)
+
+
+def test_exhausted_retries_mark_failed_log_error_and_alert_the_managers_once_through_mattermost(
+        two: TwoPlatforms, caplog: pytest.LogCaptureFixture) -> None:
+    """Two DMs Slack never takes: after the last try each is failed, one ERROR line each, one alert counting 2."""
+    two.slack_down()
+    two.say("lea.dupont", QUOTE)
+    two.say("lea.dupont", "devis dedale; 1 000; Arawa; Audit")
+    with caplog.at_level(logging.WARNING, logger="incubot.delivery"):
+        for _ in range(2 * outbox.MAX_ATTEMPTS):
+            two.runtime.courier.flush()
+            two.clock.advance(hours=1)
+    assert [s for s, _ in statuses(two.runtime, f"person:{JULIEN}")] == ["failed", "failed"]
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2
+    assert all(f"kind=quote.request target=person:{JULIEN} platform=slack" in r.getMessage() for r in errors)
+    assert all("last error: SlackApiError" in r.getMessage() for r in errors)
+
+    alerts = [p["message"] for p in two.mattermost.channel_posts("pilotage") if "non remis" in p["message"]]
+    assert alerts == [alerts[0]] and "2 message(s) abandonné(s)" in alerts[0] and "incubot outbox" in alerts[0]
+    assert not [m for ms in two.slack.messages.values() for m in ms if "non remis" in m.get("text", "")]
+    with unit_of_work(two.runtime.services.sessions) as session:
+        alert = [m for m in outbox.messages(session=session) if m.kind == DELIVERY_FAILED]
+    assert [(a.status, a.repeats) for a in alert] == [("sent", 1)]
+
+
+def test_an_alert_that_cannot_go_is_never_alerted_about(two: TwoPlatforms,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Slack down and no other platform: the alert never goes through Slack (undeliverable), and no alert about it."""
+    two.runtime.courier.senders = [s for s in two.runtime.courier.senders if s.platform == "slack"]
+    two.slack_down()
+    two.say("lea.dupont", QUOTE)
+    with caplog.at_level(logging.WARNING, logger="incubot.delivery"):
+        for _ in range(outbox.MAX_ATTEMPTS + 2):
+            two.runtime.courier.flush()
+            two.clock.advance(hours=1)
+    with unit_of_work(two.runtime.services.sessions) as session:
+        alerts = [(m.status, m.repeats) for m in outbox.messages(session=session) if m.kind.startswith("alert.")]
+    assert alerts == [("undeliverable", 0)]
+    assert "marked undeliverable" in caplog.text
+
+
+def test_a_decision_updates_the_copy_on_each_platform_even_when_slack_posted_late(two: TwoPlatforms) -> None:
+    """The request reached Julien on Mattermost only (Slack 500); his decision updates the Mattermost copy at once,
+    and on Slack the update waits for the request, which is then posted and updated in that order."""
+    two.slack_down()
+    two.say("lea.dupont", QUOTE)
+    two.runtime.courier.flush()
+    two.runtime.bot.action(__import__("handlers.types", fromlist=["Action"]).Action(
+        "mattermost", mm_id(JULIEN), "quote.validate", "D-2026-0001"))
+    two.runtime.courier.flush()
+    request = two.mattermost_dms(JULIEN, "D-2026-0001")
+    assert len(request) == 1 and "validé" in request[0].lower()
+    assert statuses(two.runtime, "subject:D-2026-0001")[0][1] == [("mattermost", "sent", 1),
+                                                                   ("slack", "pending", 0)]  # waits its request
+    two.slack_back()
+    two.clock.advance(minutes=5)
+    two.runtime.courier.flush()
+    slack_copy = [m for m in two.slack.dm(slack_id(JULIEN)) if "D-2026-0001" in json.dumps(m, ensure_ascii=False)]
+    assert len(slack_copy) == 1 and "validé" in json.dumps(slack_copy[0], ensure_ascii=False).lower()
+    assert two.slack.calls_to("chat.update")
+
+
+def test_a_target_nobody_can_reach_is_undeliverable_not_sent(two: TwoPlatforms,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """A person with no id on either platform: the message is undeliverable (warned), listed, never counted sent."""
+    with unit_of_work(two.runtime.services.sessions) as session:
+        outbox.enqueue(session=session, kind="note", target="person:nobody", occurrence="1",
+                       payload={"reply": Reply("Bonjour").to_dict()}, due_at=two.clock())
+    with caplog.at_level(logging.WARNING, logger="incubot.delivery"):
+        assert two.runtime.courier.flush() == 0
+    assert statuses(two.runtime, "person:nobody") == [("undeliverable", [("mattermost", "skipped", 1),
+                                                                          ("slack", "skipped", 1)])]
+    assert "nobody to reach on slack, mattermost" in caplog.text
+    with unit_of_work(two.runtime.services.sessions) as session:
+        lines = outbox.open_lines(session=session)
+    assert {(line.message.target, line.delivery.platform if line.delivery else None) for line in lines} == {
+        ("person:nobody", "slack"), ("person:nobody", "mattermost")}
+
+
+def test_migration_0005_carries_the_outbox_up_and_down(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Up from 0004: a message the old courier had claimed is pending again, sent and failed stay; down folds the
+    deliveries back (attempts, last error; undeliverable becomes failed) and removes what 0005 added."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from storage.db import alembic_config, make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0004")
+    insert = sa.text("INSERT INTO outbox (kind, target, occurrence, due_at, payload, status, attempts, claimed_by) "
+                     "VALUES ('note', 'managers', :o, '2026-12-01 08:00:00', '{}', :s, :a, :c)")
+    with engine.begin() as conn:
+        for occurrence, status, attempts, by in (("1", "claimed", 1, "web-1"), ("2", "sent", 1, "web-1"),
+                                                 ("3", "failed", 8, "web-1"), ("4", "pending", 0, None)):
+            conn.execute(insert, {"o": occurrence, "s": status, "a": attempts, "c": by})
+    upgrade(engine)
+    with engine.begin() as conn:
+        rows = conn.execute(sa.text("SELECT occurrence, status, claimed_by, repeats FROM outbox ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [("1", "pending", None, 0), ("2", "sent", "web-1", 0),
+                                            ("3", "failed", "web-1", 0), ("4", "pending", None, 0)]
+        conn.execute(sa.text("INSERT INTO outbox_delivery (outbox_id, platform, status, attempts, due_at, last_error) "
+                             "VALUES (1, 'slack', 'pending', 3, '2026-12-01 08:00:00', 'boom')"))
+        conn.execute(sa.text("UPDATE outbox SET status = 'undeliverable' WHERE occurrence = '4'"))
+    command.downgrade(alembic_config(engine), "0004")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT occurrence, status, attempts, last_error FROM outbox ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [("1", "pending", 3, "boom"), ("2", "sent", 1, None), ("3", "failed", 8, None),
+                                        ("4", "failed", 0, None)]
+    tables = set(sa.inspect(engine).get_table_names())
+    assert "outbox_delivery" not in tables and "heartbeat" not in tables
+    assert "repeats" not in {c["name"] for c in sa.inspect(engine).get_columns("outbox")}
+    engine.dispose()
