@@ -18,7 +18,6 @@ from starlette.routing import BaseRoute, Route
 
 from bot.app import Runtime, build_runtime
 from bot.config import Settings
-from storage.db import ping
 
 log = logging.getLogger("incubot.server")
 
@@ -39,10 +38,42 @@ def platform_routes(runtime: Runtime) -> list[BaseRoute]:
 
 
 def create_app(runtime: Runtime) -> Starlette:
+    def answers() -> bool:
+        """Whether the database answers a read at all (on the DBAPI connection: no write lock asked)."""
+        try:
+            conn = runtime.engine.raw_connection()
+            try:
+                cursor = conn.cursor()
+                cursor.execute("SELECT 1")
+                cursor.close()
+            finally:
+                conn.close()
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "down"
+            return False
+
+    def health() -> tuple[int, dict[str, object]]:
+        """A real write (this process's heartbeat row, in a transaction) and the queues' sizes;
+        503 when the database cannot be written: down, read-only, full disk, locked too long."""
+        from bot.delivery import worker_name
+        from storage import inbox, outbox
+        from storage.db import unit_of_work
+
+        try:
+            with unit_of_work(runtime.services.sessions) as session:
+                outbox.write_probe(session=session, name=worker_name(), now=runtime.services.clock())
+                queued = outbox.counts(session=session)
+                waiting = inbox.pending_count(session=session)
+        except Exception as exc:  # noqa: BLE001 - any failure to write means "not healthy"
+            state = "not writable" if answers() else "down"
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            log.warning("healthz: the database is %s (%s)", state, reason)
+            return 503, {"status": "unavailable", "database": state}
+        return 200, {"status": "ok", "outbox": queued, "inbox": {"pending": waiting}}
+
     async def healthz(_request: Request) -> JSONResponse:
-        if await run_in_threadpool(ping, runtime.engine):
-            return JSONResponse({"status": "ok"})
-        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        status, body = await run_in_threadpool(health)
+        return JSONResponse(body, status_code=status)
 
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     try:

@@ -106,10 +106,39 @@ def test_stats_on_an_empty_database(engine) -> None:  # type: ignore[no-untyped-
     assert client.get("/stats.json").json()["median_time_to_decision_seconds"]["quotes"] is None
 
 
-def test_healthz_is_200_when_the_database_answers(site: TestClient) -> None:
-    """/healthz says ok when the database answers."""
+def test_healthz_is_200_when_the_database_takes_a_write_and_counts_what_waits(site: TestClient) -> None:
+    """/healthz writes its heartbeat row, says ok, and how many messages wait or failed, and requests wait."""
     response = site.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "outbox": {"pending": 0, "failed": 0}, "inbox": {"pending": 0}}
+    runtime = site.app.state.runtime  # type: ignore[attr-defined]
+    from sqlmodel import select
+
+    from storage import outbox
+    from storage.models import Heartbeat
+
+    with unit_of_work(runtime.services.sessions) as session:
+        assert len(session.exec(select(Heartbeat)).all()) == 1
+        outbox.enqueue(session=session, kind="note", target="managers", occurrence="x",
+                       payload={"reply": {"text": "a"}}, due_at=runtime.services.clock())
+        failed = outbox.enqueue(session=session, kind="note", target="managers", occurrence="y",
+                                payload={"reply": {"text": "b"}}, due_at=runtime.services.clock())
+        assert failed is not None
+        failed.status = "failed"
+    assert site.get("/healthz").json()["outbox"] == {"pending": 1, "failed": 1}
+
+
+def test_healthz_is_503_when_the_database_answers_reads_but_refuses_writes(engine, world) -> None:  # type: ignore[no-untyped-def]
+    """A read-only SQLite database (PRAGMA query_only, which stops root too): SELECT 1 works, /healthz is 503."""
+    import sqlalchemy as sa
+
+    read_only = make_engine(engine.url.render_as_string(hide_password=False))
+    sa.event.listen(read_only, "connect", lambda conn, _record: conn.execute("PRAGMA query_only = ON"))
+    runtime = build_runtime(Settings(database_url=str(read_only.url)), engine=read_only, migrate=False)
+    response = TestClient(create_app(runtime)).get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "not writable"}
+    read_only.dispose()
 
 
 def test_healthz_is_503_and_stats_unavailable_when_the_database_is_down(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -118,7 +147,7 @@ def test_healthz_is_503_and_stats_unavailable_when_the_database_is_down(tmp_path
     runtime = build_runtime(Settings(database_url=str(down.url)), engine=down, migrate=False)
     client = TestClient(create_app(runtime), raise_server_exceptions=False)
     response = client.get("/healthz")
-    assert response.status_code == 503 and response.json()["status"] == "unavailable"
+    assert response.status_code == 503 and response.json() == {"status": "unavailable", "database": "down"}
     assert client.get("/stats").status_code == 503
     assert client.get("/stats.json").status_code == 503
 
