@@ -10,6 +10,7 @@ to send what the handler put in the outbox.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -85,6 +86,26 @@ class Registry:
                 return cmd
         return None
 
+    def lookup(self, text: str) -> tuple[Command | None, str, str]:
+        """The command that ``text`` starts with, the word as typed, and its arguments.
+
+        The bot's own words work as typed in a sentence: « en attente », « service fait D-… »
+        are ``en-attente`` and ``service-fait``.
+        """
+        word, args = _first_word(text)
+        second, rest = _first_word(args)
+        if second:
+            joined = self.find(f"{word}-{second}")
+            if joined is not None:
+                return joined, f"{word} {second}", rest
+        return self.find(word), word, args
+
+    def suggestion(self, word: str) -> Command | None:
+        """The command a near miss most likely meant (« budjet » → budget), if one is close enough."""
+        names = {fold(name): cmd for cmd in self.commands for name in (cmd.name, *cmd.aliases)}
+        close = difflib.get_close_matches(fold(word), list(names), n=1, cutoff=0.75)
+        return names[close[0]] if close else None
+
 
 T = TypeVar("T")
 
@@ -104,9 +125,10 @@ class Bot:
 
     def message(self, request: Request) -> Reply:
         text = clean_input(request.text).strip()
-        word, args = _first_word(text)  # any whitespace: "devis\ndedale; …", no-break spaces
+        word, rest = _first_word(text)  # any whitespace: "devis\ndedale; …", no-break spaces
         if word.startswith("/"):  # "/incubot budget" typed in a DM
-            word, args = _first_word(args)
+            text = rest
+        cmd, word, args = self.registry.lookup(text)
 
         typed = len(request.text)
 
@@ -117,11 +139,14 @@ class Bot:
                                           max=self.t.number(MAX_INPUT_CHARS)))
             if not word:
                 return self.registry.find("aide").run(ctx, "")  # type: ignore[union-attr]
-            cmd = self.registry.find(word)
             if cmd is None:
+                typed_word = user(word if len(word) <= 40 else word[:40] + "…")
+                near = self.registry.suggestion(word)
+                if near is not None:
+                    return Reply(self.t("Je ne connais pas la commande « {word} ». Vouliez-vous dire **{name}** ? "
+                                        "Tapez **aide** pour la liste.", word=typed_word, name=near.name))
                 return Reply(
-                    self.t("Je ne connais pas la commande « {word} ». Tapez **aide** pour la liste.",
-                           word=user(word if len(word) <= 40 else word[:40] + "…"))
+                    self.t("Je ne connais pas la commande « {word} ». Tapez **aide** pour la liste.", word=typed_word)
                 )
             if not cmd.allowed(ctx.actor):
                 raise CommandError(self.t("La commande **{name}** est réservée aux gestionnaires.", name=cmd.name))
