@@ -62,8 +62,7 @@ def at_arg(runtime: Runtime, text: str | None) -> datetime:
 
 
 def register_senders(runtime: Runtime) -> None:
-    """The configured platforms' senders; with none, print to stdout so the operator sees what goes out."""
-    from bot.scheduler import StdoutSender
+    """The configured platforms' senders (with none, messages stay in the outbox)."""
     from bot.server import platform_routes
 
     platform_routes(runtime)  # each platform module registers its sender as it builds its routes
@@ -71,8 +70,6 @@ def register_senders(runtime: Runtime) -> None:
         from bot import slack
 
         slack.install(runtime, socket_mode=True)
-    if not runtime.courier.senders:
-        runtime.add_sender(StdoutSender())
 
 
 def cmd_reminders(runtime: Runtime, action: str, at_text: str | None) -> int:
@@ -100,7 +97,29 @@ def cmd_reminders(runtime: Runtime, action: str, at_text: str | None) -> int:
     result = sweep(runtime, now)
     print(f"{len(result.enqueued)} nouveau(x) rappel(s), {result.sent} message(s) envoyé(s) au {t.datetime(now)}.",
           file=sys.stderr)
+    if not runtime.courier.carriers():
+        not_carried(runtime, now)
     return 0
+
+
+def not_carried(runtime: Runtime, now: datetime) -> None:
+    """No platform: print what waits (a preview, nothing is used up) and say why it waits, in French."""
+    from bot.scheduler import StdoutSender
+    from handlers import reminders
+    from storage import outbox
+    from storage.db import unit_of_work
+
+    with unit_of_work(runtime.services.sessions) as session:
+        waiting = list(outbox.waiting(session=session, now=now))
+    preview = StdoutSender()
+    for message in waiting:
+        runtime.courier.send_on(preview, message, now=now)
+    n_reminders = sum(m.kind.startswith(reminders.KIND_PREFIX) for m in waiting)
+    others = len(waiting) - n_reminders
+    parts = [f"{n_reminders} rappel{'s' if n_reminders > 1 else ''}"] if n_reminders or not others else []
+    parts += [f"{others} autre{'s' if others > 1 else ''} message{'s' if others > 1 else ''}"] if others else []
+    print(f"{' et '.join(parts)} en attente : aucune plateforme configurée (Slack, Mattermost). Rien n'est perdu : "
+          "ils partiront dès qu'une plateforme sera configurée (« incubot outbox » les liste).", file=sys.stderr)
 
 
 def cmd_report(runtime: Runtime, month: str | None, fmt: str, output: Path | None) -> int:

@@ -81,9 +81,9 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
 
 def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
     """Start the sweep in a background thread; the caller shuts it down (``scheduler.shutdown()``)."""
-    if not runtime.courier.senders:
-        log.warning("no chat platform configured: reminders and messages are printed on stdout")
-        runtime.add_sender(StdoutSender())
+    if not runtime.courier.carriers():
+        log.warning("no chat platform configured: reminders and messages stay in the outbox until one is "
+                    "(`incubot outbox` lists them)")
     scheduler = build_scheduler(runtime)
     scheduler.start()
     log.info("scheduler started: sweep every %d s (time zone %s)", SWEEP_SECONDS, runtime.settings.timezone)
@@ -111,9 +111,14 @@ def run_clock(runtime: Runtime, stop: threading.Event | None = None) -> int:
 
 
 class StdoutSender:
-    """A courier sender for when no chat platform is configured: the operator reads it on stdout."""
+    """What would go out, printed for the operator when no chat platform is configured.
+
+    A preview, not a platform: ``carries = False``, so the courier never counts a message
+    as delivered through it; it stays pending until Slack or Mattermost is set up.
+    """
 
     platform = "stdout"
+    carries = False
 
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out

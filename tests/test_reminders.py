@@ -472,8 +472,10 @@ def test_a_failing_sweep_is_logged_and_does_not_kill_the_scheduler(incubator: In
 # --------------------------------------------------------------------------- CLI
 
 
-def test_cli_reminders_due_then_send_then_send_again_sends_nothing_new(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    """`incubot reminders due/send --at`: lists what would go, sends it to stdout without a platform, then nothing."""
+def test_cli_reminders_without_a_platform_are_shown_and_kept_then_go_once_a_platform_is_there(
+        tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`incubot reminders due/send --at` without a platform: the reminders are shown, said to wait, and not used up;
+    once a platform is configured, the next sweep sends each of them, once."""
     from bot.cli import main
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
@@ -484,14 +486,24 @@ def test_cli_reminders_due_then_send_then_send_again_sends_nothing_new(tmp_path:
     listed = capsys.readouterr().out
     assert "reminder.monthly_report" in listed and "2022-11" in listed and "MC-DINUM-2020:end" in listed
     assert main(["--database", url, "reminders", "send", "--at", "2022-12-01T09:00"]) == 0
-    sent = capsys.readouterr()
-    assert "Rapport mensuel — novembre 2022" in sent.out and "canal gestionnaires" in sent.out
-    assert "5 message(s) envoyé(s)" in sent.err
+    shown = capsys.readouterr()
+    assert "Rapport mensuel — novembre 2022" in shown.out and "canal gestionnaires" in shown.out
+    assert "0 message(s) envoyé(s)" in shown.err
+    assert "5 rappels en attente : aucune plateforme configurée (Slack, Mattermost)" in shown.err
     assert main(["--database", url, "reminders", "send", "--at", "2022-12-01T09:00"]) == 0
     again = capsys.readouterr()
-    assert again.out == "" and "0 nouveau(x) rappel(s), 0 message(s)" in again.err
+    assert "0 nouveau(x) rappel(s), 0 message(s)" in again.err and "5 rappels en attente" in again.err
     assert main(["--database", url, "reminders", "due", "--at", "2022-12-01T09:00"]) == 0
-    assert "Rien à envoyer" in capsys.readouterr().out
+    assert "5 rappel(s) à envoyer" in capsys.readouterr().out  # still waiting, not burnt
+
+    engine = make_engine(url)
+    runtime = build_runtime(Settings(database_url=url), engine=engine, migrate=False)
+    platform = RecordingSender()
+    runtime.add_sender(platform)  # Slack configured, say
+    assert sweep(runtime, datetime(2022, 12, 1, 10, tzinfo=PARIS)).sent == 5
+    assert sweep(runtime, datetime(2022, 12, 1, 10, 1, tzinfo=PARIS)).sent == 0
+    assert len([r for r in platform.messages("managers") if "Rapport mensuel — novembre 2022" in r.text]) == 1
+    engine.dispose()
 
 
 def test_stdout_sender_prints_what_goes_out() -> None:
