@@ -112,6 +112,8 @@ class Settings:
     mattermost_command_tokens: tuple[str, ...] = field(default_factory=tuple)
     public_url: str | None = None
     secret: str | None = None
+    drain_seconds: float = 10.0  # SIGTERM: how long `serve` lets the inbox workers finish
+    max_body: int = 1_048_576  # bytes: a larger request body gets 413 before anything reads it
 
     @property
     def tz(self) -> ZoneInfo:
@@ -162,6 +164,22 @@ class Settings:
         language = (get("INCUBOT_LANGUAGE") or "fr").lower()
         if language not in ("fr", "en"):
             raise ConfigError(f"INCUBOT_LANGUAGE vaut « fr » ou « en », pas « {language} ».")
+        drain_text = get("INCUBOT_DRAIN_SECONDS") or "10"
+        try:
+            drain_seconds = float(drain_text)
+            if not 0 <= drain_seconds <= 3600:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"INCUBOT_DRAIN_SECONDS est un nombre de secondes (0 à 3600), "
+                              f"pas « {drain_text} ».") from None
+        body_text = get("INCUBOT_MAX_BODY") or "1048576"
+        try:
+            max_body = int(body_text)
+            if max_body < 1024:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"INCUBOT_MAX_BODY est une taille en octets (1024 au moins), "
+                              f"pas « {body_text} ».") from None
         settings = cls(
             database_url=get("DATABASE_URL") or "sqlite:///incubot.db",
             port=port,
@@ -179,6 +197,8 @@ class Settings:
             ),
             public_url=get("INCUBOT_PUBLIC_URL"),
             secret=get("INCUBOT_SECRET"),
+            drain_seconds=drain_seconds,
+            max_body=max_body,
         )
         settings.check()
         return settings

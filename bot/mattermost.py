@@ -11,9 +11,13 @@ Three routes, mounted by ``bot.server`` when ``MATTERMOST_URL`` and
   the ``context`` the bot sealed with ``INCUBOT_SECRET`` must verify, else 401 and
   nothing changes → :meth:`Bot.action`; answered with the post's update and an
   ephemeral text, or a dialog.
-- ``POST /mattermost/dialogs``: a dialog submission; its ``state`` is sealed and
-  bound to the user it was opened for → :meth:`Bot.submit`; field errors go back
-  as ``{"errors": …}``.
+- ``POST /mattermost/dialogs``: a dialog submission; its ``state`` is sealed, bound
+  to the user it was opened for and carries a nonce consumed by the submission that is
+  taken (the same submission again changes nothing) → :meth:`Bot.submit`; field errors
+  go back as ``{"errors": …}`` (the nonce is not consumed).
+
+These three are answered once their work is done (no inbox needed: acknowledged means
+done). A body that is not UTF-8 or not JSON, or lacks a field, gets 400.
 
 :class:`MattermostSender` is the courier's sender: direct messages, channel posts and
 in-place updates through :mod:`bot.mattermost_client`. No rule lives here: who may
@@ -25,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,7 +46,10 @@ from bot.delivery import PlatformAddresses, Posted
 from bot.mattermost_client import MattermostClient, MattermostError
 from bot.signing import seal, token_matches, unseal
 from handlers.markup import plain, render
-from handlers.types import Action, Button, Form, Input, Reply, Request, Submission
+from handlers.types import Action, Button, Form, Input, Reply, Request, Submission, SubmissionResult
+from storage import inbox
+from storage.db import unit_of_work
+from storage.models import InboxStatus
 
 log = logging.getLogger("incubot.mattermost")
 
@@ -99,8 +107,8 @@ def _fit(text: str, limit: int) -> str:
 async def _json_object(request: HttpRequest) -> dict[str, Any] | JSONResponse:
     """The request's JSON object, or the 400 answer to send instead."""
     try:
-        payload = await request.json()
-    except ValueError:
+        payload = json.loads(await request.body())
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, nested deeper than the parser goes
         return JSONResponse({"error": "JSON expected"}, status_code=400)
     if not isinstance(payload, dict):
         return JSONResponse({"error": "JSON object expected"}, status_code=400)
@@ -171,6 +179,8 @@ class Renderer:
         state = seal(self.secret, "dialog", {
             "callback": form.callback, "value": form.value, "user": user_id, "ts": self._stamp(),
             "response_url": response_url, "channel": channel_id, "post": post_id,
+            # consumed by the submission that is taken: the same submission again changes nothing
+            "nonce": uuid.uuid4().hex,
         })
         return {
             "callback_id": form.callback,
@@ -285,7 +295,11 @@ class Adapter:
 
     async def command(self, request: HttpRequest) -> JSONResponse:
         # Mattermost posts application/x-www-form-urlencoded: the stdlib parses it.
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+        try:
+            form = dict(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True,
+                                  errors="strict"))
+        except UnicodeDecodeError:
+            return JSONResponse({"error": "the body is not UTF-8"}, status_code=400)
         header = request.headers.get("authorization", "")
         header_token = header[len("token "):].strip() if header.lower().startswith("token ") else None
         if not (token_matches(header_token, self.tokens) or token_matches(form.get("token"), self.tokens)):
@@ -351,13 +365,39 @@ class Adapter:
         if payload.get("cancelled"):
             return JSONResponse({})
         raw = payload.get("submission")
-        values = {str(k): "" if v is None else str(v) for k, v in (raw.items() if isinstance(raw, dict) else ())}
-        result = await run_in_threadpool(
-            self.runtime.bot.submit, Submission(PLATFORM, user_id, state["callback"], state["value"], values))
+        if raw is not None and not isinstance(raw, dict):
+            return JSONResponse({"error": "submission must be an object"}, status_code=400)
+        values = {str(k): "" if v is None else str(v) for k, v in (raw or {}).items()}
+        submission = Submission(PLATFORM, user_id, state["callback"], state["value"], values)
+        result = await run_in_threadpool(self._submit_once, state, submission)
+        if result is None:
+            log.info("dialog %s: the same submission again (replay): nothing changed", state["callback"])
+            return JSONResponse({})
         if result.errors:
             return JSONResponse({"errors": {name: text_only(message) for name, message in result.errors.items()}})
         await run_in_threadpool(self._after_submission, state, user_id, result.reply, result.update)
         return JSONResponse({})
+
+    def _submit_once(self, state: Mapping[str, str], submission: Submission) -> SubmissionResult | None:
+        """``runtime.bot.submit`` if this dialog's nonce is not consumed yet; None for a replay.
+
+        The nonce is consumed (an inbox row) before the submission is handled, so two identical
+        submissions at once make one; an answer with field errors gives it back (the corrected
+        form is submitted with the same state).
+        """
+        key = "dialog:" + (state.get("nonce") or state["ts"] + ":" + state["user"] + ":" + state["callback"])
+        services = self.runtime.services
+        with unit_of_work(services.sessions) as session:
+            consumed = inbox.put(session=session, platform=PLATFORM, key=key, kind="mattermost.dialog",
+                                 payload={"callback": state["callback"]}, now=services.clock(),
+                                 status=InboxStatus.DONE)
+        if consumed is None:
+            return None
+        result = self.runtime.bot.submit(submission)
+        if result.errors:
+            with unit_of_work(services.sessions) as session:
+                inbox.release_key(session=session, platform=PLATFORM, key=key)
+        return result
 
     def _after_submission(self, state: Mapping[str, str], user_id: str, reply: Reply | None,
                           update: Reply | None) -> None:

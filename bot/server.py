@@ -9,15 +9,21 @@ when Mattermost is (``bot/mattermost.py``). Each platform module exposes
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from bot.app import Runtime, build_runtime
 from bot.config import Settings
+from bot.limits import BodyLimit
 
 log = logging.getLogger("incubot.server")
 
@@ -83,7 +89,8 @@ def create_app(runtime: Runtime) -> Starlette:
     if stats is not None:
         routes += stats.routes(runtime)
     routes += platform_routes(runtime)
-    app = Starlette(routes=routes)
+    # Outermost of our layers: a body over INCUBOT_MAX_BODY is refused before any route reads it.
+    app = Starlette(routes=routes, middleware=[Middleware(BodyLimit, max_body=runtime.settings.max_body)])
     app.state.runtime = runtime
     return app
 
@@ -112,11 +119,43 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0", scheduler: bo
         clock = start_scheduler(runtime)  # after create_app: the platforms' senders are registered
     else:
         log.info("scheduler off (--no-scheduler): run `incubot clock` for reminders")
+    if runtime.inbox is not None:  # what a previous run acknowledged and did not finish (SIGTERM, kill -9)
+        runtime.inbox.start()
+    previous = _quiet_after_uvicorn()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        # On SIGTERM uvicorn stops accepting and lets the requests in flight finish (bounded).
+        uvicorn.run(app, host=host, port=port, log_level="info",
+                    timeout_graceful_shutdown=max(1, round(settings.drain_seconds)))
     finally:
+        drained = True
+        if runtime.inbox is not None:
+            drained = runtime.inbox.drain(settings.drain_seconds)
         if clock is not None:
             clock.shutdown(wait=False)
         if socket_mode is not None:
             socket_mode.close()
+        _restore(previous)
+    if not drained:  # a worker still runs past the bound: its row stays claimed, resumed at the next start
+        logging.shutdown()
+        os._exit(0)
     return 0
+
+
+def _quiet_after_uvicorn() -> dict[int, Any]:
+    """uvicorn raises the stop signal again once it has stopped: let it find a handler that only
+    logs, so the inbox is drained (``serve``'s finally) instead of the process dying there."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, Any] = {}
+
+    def stopping(signum: int, _frame: object) -> None:
+        log.info("signal %s: stopping", signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, stopping)
+    return previous
+
+
+def _restore(previous: dict[int, Any]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
