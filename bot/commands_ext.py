@@ -6,7 +6,9 @@
   operator's catch-up after an outage);
 * ``incubot report --month YYYY-MM --format md|csv [--output FILE]`` — the monthly
   report file for the ministry;
-* ``incubot clock`` — the scheduler alone, in its own process (with ``serve --no-scheduler``).
+* ``incubot clock`` — the scheduler alone, in its own process (with ``serve --no-scheduler``);
+* ``incubot outbox [list]`` — the messages pending, failed or undeliverable, per platform;
+  ``incubot outbox retry ID|--all-failed`` — put failed ones back (from their first try).
 """
 
 from __future__ import annotations
@@ -35,12 +37,20 @@ def add_parsers(sub: Any) -> None:
 
     sub.add_parser("clock", help="le planificateur seul, dans son propre processus (avec serve --no-scheduler)")
 
+    box = sub.add_parser("outbox", help="les messages en attente, en échec ou non distribuables ; les renvoyer")
+    box.add_argument("action", nargs="?", choices=("list", "retry"), default="list",
+                     help="list (par défaut) : les lister ; retry : remettre en envoi ceux en échec")
+    box.add_argument("id", nargs="?", type=int, help="retry : le numéro du message (voir la liste)")
+    box.add_argument("--all-failed", action="store_true", help="retry : tous ceux en échec ou non distribuables")
+
 
 def run(args: argparse.Namespace, runtime: Runtime) -> int:
     if args.command == "reminders":
         return cmd_reminders(runtime, args.action, args.at)
     if args.command == "report":
         return cmd_report(runtime, args.month, args.format, args.output)
+    if args.command == "outbox":
+        return cmd_outbox(runtime, args.action, args.id, args.all_failed)
     if args.command == "clock":
         from bot.scheduler import run_clock
 
@@ -138,3 +148,42 @@ def cmd_report(runtime: Runtime, month: str | None, fmt: str, output: Path | Non
         report = monthly_report(session=session, t=t, year=year, month=number)
     text = report_csv(report, t) if fmt == "csv" else report_markdown(report, t)
     return emit(text, output, f"Rapport {year:04d}-{number:02d} écrit dans {output}.")
+
+
+STATES = {"pending": "en attente", "claimed": "en cours d'envoi", "failed": "en échec", "skipped": "personne à joindre",
+          "undeliverable": "non distribuable", "sent": "envoyé"}
+
+
+def cmd_outbox(runtime: Runtime, action: str, message_id: int | None, all_failed: bool) -> int:
+    from bot.cli import CliError
+    from storage import outbox
+    from storage.db import unit_of_work
+
+    t = runtime.services.t
+    now = runtime.services.now()
+    if action == "retry":
+        if (message_id is None) == (not all_failed):
+            raise CliError("précisez le numéro d'un message (incubot outbox retry 12) ou --all-failed, pas les deux.")
+        with unit_of_work(runtime.services.sessions) as session:
+            count = outbox.retry(session=session, now=now, message_id=message_id)
+        if message_id is not None and not count:
+            raise CliError(f"le message {message_id} n'est ni en échec ni non distribuable (voir « incubot outbox »).")
+        print(f"{count} message{'s' if count > 1 else ''} remis en envoi." if count
+              else "Aucun message en échec ni non distribuable.")
+        return 0
+    with unit_of_work(runtime.services.sessions) as session:
+        lines = outbox.open_lines(session=session)
+    if not lines:
+        print("Rien en attente, rien en échec.")
+        return 0
+    n = len({line.message.id for line in lines})
+    plural = "s" if n > 1 else ""
+    print(f"{n} message{plural} en attente, en échec ou non distribuable{plural} :")
+    for line in lines:
+        m, d = line.message, line.delivery
+        state = STATES.get("undeliverable" if m.status == "undeliverable" else d.status if d else m.status, m.status)
+        error = (d.last_error if d else m.last_error) or ""
+        print(f"  n° {m.id:<5} {state:<19} {m.kind:<28} {m.target:<28} {d.platform if d else '—':<11} "
+              f"essais {d.attempts if d else m.attempts:<2} prévu {t.datetime(d.due_at if d else m.due_at)}"
+              + (f" — dernière erreur : {error[:160]}" if error else ""))
+    return 0

@@ -243,3 +243,60 @@ def test_migration_0005_carries_the_outbox_up_and_down(tmp_path) -> None:  # typ
     assert "outbox_delivery" not in tables and "heartbeat" not in tables
     assert "repeats" not in {c["name"] for c in sa.inspect(engine).get_columns("outbox")}
     engine.dispose()
+
+
+def test_incubot_outbox_lists_what_waits_or_failed_and_retry_puts_failed_ones_back(
+        tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """`incubot outbox` lists per platform (kind, target, platform, tries, due, last error), in French;
+    `outbox retry ID` and `--all-failed` put failed messages back; a wrong use is one French sentence."""
+    from datetime import datetime
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from bot.cli import main
+    from storage.db import make_engine
+    from tests.chat import RecordingSender
+
+    url = f"sqlite:///{tmp_path / 'box.db'}"
+    seed = Path(__file__).resolve().parents[1] / "examples" / "convention-culture.toml"
+    assert main(["--database", url, "import", str(seed)]) == 0
+    assert main(["--database", url, "outbox"]) == 0
+    assert "Rien en attente, rien en échec." in capsys.readouterr().out
+
+    class Down(RecordingSender):
+        def post_channel(self, channel, reply):  # type: ignore[no-untyped-def]
+            raise ConnectionError("plateforme injoignable")
+
+    now = datetime(2026, 12, 2, 10, tzinfo=ZoneInfo("Europe/Paris"))
+    engine = make_engine(url)
+    runtime = build_runtime(Settings(database_url=url), clock=lambda: now, engine=engine, migrate=False)
+    runtime.courier.senders = [Down("slack")]
+    runtime.courier.max_attempts = 1
+    with unit_of_work(runtime.services.sessions) as session:
+        for n, target in enumerate(("managers", "managers", "person:nobody")):
+            outbox.enqueue(session=session, kind="note", target=target, occurrence=str(n),
+                           payload={"reply": Reply(f"Note {n}").to_dict()}, due_at=now)
+    runtime.courier.flush(now=now)
+    capsys.readouterr()
+
+    assert main(["--database", url, "outbox"]) == 0
+    listed = capsys.readouterr().out
+    assert "4 messages en attente, en échec ou non distribuables :" in listed
+    assert "n° 1     en échec" in listed and "dernière erreur : ConnectionError: plateforme injoignable" in listed
+    assert "slack" in listed and "essais 1" in listed and "n° 3     non distribuable" in listed
+    assert "n° 4     en attente          alert.delivery_failed" in listed and "prévu 2 déc. 2026 10:05" in listed
+
+    assert main(["--database", url, "outbox", "retry"]) == 2
+    assert "précisez le numéro d'un message" in capsys.readouterr().err
+    assert main(["--database", url, "outbox", "retry", "1"]) == 0
+    assert "1 message remis en envoi." in capsys.readouterr().out
+    assert main(["--database", url, "outbox", "retry", "1"]) == 2
+    assert "le message 1 n'est ni en échec" in capsys.readouterr().err
+    assert main(["--database", url, "outbox", "retry", "--all-failed"]) == 0
+    assert "2 messages remis en envoi." in capsys.readouterr().out
+
+    runtime.courier.senders = [RecordingSender("slack")]
+    runtime.courier.flush(now=datetime.now(ZoneInfo("UTC")))  # retry made them due at the CLI's (real) now
+    with unit_of_work(runtime.services.sessions) as session:
+        assert [m.status for m in outbox.messages(session=session)][:3] == ["sent", "sent", "undeliverable"]
+    engine.dispose()
