@@ -118,7 +118,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.console import Console
+    from bot.console import Console, enable_line_editing, history_file
 
     if args.demo:
         path = Path("incubot-demo.db")
@@ -130,7 +130,7 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
         from bot.demo import load_demo
 
         load_demo(runtime.services.sessions, runtime.services.now())
-        print(f"Base de démonstration recréée : {path.resolve()}")
+        print(runtime.services.t("Base de démonstration recréée : {path}", path=path.resolve()))
     person = args.person or ("lea.dupont" if args.demo else None)
     if person is None:
         raise CliError("précisez qui parle : incubot shell --as IDENTIFIANT (voir le fichier de référence).")
@@ -139,8 +139,10 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
     console.switch(person)
     if args.demo:
         console.who()
-        print("Essayez : « devis dedale; 12 500 HT; Scopyleft; Sprint 7 », puis « :as julien.moreau » "
-              "et le numéro du bouton Valider.\n")
+        print(console.t("Essayez : « devis dedale; 12 500 HT; Scopyleft; Sprint 7 », puis « :as julien.moreau » "
+                        "et le numéro du bouton Valider.") + "\n")
+    if sys.stdin.isatty():
+        enable_line_editing(history_file(settings.database_url))
     console.loop()
     return 0
 

@@ -7,14 +7,23 @@ the intrapreneur who receives the request.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import hashlib
 import itertools
+import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
+
+from sqlalchemy.engine import make_url
 
 from bot.delivery import Posted
 from handlers.core import Bot
+from handlers.i18n import N_, Translator
 from handlers.markup import render
 from handlers.types import Action, ActionResult, Button, Form, Reply, Request, Submission
 from storage import reference
@@ -24,12 +33,55 @@ from storage.models import Convention, Person, Startup
 PLATFORM = "console"
 
 
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
 def render_reply(reply: Reply, *, bold: Callable[[str], str] = lambda s: s) -> str:
-    """A reply as terminal text (user text is shown as typed: a terminal interprets no markup)."""
-    lines = [render(reply.text, escape=lambda s: s, bold=bold)]
+    """A reply as terminal text (user text is shown as typed: a terminal interprets no markup).
+
+    Our own ``**bold**`` is bold where the terminal has colours; a ``code`` span (a command to
+    type) loses its backticks and is shown bold too.
+    """
+
+    def terminal(text: str) -> str:
+        return _CODE.sub(lambda m: bold(m.group(1)), render(text, escape=str, bold=bold))
+
+    lines = [terminal(reply.text)]
     for fact in reply.facts:
-        lines.append(f"  {render(fact.label, escape=str, bold=bold)} : {render(fact.value, escape=str, bold=bold)}")
+        lines.append(f"  {terminal(fact.label)} : {terminal(fact.value)}")
     return "\n".join(lines)
+
+
+def history_file(database_url: str) -> Path:
+    """Where the shell keeps the lines typed against this database (one history per database)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(f"{url.database}.history")
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "incubot"
+    key = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    return state / f"history-{key}"
+
+
+def enable_line_editing(history: Path) -> None:
+    """Arrows, Ctrl-A / Ctrl-E, Ctrl-R and a history kept across sessions, for ``input()``.
+
+    The stdlib's ``readline`` (GNU readline or libedit) is enough for a line prompt and
+    needs no dependency; where Python has none (Windows), the prompt stays plain.
+    """
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - Python built without readline
+        return
+    readline.set_history_length(1000)
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history)
+
+    def save() -> None:
+        with contextlib.suppress(OSError):
+            history.parent.mkdir(parents=True, exist_ok=True)
+            readline.write_history_file(history)
+
+    atexit.register(save)
 
 
 @dataclass
@@ -47,6 +99,10 @@ class Console:
     _numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
+    @property
+    def t(self) -> Translator:
+        return self.bot.t
+
     # ------------------------------------------------------------------ courier sender
 
     def person_address(self, person: Person) -> str | None:
@@ -57,16 +113,16 @@ class Console:
 
     def post_direct(self, user: str, reply: Reply) -> Posted:
         message_id = str(next(self._message_ids))
-        self._show(f"📨 Message direct pour {self._name(user)} (n° {message_id}) :", reply)
+        self._show(self.t("📨 Message direct pour {name} (n° {id}) :", name=self._name(user), id=message_id), reply)
         return Posted(f"dm:{user}", message_id)
 
     def post_channel(self, channel: str, reply: Reply) -> Posted:
         message_id = str(next(self._message_ids))
-        self._show(f"📣 Dans {channel} (n° {message_id}) :", reply)
+        self._show(self.t("📣 Dans {channel} (n° {id}) :", channel=channel, id=message_id), reply)
         return Posted(channel, message_id)
 
     def update(self, channel: str, message_id: str, reply: Reply) -> None:
-        self._show(f"✏️  Message n° {message_id} ({channel}) mis à jour :", reply)
+        self._show(self.t("✏️  Message n° {id} ({channel}) mis à jour :", id=message_id, channel=channel), reply)
 
     # ------------------------------------------------------------------ conversation
 
@@ -126,7 +182,8 @@ class Console:
 
     def fill(self, form: Form) -> None:
         """Ask each field of ``form`` in turn, then submit; field errors ask again."""
-        self._print(f"— {form.title} — (laisser vide un champ facultatif, « :annuler » pour abandonner)")
+        self._print(self.t("— {title} — (laisser vide un champ facultatif, « :annuler » pour abandonner)",
+                           title=form.title))
         values: dict[str, str] = {}
         while True:
             for field_ in form.inputs:
@@ -134,7 +191,7 @@ class Console:
                     continue
                 answer = self._ask_field(field_)
                 if answer is None:
-                    self._print("Formulaire abandonné : rien n'a été enregistré.\n")
+                    self._print(self.t("Formulaire abandonné : rien n'a été enregistré.") + "\n")
                     return
                 values[field_.name] = answer
             result = self.bot.submit(Submission(PLATFORM, self.person_id, form.callback, form.value, values))
@@ -146,52 +203,58 @@ class Console:
                 self._print(f"⚠️  {render(message, escape=str, bold=self._bold)}")
                 values.pop(name, None)
             if not set(result.errors) & {i.name for i in form.inputs}:  # nothing to ask again: do not loop
-                self._print("Formulaire abandonné : rien n'a été enregistré.\n")
+                self._print(self.t("Formulaire abandonné : rien n'a été enregistré.") + "\n")
                 return
 
     def _ask_field(self, field_: object) -> str | None:
         from handlers.types import Input
 
         assert isinstance(field_, Input)
-        label = field_.label + ("" if field_.required else " (facultatif)")
+        label = field_.label + ("" if field_.required else self.t(" (facultatif)"))
         if field_.choices:
             for i, choice in enumerate(field_.choices, 1):
                 self._print(f"  {i}. {choice.label}")
-        try:
-            answer = self.ask(f"{label}{' — ' + field_.hint if field_.hint else ''} : ").strip()
-        except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C: the form is given up, the shell goes on
-            self._print()
-            return None
-        if answer == ":annuler":
-            return None
-        if field_.choices:
+        while True:
+            try:
+                answer = self.ask(f"{label}{' — ' + field_.hint if field_.hint else ''} : ").strip()
+            except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C: the form is given up, the shell goes on
+                self._print()
+                return None
+            if answer == ":annuler":
+                return None
+            if not field_.choices:
+                return answer
             if answer.isdigit() and 1 <= int(answer) <= len(field_.choices):
                 return field_.choices[int(answer) - 1].value
             if not answer and field_.initial:
                 return field_.initial
-        return answer
+            if not answer and not field_.required:
+                return answer
+            # A choice out of range is refused at once, on this field, not after the whole form.
+            self._print("⚠️  " + self.t("Tapez un numéro de 1 à {n}.", n=len(field_.choices)))
 
     def switch(self, person_id: str) -> None:
         with unit_of_work(self.sessions) as session:
             person = reference.get_person(session=session, person_id=person_id.strip())
         if person is None:
-            self._print(f"Personne inconnue : « {person_id} ». Tapez :qui pour la liste.\n")
+            self._print(self.t("Personne inconnue : « {id} ». Tapez :qui pour la liste.", id=person_id) + "\n")
             return
         self.person_id = person.id
-        self._print(f"Vous parlez maintenant en tant que {person.name}.\n")
+        self._print(self.t("Vous parlez maintenant en tant que {name}.", name=person.name) + "\n")
 
     def who(self) -> None:
         with unit_of_work(self.sessions) as session:
             for person in reference.people(session=session):
-                roles = [r for r, on in (("gestionnaire", person.is_manager), ("admin", person.is_admin)) if on]
+                roles = [self.t(r) for r, on in ((N_("gestionnaire"), person.is_manager),
+                                                  (N_("admin"), person.is_admin)) if on]
                 for sid, rs in sorted(reference.roles_of(session=session, person_id=person.id).items()):
-                    roles += [f"{r} de {sid}" for r in sorted(rs)]
-                self._print(f"  {person.id:<16} {person.name} — {', '.join(roles) or 'aucun rôle'}")
+                    roles += [self.t("{role} de {startup}", role=self.t(r), startup=sid) for r in sorted(rs)]
+                self._print(f"  {person.id:<16} {person.name} — {', '.join(roles) or self.t('aucun rôle')}")
         self._print()
 
     def loop(self) -> None:
-        self._print("incubot — tapez « aide », « :qui » pour les personnes, « :as ID » pour changer "
-                    "de personne, Ctrl-D ou Ctrl-C pour quitter.\n")
+        self._print(self.t("incubot — tapez « aide », « :qui » pour les personnes, « :as ID » pour changer "
+                           "de personne, Ctrl-D ou Ctrl-C pour quitter.") + "\n")
         while True:
             try:
                 line = self.ask(f"{self._name(self.person_id)} > ")
@@ -203,4 +266,5 @@ class Console:
             try:
                 self.say(line)
             except KeyboardInterrupt:  # Ctrl-C while the bot works: back to the prompt, not a traceback
-                self._print("\nInterrompu. Ce qui était déjà enregistré le reste : vérifiez avec « en-attente ».\n")
+                self._print("\n" + self.t("Interrompu. Ce qui était déjà enregistré le reste : vérifiez avec "
+                                          "« en-attente ».") + "\n")

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.cli import main
+from handlers.i18n import Translator
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "convention-culture.toml"
@@ -368,6 +369,7 @@ def test_ctrl_c_while_a_command_runs_comes_back_to_the_prompt() -> None:
 
     class Slow:
         calls = 0
+        t = Translator()
 
         def message(self, request: object) -> Reply:
             self.calls += 1
@@ -394,6 +396,7 @@ def test_shell_gives_up_a_form_whose_errors_it_cannot_ask_again() -> None:
 
     class Stub:
         submissions = 0
+        t = Translator()
 
         def submit(self, submission: object) -> SubmissionResult:
             self.submissions += 1
@@ -405,3 +408,38 @@ def test_shell_gives_up_a_form_whose_errors_it_cannot_ask_again() -> None:
                       ask=lambda prompt: "x")
     console.fill(Form("cb", "Titre", "OK", (Input("a", "A"),)))
     assert stub.submissions == 1 and "Formulaire abandonné" in out.getvalue()
+
+
+def test_a_choice_out_of_range_is_refused_at_once_on_that_field(
+        database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the terminal form, startup « 9 » of four is asked again right away, before the amount is asked."""
+    import builtins
+
+    asked: list[str] = []
+    monkeypatch.setattr(builtins, "input", scripted(["devis", "9", "2", "3 000", "", "Arawa", "Audit", EOFError],
+                                                    asked))
+    code, out, err = shell(capsys, "--demo")
+    assert code == 0, err
+    assert out.count("⚠️  Tapez un numéro de 1 à") == 1
+    refused_at = next(i for i, prompt in enumerate(asked) if "Montant" in prompt)
+    assert sum(1 for prompt in asked[:refused_at] if "Startup" in prompt) == 2  # asked twice before the amount
+    assert re.search(r"Devis D-\d{4}-\d{4} enregistré : 3 000,00 € TTC pour Dédale", out), out
+
+
+def test_commands_to_type_lose_their_backticks_in_the_terminal() -> None:
+    """`aide` lists commands as `budget [ANNÉE] [STARTUP]`: the terminal shows them without backticks."""
+    from bot.console import render_reply
+    from handlers.types import Reply
+
+    shown = render_reply(Reply("• `budget [ANNÉE] [STARTUP]` — AE et CP"), bold=lambda s: f"<b>{s}</b>")
+    assert shown == "• <b>budget [ANNÉE] [STARTUP]</b> — AE et CP"
+
+
+def test_the_shell_history_is_kept_per_database(tmp_path: Path) -> None:
+    """A SQLite database keeps its history beside it; a PostgreSQL one in the state folder, without its password."""
+    from bot.console import history_file
+
+    assert history_file(f"sqlite:///{tmp_path}/incubot.db") == tmp_path / "incubot.db.history"
+    pg = history_file("postgresql+psycopg://u:secret@db:5432/incubot")
+    assert pg.parent.name == "incubot" and "secret" not in str(pg)
+    assert pg != history_file("postgresql+psycopg://u:secret@db:5432/other")
