@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from handlers.cards import person_name, quote_card, service_done_card
 from handlers.core import Command, Context, Registry
@@ -11,7 +12,7 @@ from handlers.i18n import N_
 from handlers.markup import user
 from handlers.permissions import can_see_startup
 from handlers.types import Reply
-from storage import ledger
+from storage import ledger, reference, reports
 from storage.models import Quote
 
 ACTIONS_FR = {
@@ -26,11 +27,31 @@ ACTIONS_FR = {
 PLATFORM_FR = {"slack": N_("Slack"), "mattermost": N_("Mattermost"), "console": N_("terminal")}
 
 
+REFERENCE = re.compile(r"(D|SF)-\d{4}-\d{4,}")
+
+
+def _not_a_reference(ctx: Context, typed: str) -> str:
+    """What a reference looks like, and the startup's recent ones when a startup was named."""
+    t = ctx.t
+    text = t("« {typed} » n'est pas une référence : elle s'écrit D-2026-0001 pour un devis, SF-2026-0001 pour un "
+             "service fait.", typed=user(typed[:40]))
+    startup = reference.find_startup(session=ctx.session, text=typed)
+    if startup is None or not can_see_startup(ctx.actor, startup.id):
+        return text
+    recent = reports.recent_references(session=ctx.session, startup_id=startup.id)
+    if not recent:
+        return text + " " + t("{startup} n'a encore ni devis ni service fait.", startup=user(startup.name))
+    return text + " " + t("Les plus récentes de {startup} : {refs}.", startup=user(startup.name),
+                          refs=", ".join(f"**{r}**" for r in recent))
+
+
 def cmd_history(ctx: Context, args: str) -> Reply:
     t = ctx.t
     ref = args.strip().split()[0].upper() if args.strip() else ""
     if not ref:
         raise CommandError(t("Précisez la référence : historique D-2026-0001."))
+    if not REFERENCE.fullmatch(ref):
+        raise CommandError(_not_a_reference(ctx, args.strip()))
     if ref.startswith("SF-"):
         row = ledger.get_service_done(session=ctx.session, reference=ref)
         quote = ctx.session.get(Quote, row.quote_id)

@@ -104,3 +104,13 @@ def waiting_requests(*, session: Session, startup_id: str, created_before: datet
     found = [WaitingRequest(ref, None, startup_id, amount, at) for ref, amount, at in quotes]
     found += [WaitingRequest(ref, quote_ref, startup_id, amount, at) for ref, quote_ref, amount, at in services]
     return sorted(found, key=lambda w: w.created_at)[:limit]
+
+
+def recent_references(*, session: Session, startup_id: str, limit: int = 5) -> list[str]:
+    """The references of a startup's latest quotes and service done, newest first."""
+    quotes = (select(Quote.reference, Quote.created_at).where(Quote.startup_id == startup_id)
+              .order_by(col(Quote.created_at).desc()).limit(limit))
+    services = (select(ServiceDone.reference, ServiceDone.created_at).join(Quote, col(Quote.id) == ServiceDone.quote_id)
+                .where(Quote.startup_id == startup_id).order_by(col(ServiceDone.created_at).desc()).limit(limit))
+    rows = [*session.exec(quotes).all(), *session.exec(services).all()]
+    return [ref for ref, _at in sorted(rows, key=lambda row: row[1], reverse=True)[:limit]]
