@@ -225,7 +225,8 @@ def check(backend: str, via: str, results: list[tuple[float, str]], wall_s: floa
                                  .where(Quote.status == "validated", Quote.reference.in_(ours))).one()  # type: ignore[attr-defined]
         all_validated_cents = session.exec(select(sa.func.coalesce(sa.func.sum(Quote.amount_cents), 0)).where(
             Quote.status == "validated", Quote.commitment_year == year)).one()
-        alerts = session.exec(select(sa.func.count()).where(
+        # One alert per (kind of credits, year) and day, each repeat counted in it (issue 9, item 11).
+        alerts = session.exec(select(sa.func.coalesce(sa.func.sum(OutboxMessage.repeats + 1), 0)).where(
             OutboxMessage.kind == "alert.insufficient_credits")).one()
     runtime.engine.dispose()
     if via == "slack":  # every click acked 200; the decisions are read from the database

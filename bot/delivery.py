@@ -234,10 +234,10 @@ class Courier:
                     f"{outcome.attempts} essais depuis {now.astimezone(UTC):%H:%M} UTC "
                     f"(le premier : {message.kind} → {message.target} : {error[:200]}).\n"
                     "La liste : « incubot outbox » ; pour les renvoyer : « incubot outbox retry --all-failed ».")
-            outbox.enqueue_grouped(session=session, kind=DELIVERY_FAILED, target="managers",
-                                   occurrence=f"{platform}@{hour}", due_at=now + ALERT_DELAY,
-                                   payload={"reply": Reply(text).to_dict(), "subject": None, "avoid": [platform],
-                                            "counted": True})
+            outbox.enqueue_grouped(session=session, messages=[outbox.NewMessage(
+                DELIVERY_FAILED, "managers", f"{platform}@{hour}",
+                {"reply": Reply(text).to_dict(), "subject": None, "avoid": [platform], "counted": True},
+                now + ALERT_DELAY)])
 
     # ------------------------------------------------------------------ one message on one platform
 

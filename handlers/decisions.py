@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from functools import partial
 
 from handlers import notify
@@ -169,10 +170,18 @@ def _alert_managers(ctx: Context, flow: Flow, subject: Subject, exc: Insufficien
              "Un ajustement de la dotation est nécessaire (convention, art. 5).",
              who=ctx.actor.person.name, ref=subject.reference, startup=startup_name(ctx, subject.startup_id),
              why=explain(t, exc))
-    with notify.together(ctx):
-        notify.to_managers(ctx, kind="alert.insufficient_credits",
-                           occurrence=f"{subject.reference}@{ctx.now().isoformat()}",
-                           reply=Reply(text, facts=flow.card(ctx, subject).facts))
+    # Sans délai (art. 5) the first refusal of the day for this year and kind of credits; the next
+    # ones that day are counted, not posted again, and their number goes out at the end of the day.
+    credits = exc.kind.upper() if isinstance(exc, InsufficientCredits) else "—"
+    today = ctx.services.now().date()
+    end_of_day = datetime.combine(today + timedelta(days=1), time(0), ctx.services.tz)
+    summary = t("🚨 **Crédits insuffisants** ({credits} {year}) : {count} décisions refusées faute de crédits "
+                "le {day}. Un ajustement de la dotation est nécessaire (convention, art. 5).",
+                credits=credits, year=exc.year, count="{count}", day=t.date(today))
+    notify.alert_managers_grouped(ctx, kind="alert.insufficient_credits",
+                                  occurrence=f"{credits}:{exc.year}@{today.isoformat()}",
+                                  reply=Reply(text, facts=flow.card(ctx, subject).facts), summary=Reply(summary),
+                                  summary_due=end_of_day)
 
 
 def reason_form(ctx: Context, flow: Flow, ref: str) -> Form:

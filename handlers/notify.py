@@ -71,6 +71,19 @@ def to_managers(ctx: Context, *, kind: str, occurrence: str, reply: Reply) -> No
     _enqueue(ctx, kind, "managers", occurrence, reply, None)
 
 
+def alert_managers_grouped(ctx: Context, *, kind: str, occurrence: str, reply: Reply, summary: Reply,
+                           summary_due: datetime) -> None:
+    """An alert to the managers at once, once per ``occurrence`` (a period): a repeat within it is
+    counted, not posted again; when there was more than one, ``summary`` goes at ``summary_due``
+    with ``{count}`` in its text replaced by how many there were. One statement for both."""
+    outbox.enqueue_grouped(session=ctx.session, messages=[
+        outbox.NewMessage(kind, "managers", occurrence, {"reply": reply.to_dict(), "subject": None},
+                          ctx.services.clock()),
+        outbox.NewMessage(f"{kind}.summary", "managers", occurrence,
+                          {"reply": summary.to_dict(), "subject": None, "counted": True, "at_least": 2}, summary_due),
+    ])
+
+
 def update_subject(ctx: Context, subject: str, *, occurrence: str, reply: Reply) -> None:
     """Replace, wherever it was posted, every message about ``subject`` by ``reply``."""
     _enqueue(ctx, "update", f"subject:{subject}", occurrence, reply, subject)

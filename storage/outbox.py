@@ -366,17 +366,25 @@ def counts(*, session: Session) -> dict[str, int]:
             "failed": int(found.get(OutboxStatus.FAILED.value, 0))}
 
 
-def enqueue_grouped(*, session: Session, kind: str, target: str, occurrence: str, payload: dict[str, Any],
-                    due_at: datetime) -> None:
-    """Like :func:`enqueue`, but a repeat of (kind, target, occurrence) counts in ``repeats``
-    instead of being dropped: one statement (``INSERT … ON CONFLICT DO UPDATE``)."""
+@functools.cache
+def _insert_counting_repeats(dialect: str) -> Any:
     table: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(table).values(
-        kind=kind, target=target, occurrence=occurrence, due_at=due_at, attempts=0, repeats=0,
-        payload=json.dumps(payload, ensure_ascii=False), status=OutboxStatus.PENDING.value)
-    session.execute(insert.on_conflict_do_update(index_elements=["kind", "target", "occurrence"],
-                                                 set_={"repeats": table.c.repeats + 1}))
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return insert.on_conflict_do_update(index_elements=["kind", "target", "occurrence"],
+                                        set_={"repeats": table.c.repeats + 1})
+
+
+def enqueue_grouped(*, session: Session, messages: Sequence[NewMessage]) -> None:
+    """Like :func:`enqueue_many`, but a repeat of (kind, target, occurrence) is counted in
+    ``repeats`` instead of dropped (grouped alerts): one ``INSERT … ON CONFLICT DO UPDATE``."""
+    if not messages:
+        return
+    session.execute(
+        _insert_counting_repeats(session.get_bind().dialect.name),
+        [{"kind": m.kind, "target": m.target, "occurrence": m.occurrence, "due_at": m.due_at, "attempts": 0,
+          "repeats": 0, "payload": json.dumps(m.payload, ensure_ascii=False), "status": OutboxStatus.PENDING.value}
+         for m in messages],
+    )
 
 
 def write_probe(*, session: Session, name: str, now: datetime) -> None:

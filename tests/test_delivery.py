@@ -12,6 +12,8 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as dtime
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -300,3 +302,66 @@ def test_incubot_outbox_lists_what_waits_or_failed_and_retry_puts_failed_ones_ba
     with unit_of_work(runtime.services.sessions) as session:
         assert [m.status for m in outbox.messages(session=session)][:3] == ["sent", "sent", "undeliverable"]
     engine.dispose()
+
+
+def test_thirty_refused_clicks_make_one_alert_at_once_and_one_count_at_the_end_of_the_day(
+        engine: Engine, world: SessionFactory, clock: Clock) -> None:
+    """30 clicks refused for lack of AE: the first alerts the managers at once (art. 5, sans délai), the 29 others
+    are counted, not posted; at the end of the day one message gives the count, 30."""
+    from sqlmodel import select
+
+    from handlers.types import Action
+    from storage import ledger
+    from storage.models import Allocation
+    from tests.chat import RecordingSender
+
+    runtime = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False)
+    managers = RecordingSender()
+    runtime.add_sender(managers)
+    year = clock().year
+    with unit_of_work(world) as session:
+        allocation = session.exec(select(Allocation).where(Allocation.year == year)).one()
+        allocation.ae_cents = 500_00
+        session.add(allocation)
+        refs = [ledger.create_quote(session=session, startup_id="dedale", submitted_by="lea.dupont",
+                                    amount_cents=1_000_00, amount_ht_cents=None, supplier="Arawa",
+                                    object=f"Sprint {i}", platform="console", now=clock(), year=year).reference
+                for i in range(30)]
+    for ref in refs:
+        said = runtime.bot.action(Action("console", JULIEN, "quote.validate", ref))
+        assert said.reply is not None and "Crédits insuffisants" in said.reply.text
+    runtime.courier.flush()
+
+    alerts = [r.text for r in managers.messages("managers") if "Crédits insuffisants" in r.text]
+    assert len(alerts) == 1 and refs[0] in alerts[0]
+    clock.now = datetime.combine(runtime.services.today() + timedelta(days=1), dtime(0, 1), runtime.services.tz)
+    runtime.courier.flush()
+    alerts = [r.text for r in managers.messages("managers") if "Crédits insuffisants" in r.text]
+    assert len(alerts) == 2 and f"(AE {year}) : 30 décisions refusées faute de crédits" in alerts[1]
+
+
+def test_a_single_refusal_of_the_day_sends_no_count(engine: Engine, world: SessionFactory, clock: Clock) -> None:
+    """One refused click: its alert goes at once; at the end of the day there is nothing to add, nothing posted."""
+    from sqlmodel import select
+
+    from handlers.types import Action
+    from storage import ledger
+    from storage.models import Allocation
+    from tests.chat import RecordingSender
+
+    runtime = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False)
+    managers = RecordingSender()
+    runtime.add_sender(managers)
+    with unit_of_work(world) as session:
+        allocation = session.exec(select(Allocation).where(Allocation.year == clock().year)).one()
+        allocation.ae_cents = 500_00
+        session.add(allocation)
+        ref = ledger.create_quote(session=session, startup_id="dedale", submitted_by="lea.dupont",
+                                  amount_cents=1_000_00, amount_ht_cents=None, supplier="Arawa", object="Sprint",
+                                  platform="console", now=clock(), year=clock().year).reference
+    runtime.bot.action(Action("console", JULIEN, "quote.validate", ref))
+    clock.advance(days=2)
+    runtime.courier.flush()
+    assert len([r for r in managers.messages("managers") if "Crédits insuffisants" in r.text]) == 1
+    with unit_of_work(world) as session:
+        assert {m.status for m in outbox.messages(session=session, kind_prefix="alert.")} == {"sent"}

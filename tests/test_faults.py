@@ -194,16 +194,18 @@ def post_click(client: httpx.Client, url: str, click: Click, response_url: str) 
 
 
 def decided(sessions: SessionFactory, click: Click) -> bool:
-    """The click's decision is in the database: validated/certified, or refused for lack of credits (alerted)."""
+    """The click's decision is in the database: validated/certified, or refused for lack of credits (the day's
+    grouped alert exists and the quote does not fit in what is left)."""
     with unit_of_work(sessions) as session:
         if click.action == "service_done.certify":
             return ledger.get_service_done(session=session, reference=click.ref).status == "certified"
-        if ledger.get_quote(session=session, reference=click.ref).status == "validated":
+        quote = ledger.get_quote(session=session, reference=click.ref)
+        if quote.status == "validated":
             return True
         alerts = session.exec(select(OutboxMessage.id).where(
-            OutboxMessage.kind == "alert.insufficient_credits",
-            sa.func.substr(OutboxMessage.occurrence, 1, len(click.ref) + 1) == f"{click.ref}@")).all()
-        return bool(alerts)
+            OutboxMessage.kind == "alert.insufficient_credits")).all()
+        left = ledger.year_balance(session=session, year=quote.created_at.year).ae_available_cents
+        return bool(alerts) and quote.amount_cents > left
 
 
 def test_kill_9_in_a_burst_of_signed_clicks_loses_no_acknowledged_decision(
