@@ -573,7 +573,7 @@ class SlackEndpoint:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             return _bad("the body is not UTF-8")
-        if not self.verifier.is_valid(text, stamp, headers.get("x-slack-signature", "")):
+        if not stamp or not self.verifier.is_valid(text, stamp, headers.get("x-slack-signature", "")):
             return JSONResponse({"error": "invalid request"}, status_code=401)
         try:
             body = _parse(text, headers.get("content-type", ""))
@@ -620,9 +620,10 @@ def _shape_problem(body: Any) -> str | None:
                 return f"{key} is malformed"
     if kind == "view_submission":
         view = body.get("view")
-        if not isinstance(view, dict) or not isinstance(view.get("private_metadata", ""), str) \
-                or not isinstance((view.get("state") or {}), dict) \
-                or not isinstance((view.get("state") or {}).get("values", {}), dict):
+        state = view.get("state", {}) if isinstance(view, dict) else None
+        if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str) \
+                or not isinstance(view.get("private_metadata", ""), str) \
+                or not isinstance(state, dict) or not isinstance(state.get("values", {}), dict):
             return "view is missing or malformed"
     if kind == "event_callback":
         event = body.get("event")
