@@ -32,6 +32,14 @@ _CURRENCY = re.compile(r"(€|eur(os?)?\b)", re.IGNORECASE)
 _NUMBER = re.compile(r"^[0-9]+([.,][0-9]+)*$")
 
 
+def stated_tax(text: str) -> str | None:
+    """« HT » or « TTC » when the amount as typed says so (« 12 500 HT »), else None."""
+    match = _TAX.search(text.strip())
+    if not match:
+        return None
+    return "HT" if (match.group(1) or match.group(2) or "").lower().startswith("h") else "TTC"
+
+
 class _Ambiguous(Exception):
     """One mark before exactly three digits: ``whole`` thousands ``frac``, or ``whole`` point ``frac``."""
 

@@ -7,6 +7,7 @@ followed by ``HT`` (converted at 20 % VAT).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from handlers import decisions, notify
 from handlers.cards import amount_text, quote_card
@@ -14,10 +15,11 @@ from handlers.core import Command, Context, Registry
 from handlers.errors import CommandError, FieldErrors
 from handlers.i18n import N_
 from handlers.markup import user
-from handlers.money import Amount, parse_amount
+from handlers.money import Amount, parse_amount, stated_tax
 from handlers.permissions import can_submit
 from handlers.types import Choice, Form, Input, Reply, SubmissionResult
-from storage import ledger, reference
+from storage import ledger, reference, reports
+from storage.models import Quote
 
 MAX_SUPPLIER = 200
 MAX_OBJECT = 1000
@@ -64,9 +66,13 @@ def submit_quote(ctx: Context, fields: Mapping[str, str]) -> Reply:
             errors["startup"] = t("Startup inconnue : « {name} ». Startups connues : {known}.",
                                   name=user(startup_text[:100]), known=known)
     amount: Amount | None = None
+    chosen, stated = (fields.get("tax") or "").strip().upper(), stated_tax(fields.get("amount", ""))
     try:
         amount = parse_amount(fields.get("amount", ""), t)
-        if (fields.get("tax") or "").upper() == "HT":
+        if chosen and stated and chosen != stated:  # « 12 500 HT » typed, then TTC chosen: ask, never guess
+            errors["tax"] = t("Le montant est écrit « {stated} » mais vous avez choisi {chosen} : choisissez {stated}, "
+                              "ou retirez « {stated} » du montant.", stated=stated, chosen=chosen)
+        elif chosen == "HT":
             amount = Amount(amount.cents, True)
     except CommandError as exc:
         errors["amount"] = exc.message
@@ -100,10 +106,12 @@ def submit_quote(ctx: Context, fields: Mapping[str, str]) -> Reply:
         now=ctx.now(),
         year=ctx.year,
     )
+    warnings = _warnings(ctx, quote)
     card = quote_card(ctx, quote, with_buttons=True)
     deciders = notify.to_intrapreneurs(ctx, startup.id, kind="quote.request", subject=quote.reference, reply=card)
     text = t("Devis **{ref}** enregistré : {amount} pour {startup}.", ref=quote.reference,
              amount=amount_text(ctx, quote), startup=startup.name)
+    text += "".join("\n" + warning for warning in warnings)
     if deciders:
         text += "\n" + t("Demande de validation envoyée à {names}.", names=", ".join(deciders))
     else:
@@ -114,6 +122,25 @@ def submit_quote(ctx: Context, fields: Mapping[str, str]) -> Reply:
                                          "n'a pas d'intrapreneur enregistré.", ref=quote.reference,
                                          startup=startup.name), facts=card.facts))
     return Reply(text, facts=card.facts)
+
+
+DUPLICATE_WINDOW = timedelta(days=30)
+
+
+def _warnings(ctx: Context, quote: Quote) -> list[str]:
+    """What the submitter should know before anyone decides: a warning, never a refusal."""
+    t = ctx.t
+    warnings = []
+    balance = ledger.year_balance(session=ctx.session, year=ctx.year)
+    if balance.exists and quote.amount_cents > balance.ae_available_cents:
+        warnings.append(t("⚠️ Ce montant dépasse ce qui reste des AE {year} ({left}) : sa validation sera refusée "
+                          "si rien ne se libère d'ici là.", year=ctx.year, left=t.money(balance.ae_available_cents)))
+    twin = reports.similar_quote(session=ctx.session, quote=quote, since=ctx.now() - DUPLICATE_WINDOW)
+    if twin is not None:
+        warnings.append(t("⚠️ Un devis identique ({ref}, même startup, même fournisseur, même montant) a été soumis "
+                          "le {date} : vérifiez qu'il ne s'agit pas d'un doublon.", ref=twin.reference,
+                          date=t.date(twin.created_at.astimezone(t.tz).date())))
+    return warnings
 
 
 def cmd_quote(ctx: Context, args: str) -> Reply:

@@ -114,3 +114,16 @@ def recent_references(*, session: Session, startup_id: str, limit: int = 5) -> l
                 .where(Quote.startup_id == startup_id).order_by(col(ServiceDone.created_at).desc()).limit(limit))
     rows = [*session.exec(quotes).all(), *session.exec(services).all()]
     return [ref for ref, _at in sorted(rows, key=lambda row: row[1], reverse=True)[:limit]]
+
+
+def similar_quote(*, session: Session, quote: Quote, since: datetime) -> Quote | None:
+    """The latest other quote of the same startup, supplier (case aside) and amount submitted since ``since``."""
+    return session.exec(
+        select(Quote).where(
+            Quote.startup_id == quote.startup_id,
+            Quote.amount_cents == quote.amount_cents,
+            sa.func.lower(Quote.supplier) == quote.supplier.lower(),
+            col(Quote.created_at) >= since,
+            Quote.id != quote.id,
+        ).order_by(col(Quote.created_at).desc()).limit(1)
+    ).first()

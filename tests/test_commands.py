@@ -208,7 +208,7 @@ BAD_ARGUMENTS = {
     "history without reference": ("lea.dupont", "historique", "Précisez la référence : historique D-2026-0001."),
     "history of nothing": ("lea.dupont", "historique D-2026-0404", "Je ne trouve pas le devis D-2026-0404."),
     "history of a hostile link": ("lea.dupont", "historique [D-2026-0001](https://evil.example)",
-                                  "Je ne trouve pas le devis"),
+                                  "n'est pas une référence : elle s'écrit D-2026-0001 pour un devis"),
     "bad report month": ("camille.martin", "rapport 2026-13", "n'est pas un mois : écrivez AAAA-MM"),
     "report word": ("camille.martin", "rapport octobre", "« octobre » n'est pas un mois"),
     "@here as a command": ("lea.dupont", "@here", "Je ne connais pas la commande « @here »."),
