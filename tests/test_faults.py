@@ -6,6 +6,7 @@ Each test is bounded in time; the only waits are short polls for a subprocess to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -117,6 +118,16 @@ class Served:
         """``kill -9``: no shutdown hook, no flush, no goodbye."""
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
+
+    def terminate(self) -> int:
+        """``SIGTERM``: what a process manager sends; ``serve`` stops accepting, drains, exits."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+    def rss_kb(self) -> int:
+        """The process's resident memory, from /proc (Linux)."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
 
 
 # --------------------------------------------------------------------------- the world
@@ -236,8 +247,12 @@ def test_kill_9_in_a_burst_of_signed_clicks_loses_no_acknowledged_decision(
 
     server = Served(slack_env(fake_slack, db_url(any_engine)), tmp_path / "serve.log")
     try:
+        # Slack never resends a click: bot/slack.py stores it in the inbox before it acks, so a 200 means
+        # stored; the restarted server resumes what the killed one left and decides it.
+        deadline = time.monotonic() + 20
+        while not all(decided(sessions, c) for c in acknowledged) and time.monotonic() < deadline:
+            time.sleep(0.05)
         lost = [c.ref for c in acknowledged if not decided(sessions, c)]
-        # Slack never resends a click: bot/slack.py decides before it acks, so a 200 means committed.
         assert lost == [], f"{len(lost)} of {len(acknowledged)} clicks answered 200 were lost by kill -9: {lost}"
         assert_ledger_adds_up(sessions)  # whatever was cut short, nothing is half-written
         # What is not decided still shows its buttons: the intrapreneur clicks again, on the restarted server.
@@ -505,3 +520,148 @@ def test_two_processes_sweeping_the_same_outbox_on_postgresql_send_each_message_
         workers = Counter(m.claimed_by for m in rows if m.kind == "bench.note")
     assert len(workers) == 2 and min(workers.values()) > 0, f"the sweeps did not overlap: {workers}, sent {sent}"
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- (f) SIGTERM / kill -9 mid-burst
+
+LEA = slack_id("lea.dupont")
+BURST = 100
+
+
+def command_body(n: int, response_url: str) -> bytes:
+    """A signed-able `/incubot devis …` from Léa, the n-th of the burst (its object says which)."""
+    return urlencode({
+        "token": "legacy", "team_id": TEAM, "team_domain": "incubateur", "channel_id": "C0GENERAL",
+        "channel_name": "general", "user_id": LEA, "user_name": "lea", "command": "/incubot",
+        "text": f"devis dedale; 1000; Arawa; Rafale {n}", "api_app_id": "A0INCUBOT",
+        "response_url": response_url, "trigger_id": f"trigger-burst-{n}",
+    }).encode()
+
+
+def post_command(client: httpx.Client, url: str, n: int, response_url: str) -> int | None:
+    body = command_body(n, response_url)
+    try:
+        return client.post(f"{url}/slack/events", content=body, timeout=10,
+                           headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)}).status_code
+    except httpx.TransportError:  # the server stopped under this request: not acknowledged
+        return None
+
+
+def quotes_by_object(sessions: SessionFactory) -> Counter[str]:
+    with unit_of_work(sessions) as session:
+        return Counter(q.object for q in session.exec(select(Quote)).all())
+
+
+def inbox_pending(sessions: SessionFactory) -> int:
+    from storage import inbox
+
+    with unit_of_work(sessions) as session:
+        return inbox.pending_count(session=session)
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "kill-9"])
+def test_every_command_acknowledged_before_a_stop_is_one_quote_and_answered_after_the_restart(
+        any_engine: Engine, fake_slack: FakeSlack, tmp_path: Path, stop: str) -> None:
+    """100 signed `devis` at once, `incubot serve` stopped after 30 acks (SIGTERM or kill -9), restarted: every
+    command answered 200 is exactly one quote and got its answer on its response_url; nothing else was made."""
+    sessions = session_factory(any_engine)
+    load_world(sessions, datetime.now(PARIS))
+    env = {**slack_env(fake_slack, db_url(any_engine)), "INCUBOT_DRAIN_SECONDS": "5"}
+    server = Served(env, tmp_path / "serve.log")
+    urls = [fake_slack.new_response_url() for _ in range(BURST)]
+    acked: list[int] = []
+    stopped = threading.Event()
+
+    def stop_server() -> None:
+        if stop == "sigterm":
+            assert server.terminate() == 0, (tmp_path / "serve.log").read_text()[-3000:]
+        else:
+            server.kill()
+
+    stopper: threading.Thread | None = None
+    with httpx.Client(limits=httpx.Limits(max_connections=16)) as client, ThreadPoolExecutor(16) as pool:
+        futures = {pool.submit(post_command, client, server.url, n, urls[n]): n for n in range(BURST)}
+        for future in as_completed(futures, timeout=60):
+            if future.result() == 200:
+                acked.append(futures[future])
+                if len(acked) == 30 and not stopped.is_set():
+                    stopped.set()
+                    stopper = threading.Thread(target=stop_server)
+                    stopper.start()
+    assert stopper is not None, "the burst ended before the stop"
+    stopper.join(40)
+    assert 30 <= len(acked) < BURST, f"{len(acked)} acked: the stop came too late to test anything"
+
+    server = Served(env, tmp_path / "serve.log")
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (inbox_pending(sessions) or not all(
+                fake_slack.responses_to(urls[n]) for n in acked)):
+            time.sleep(0.05)
+        made = quotes_by_object(sessions)
+        assert [n for n in acked if made[f"Rafale {n}"] != 1] == [], "an acked command is not exactly one quote"
+        assert max(made.values()) == 1, "a command made two quotes"
+        unanswered = [n for n in acked if not any("D-" in r.get("text", "") for r in fake_slack.responses_to(urls[n]))]
+        assert unanswered == [], f"acknowledged commands never answered: {unanswered}"
+        assert inbox_pending(sessions) == 0
+    finally:
+        server.kill()
+    log = (tmp_path / "serve.log").read_text()
+    if stop == "sigterm":
+        assert "Traceback" not in log, log[-3000:]
+
+
+# --------------------------------------------------------------------------- (g) 64 MB unsigned bodies
+
+MB = 1024 * 1024
+
+
+def stream_unsigned(port: int, path: str, total: int, *, declare_length: bool) -> tuple[bytes, int]:
+    """POST ``total`` unsigned bytes to ``path`` over a real loopback socket in 64 KiB chunks (chunked encoding
+    when no length is declared), until the server answers or closes. Returns (its answer, bytes sent)."""
+    chunk = b"x" * 65_536
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
+                "Content-Type: application/x-www-form-urlencoded",
+                f"Content-Length: {total}" if declare_length else "Transfer-Encoding: chunked"]
+        conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        if declare_length:  # refused on the headers alone: the answer comes before any byte of the body
+            return conn.recv(65_536), 0
+        sent, answer = 0, b""
+        try:
+            while sent < total and not answer:
+                conn.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+                conn.setblocking(False)
+                try:
+                    answer = conn.recv(65_536)
+                except BlockingIOError:
+                    pass
+                finally:
+                    conn.setblocking(True)
+        except (BrokenPipeError, ConnectionResetError):  # answered and closed while we were sending
+            with contextlib.suppress(OSError):
+                answer = answer or conn.recv(65_536)
+        return answer, sent
+
+
+def test_64_mb_unsigned_bodies_are_refused_413_while_memory_stays_flat(
+        engine: Engine, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    """Unsigned 64 MB POSTs (with and without Content-Length) to Slack's and Mattermost's endpoints: 413 before
+    the body is read, the process's memory grows by less than 20 MB, and it still serves /healthz."""
+    env = {**slack_env(fake_slack, db_url(engine)), "MATTERMOST_URL": "http://127.0.0.1:9",
+           "MATTERMOST_BOT_TOKEN": "x", "MATTERMOST_COMMAND_TOKENS": "t", "INCUBOT_SECRET": "s" * 32}
+    server = Served(env, tmp_path / "serve.log")
+    try:
+        before = server.rss_kb()
+        peak = before
+        for path in ("/slack/events", "/mattermost/command", "/mattermost/actions", "/mattermost/dialogs"):
+            for declare in (True, False):
+                answer, sent = stream_unsigned(server.port, path, 64 * MB, declare_length=declare)
+                # The 413 is read, or the connection was cut long before the 64 MB were taken.
+                assert answer.startswith(b"HTTP/1.1 413") or (not answer and sent < 8 * MB), (path, declare, sent)
+                peak = max(peak, server.rss_kb())
+        assert peak - before < 20 * 1024, f"RSS grew from {before} kB to {peak} kB"
+        assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    finally:
+        server.kill()

@@ -185,7 +185,7 @@ def test_work_committed_before_a_crash_is_not_redone_only_its_answer_is_sent(run
 
 
 def test_a_row_claimed_by_a_dead_process_of_this_host_is_taken_over_at_once(runtime: Runtime, clock: Clock) -> None:
-    """A claim by a process of this host that no longer exists (kill -9) is resumed without waiting for it to go stale."""
+    """A claim by a process of this host that no longer exists (kill -9) is resumed without waiting for staleness."""
     workers = runtime.inbox_workers()
     with unit_of_work(runtime.services.sessions) as session:
         item = inbox.put(session=session, platform="test", key="k3", kind="test.echo", payload={}, now=clock())
@@ -279,7 +279,7 @@ def test_draining_finishes_what_is_queued_within_its_bound(runtime: Runtime, clo
 
 def test_a_slack_command_stored_by_a_stopped_process_is_answered_on_its_response_url(
         engine: Engine, world: Any, clock: Clock, request: pytest.FixtureRequest) -> None:
-    """The answer of a command acked by a process that stopped goes out from the next one, on the stored response_url."""
+    """The answer of a command acked by a process that stopped goes out from the next one, on its response_url."""
     first = slack_chat(engine, clock, request)
     first.wiring.inbox._closing.set()  # noqa: SLF001 - a process that stops right after the ack
     response, _, response_url = first.command(LEA, "devis dedale; 3000; Arawa; Audit")
