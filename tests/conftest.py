@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from storage.db import make_engine, session_factory, upgrade
 
+pytest_plugins = ["tests.synapse"]  # the real Matrix homeserver: fixtures synapse, matrix_people
 PG_ADMIN_URL = os.environ.get("INCUBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 # Thursday 5 November 2026, 10:00 in Paris: a working day, in the seed's third year.
