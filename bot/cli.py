@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -22,10 +23,51 @@ class CliError(Exception):
     """A problem the operator can fix; printed as is, exit code 2."""
 
 
+# argparse's own sentences (usage, errors, help), in French: argparse looks its module-level ``_``
+# and ``ngettext`` up at each call, so the command line speaks one language from end to end.
+ARGPARSE_FR = {
+    "usage: ": "utilisation : ",
+    "positional arguments": "arguments",
+    "options": "options",
+    "show this help message and exit": "afficher cette aide et quitter",
+    "the following arguments are required: %s": "ces arguments sont obligatoires : %s",
+    "unrecognized arguments: %s": "arguments inconnus : %s",
+    "argument %(argument_name)s: %(message)s": "argument %(argument_name)s : %(message)s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "choix invalide : %(value)r (choisissez parmi %(choices)s)",
+    "invalid %(type)s value: %(value)r": "valeur invalide (%(type)s attendu) : %(value)r",
+    "expected one argument": "une valeur est attendue",
+    "expected at most one argument": "une valeur au plus est attendue",
+    "expected at least one argument": "une valeur au moins est attendue",
+    "not allowed with argument %s": "incompatible avec l'argument %s",
+    "ignored explicit argument %r": "valeur ignorée : %r",
+    "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
+    "ambiguous option: %(option)s could match %(matches)s": "option ambiguë : %(option)s peut désigner %(matches)s",
+    "unexpected option string: %s": "option inattendue : %s",
+}
+ARGPARSE_FR_PLURAL = {"expected %s argument": ("%s valeur attendue", "%s valeurs attendues")}
+
+
+def _speak_french_in_argparse(language: str) -> None:
+    if language != "fr":
+        return
+
+    def gettext(message: str) -> str:
+        return ARGPARSE_FR.get(message, message)
+
+    def ngettext(singular: str, plural: str, n: int) -> str:
+        forms = ARGPARSE_FR_PLURAL.get(singular)
+        if forms is None:
+            return singular if n == 1 else plural
+        return forms[0] if n <= 1 else forms[1]
+
+    argparse._ = gettext  # type: ignore[attr-defined]
+    argparse.ngettext = ngettext  # type: ignore[attr-defined]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incubot", description="L'assistant budgétaire de l'incubateur.")
     parser.add_argument("--database", help="URL SQLAlchemy (sinon DATABASE_URL, sinon sqlite:///incubot.db)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, title="commandes", metavar="COMMANDE")
 
     shell = sub.add_parser("shell", help="le bot dans le terminal")
     shell.add_argument("--demo", action="store_true", help="sur une base de démonstration (incubot-demo.db)")
@@ -33,22 +75,23 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="le serveur HTTP (Slack, Mattermost, /stats, /healthz) et le planificateur")
     serve.add_argument("--port", type=int, help="port (sinon PORT, sinon 3000)")
-    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--host", default="0.0.0.0", help="adresse d'écoute (0.0.0.0 : toutes)")
     serve.add_argument("--no-scheduler", action="store_true", help="sans planificateur (voir « incubot clock »)")
 
     imp = sub.add_parser("import", help="charger les données de référence (TOML)")
-    imp.add_argument("file", type=Path)
+    imp.add_argument("file", type=Path, metavar="FICHIER", help="le fichier de référence (voir examples/)")
 
     budget = sub.add_parser("budget", help="AE et CP d'une année")
-    budget.add_argument("--year", type=int, required=True)
+    budget.add_argument("--year", type=int, metavar="AAAA", help="l'année (sinon l'année en cours)")
     budget.add_argument("--json", action="store_true", help="en JSON (montants en euros, chaînes décimales)")
 
     export = sub.add_parser("export", help="exporter tous les devis")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (par défaut) ou json")
     export.add_argument("--output", type=Path, help="fichier (sinon la sortie standard)")
 
     db = sub.add_parser("db", help="la base de données")
-    db.add_argument("action", choices=("upgrade", "current"))
+    db.add_argument("action", choices=("upgrade", "current"),
+                    help="upgrade : appliquer les migrations ; current : la révision du schéma")
 
     demo = sub.add_parser("demo", help="remplir une base avec les données de démonstration")
     demo.add_argument("--quotes", type=int, default=0, help="ajouter N devis générés (mesures de charge)")
@@ -65,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_dotenv(Path.cwd() / ".env")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    language = (os.environ.get("INCUBOT_LANGUAGE") or "fr").strip().lower()
+    _speak_french_in_argparse(language)
     args = _parser().parse_args(argv)
     key = "--database" if args.database else "DATABASE_URL"
     settings: Settings | None = None
@@ -94,7 +139,33 @@ def _replace(settings: Settings, **changes: object) -> Settings:
     return replace(settings, **changes)  # type: ignore[arg-type]
 
 
+# Commands that only read: on a SQLite file that does not exist they would create an empty
+# database and answer « nothing » — they refuse instead, and say where they looked.
+READING_COMMANDS = {"budget", "export", "report", "reminders", "outbox"}
+
+
+def _sqlite_file(url: str) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).resolve()
+
+
+def _check_database_exists(args: argparse.Namespace, settings: Settings) -> None:
+    path = _sqlite_file(settings.database_url)
+    if path is None or path.exists() or (args.command == "shell" and args.demo):
+        return
+    if args.command in READING_COMMANDS:
+        raise CliError(f"aucune base de données à {path} : rien à lire. Lancez la commande depuis le dossier de "
+                       "la base, précisez DATABASE_URL (ou --database), ou créez-la : incubot import FICHIER.toml.")
+    if path.parent.is_dir():  # elsewhere opening it fails, and that error says why
+        print(f"incubot : nouvelle base de données créée : {path}", file=sys.stderr)
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    _check_database_exists(args, settings)
     if args.command == "shell":
         return cmd_shell(args, settings)
     if args.command == "serve":
@@ -107,7 +178,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "import":
         return cmd_import(runtime, args.file)
     if args.command == "budget":
-        return cmd_budget(runtime, args.year, args.json)
+        return cmd_budget(runtime, args.year or runtime.services.today().year, args.json)
     if args.command == "export":
         return cmd_export(runtime, args.format, args.output)
     if args.command == "demo":
@@ -151,9 +222,18 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import current_revision, make_engine, upgrade
 
     engine = make_engine(settings.database_url)
+    before = current_revision(engine)
     if args.action == "upgrade":
         upgrade(engine)
-    print(f"Schéma de la base : révision {current_revision(engine)}")
+        after = current_revision(engine)
+        if after == before:
+            print(f"Schéma déjà à jour (révision {after}).")
+        elif before is None:
+            print(f"Base créée au schéma de la révision {after}.")
+        else:
+            print(f"Schéma migré de la révision {before} à la révision {after}.")
+        return 0
+    print(f"Schéma de la base : révision {before or 'aucune (base vide)'}.")
     return 0
 
 
@@ -185,10 +265,38 @@ def cmd_import(runtime: Runtime, file: Path) -> int:
     if not report.changed:
         print(f"{file} : déjà à jour, rien n'a changé.")
     else:
-        parts = [f"{n} {kind} créé(s)" for kind, n in sorted(report.created.items())]
-        parts += [f"{n} {kind} mis à jour" for kind, n in sorted(report.updated.items())]
-        print(f"{file} importé : " + ", ".join(parts) + ".")
+        print(f"{file} importé : {import_summary(report.created, report.updated)}.")
     return 0
+
+
+# What an import counts, in words: (singular, plural, feminine).
+IMPORTED_FR = {
+    "convention": ("convention", "conventions", True),
+    "allocation": ("dotation", "dotations", True),
+    "person": ("personne", "personnes", True),
+    "startup": ("startup", "startups", True),
+    "membership": ("rattachement à une startup", "rattachements à une startup", False),
+    "committee": ("comité", "comités", False),
+}
+
+
+def import_summary(created: dict[str, int], updated: dict[str, int]) -> str:
+    """« 3 dotations créées, 1 personne mise à jour » (French plural and gender)."""
+    parts = []
+    for counts, verb in ((created, "créé"), (updated, "mis à jour")):
+        for kind in IMPORTED_FR:
+            n = counts.get(kind, 0)
+            if not n:
+                continue
+            singular, plural, feminine = IMPORTED_FR[kind]
+            participle = verb if verb != "mis à jour" else "mis"
+            if feminine:
+                participle += "e"
+            if n > 1 and not participle.endswith("s"):
+                participle += "s"
+            done = participle + (" à jour" if verb == "mis à jour" else "")
+            parts.append(f"{n} {singular if n == 1 else plural} {done}")
+    return ", ".join(parts)
 
 
 def _euros(cents: int) -> str:
@@ -204,6 +312,10 @@ def cmd_budget(runtime: Runtime, year: int, as_json: bool) -> int:
 
     with unit_of_work(runtime.services.sessions) as session:
         b = ledger.year_balance(session=session, year=year)
+        known = ledger.allocation_years(session=session)
+    if not b.exists:
+        years = ", ".join(map(str, known)) if known else "aucune (importez un fichier de référence)"
+        raise CliError(f"aucune dotation pour {year}. Années connues : {years}.")
     data = {
         "year": year,
         "ae": {"allocated": _euros(b.ae_cents), "committed": _euros(b.ae_committed_cents),
@@ -215,8 +327,6 @@ def cmd_budget(runtime: Runtime, year: int, as_json: bool) -> int:
         print(json.dumps(data))
     else:
         t = runtime.services.t
-        if not b.exists:
-            print(f"Aucune dotation enregistrée pour {year}.")
         print(f"AE {year} : allouées {t.money(b.ae_cents)}, engagées {t.money(b.ae_committed_cents)}, "
               f"disponibles {t.money(b.ae_available_cents)}")
         print(f"CP {year} : alloués {t.money(b.cp_cents)}, consommés {t.money(b.cp_consumed_cents)}, "

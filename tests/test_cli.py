@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
 def test_import_twice_changes_nothing_the_second_time(database: str, capsys: pytest.CaptureFixture[str]) -> None:
     """`incubot import FILE` loads the example; the second run says nothing changed and leaves the database as is."""
     code, out, _ = incubot(capsys, "import", str(EXAMPLE))
-    assert code == 0 and "importé" in out and "3 allocation créé(s)" in out
+    assert code == 0 and "importé" in out and "3 dotations créées" in out
     before = dump(database)
     assert len(before["person"]) == 3 and len(before["allocation"]) == 3
 
@@ -216,6 +217,7 @@ def test_a_csv_cell_is_text_a_spreadsheet_never_runs(cell: object, safe: str) ->
 
 def test_export_of_an_empty_database_is_a_header(database: str, capsys: pytest.CaptureFixture[str]) -> None:
     """No quote yet: CSV is just a header, JSON an empty list."""
+    incubot(capsys, "db", "upgrade")
     assert exported(capsys, "json") == []
     code, out, _ = incubot(capsys, "export", "--format", "csv")
     assert code == 0 and out.strip() == "reference"
@@ -443,3 +445,45 @@ def test_the_shell_history_is_kept_per_database(tmp_path: Path) -> None:
     pg = history_file("postgresql+psycopg://u:secret@db:5432/incubot")
     assert pg.parent.name == "incubot" and "secret" not in str(pg)
     assert pg != history_file("postgresql+psycopg://u:secret@db:5432/other")
+
+
+def test_budget_without_a_year_is_this_years_and_an_unknown_year_is_refused(
+        database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`incubot budget` answers for the current year like the chat; a year with no allocation exits 2 naming the known ones."""
+    incubot(capsys, "import", str(EXAMPLE))
+    code, out, err = incubot(capsys, "budget", "--year", "2019", "--json")
+    assert code == 2 and out == ""
+    assert "aucune dotation pour 2019. Années connues : 2020, 2021, 2022." in err
+    code, out, err = incubot(capsys, "budget")
+    this_year = datetime.now().year
+    assert (code, out) == (2, "") and f"aucune dotation pour {this_year}" in err  # the example stops in 2022
+
+
+def test_db_upgrade_says_what_it_did(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`incubot db upgrade` on a new database creates it, then says it is up to date."""
+    code, out, _ = incubot(capsys, "db", "upgrade")
+    assert code == 0 and out.startswith("Base créée au schéma de la révision ")
+    code, out, _ = incubot(capsys, "db", "upgrade")
+    assert code == 0 and out.startswith("Schéma déjà à jour (révision ")
+
+
+def test_a_reading_command_does_not_create_an_empty_database(database: str, capsys: pytest.CaptureFixture[str],
+                                                              tmp_path: Path) -> None:
+    """`incubot budget` where there is no database refuses and creates no file, instead of answering « nothing »."""
+    code, out, err = incubot(capsys, "budget")
+    assert code == 2 and out == "" and "aucune base de données à" in err and "incubot import" in err
+    assert not (tmp_path / "incubot.db").exists()
+    code, _, err = incubot(capsys, "import", str(EXAMPLE))
+    assert code == 0 and "nouvelle base de données créée" in err
+
+
+def test_the_command_line_speaks_french_even_in_argparse(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A wrong choice and a missing argument are explained in French, usage included."""
+    with pytest.raises(SystemExit) as exit_:
+        incubot(capsys, "export", "--format", "pdf")
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert err.startswith("utilisation : ") and "choix invalide : 'pdf' (choisissez parmi 'csv', 'json')" in err
+    with pytest.raises(SystemExit):
+        incubot(capsys, "import")
+    assert "ces arguments sont obligatoires : FICHIER" in capsys.readouterr().err

@@ -82,7 +82,7 @@ def test_a_sqlite_file_that_cannot_be_opened_is_one_line(quiet_env: Path, capsys
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite in a folder that does not exist: one line naming the file, exit 2."""
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{quiet_env / 'missing' / 'incubot.db'}")
-    code, _, err = incubot(capsys, "budget", "--year", "2022")
+    code, _, err = incubot(capsys, "import", str(EXAMPLE))
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert f"la base de données SQLite « {quiet_env / 'missing' / 'incubot.db'} » est inaccessible" in err
 

@@ -100,7 +100,7 @@ def test_a_percent_encoded_password_works_on_postgresql_and_is_never_printed(
         monkeypatch.setenv("DATABASE_URL", url)
         code, out, err = incubot(capsys, "db", "upgrade")
         assert code == 0, err
-        assert "Schéma de la base : révision" in out
+        assert "Base créée au schéma de la révision" in out
         code, out, err = incubot(capsys, "import", str(EXAMPLE))
         assert code == 0 and "importé" in out, err
         code, out, err = incubot(capsys, "budget", "--year", "2022", "--json")
