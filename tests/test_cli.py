@@ -449,7 +449,8 @@ def test_the_shell_history_is_kept_per_database(tmp_path: Path) -> None:
 
 def test_budget_without_a_year_is_this_years_and_an_unknown_year_is_refused(
         database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """`incubot budget` answers for the current year like the chat; a year with no allocation exits 2 naming the known ones."""
+    """`incubot budget` answers for the current year like the chat; a year with no allocation exits 2 and
+    names the known ones."""
     incubot(capsys, "import", str(EXAMPLE))
     code, out, err = incubot(capsys, "budget", "--year", "2019", "--json")
     assert code == 2 and out == ""
