@@ -7,6 +7,7 @@ Errors an operator can fix are printed as one French sentence, exit code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -93,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=("upgrade", "current"),
                     help="upgrade : appliquer les migrations ; current : la révision du schéma")
 
+    backup = sub.add_parser("backup", help="copie cohérente de la base SQLite, même pendant que le bot tourne")
+    backup.add_argument("file", type=Path, metavar="FICHIER", help="le fichier de sauvegarde à écrire")
+    backup.add_argument("--force", action="store_true", help="remplacer FICHIER s'il existe")
+    restore = sub.add_parser("restore", help="remettre la base SQLite depuis une sauvegarde (bot arrêté)")
+    restore.add_argument("file", type=Path, metavar="FICHIER", help="la sauvegarde (faite par incubot backup)")
+    restore.add_argument("--force", action="store_true", help="remplacer la base existante")
+
     demo = sub.add_parser("demo", help="remplir une base avec les données de démonstration")
     demo.add_argument("--quotes", type=int, default=0, help="ajouter N devis générés (mesures de charge)")
 
@@ -141,7 +149,7 @@ def _replace(settings: Settings, **changes: object) -> Settings:
 
 # Commands that only read: on a SQLite file that does not exist they would create an empty
 # database and answer « nothing » — they refuse instead, and say where they looked.
-READING_COMMANDS = {"budget", "export", "report", "reminders", "outbox"}
+READING_COMMANDS = {"budget", "export", "report", "reminders", "outbox", "backup"}
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -174,6 +182,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return serve(settings, port=args.port or settings.port, host=args.host, scheduler=not args.no_scheduler)
     if args.command == "db":
         return cmd_db(args, settings)
+    if args.command in ("backup", "restore"):
+        return cmd_backup(settings, args.file, force=args.force, restore=args.command == "restore")
     runtime = build_runtime(settings)
     if args.command == "import":
         return cmd_import(runtime, args.file)
@@ -235,6 +245,42 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"Schéma de la base : révision {before or 'aucune (base vide)'}.")
     return 0
+
+
+def cmd_backup(settings: Settings, file: Path, *, force: bool, restore: bool) -> int:
+    """SQLite's online backup: a consistent copy page by page, readers and writers go on meanwhile."""
+    import sqlite3
+
+    database = _sqlite_file(settings.database_url)
+    if database is None:
+        raise CliError("sauvegarde et restauration ne concernent que SQLite ; sous PostgreSQL, utilisez "
+                       "pg_dump et pg_restore (voir le README).")
+    source, target = (file, database) if restore else (database, file)
+    if restore and not _is_incubot_database(file):
+        raise CliError(f"{file} n'est pas une sauvegarde d'incubot (pas de base SQLite avec son schéma) : "
+                       "rien n'a été modifié.")
+    if target.exists() and not force:
+        what = "la base" if restore else "le fichier"
+        raise CliError(f"{what} {target} existe déjà : ajoutez --force pour le remplacer.")
+    with contextlib.closing(sqlite3.connect(source)) as src, contextlib.closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+    if restore:
+        print(f"Base {target} restaurée depuis {source}. La prochaine commande la migrera si besoin.")
+    else:
+        print(f"Sauvegarde écrite : {target}.")
+    return 0
+
+
+def _is_incubot_database(path: Path) -> bool:
+    import sqlite3
+
+    if not path.is_file():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            return conn.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
+    except sqlite3.Error:
+        return False
 
 
 def cmd_import(runtime: Runtime, file: Path) -> int:

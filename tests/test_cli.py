@@ -488,3 +488,31 @@ def test_the_command_line_speaks_french_even_in_argparse(database: str, capsys: 
     with pytest.raises(SystemExit):
         incubot(capsys, "import")
     assert "ces arguments sont obligatoires : FICHIER" in capsys.readouterr().err
+
+
+def test_backup_and_restore_of_a_sqlite_database(database: str, capsys: pytest.CaptureFixture[str],
+                                                 tmp_path: Path) -> None:
+    """`incubot backup FILE` copies the database; `restore` refuses to overwrite without --force, then puts it back."""
+    incubot(capsys, "import", str(EXAMPLE))
+    saved = tmp_path / "sauvegarde.db"
+    code, out, _ = incubot(capsys, "backup", str(saved))
+    assert code == 0 and "Sauvegarde écrite" in out
+    before = dump(database)
+    assert dump(f"sqlite:///{saved}") == before
+    code, _, err = incubot(capsys, "backup", str(saved))
+    assert code == 2 and "existe déjà : ajoutez --force" in err
+
+    engine = sa.create_engine(database)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM committee"))
+    engine.dispose()
+    code, _, err = incubot(capsys, "restore", str(saved))
+    assert code == 2 and "existe déjà : ajoutez --force" in err
+    assert dump(database) != before
+    code, out, _ = incubot(capsys, "restore", str(saved), "--force")
+    assert code == 0 and "restaurée" in out and dump(database) == before
+
+    junk = tmp_path / "junk.db"
+    junk.write_text("pas une base")
+    code, _, err = incubot(capsys, "restore", str(junk), "--force")
+    assert code == 2 and "n'est pas une sauvegarde d'incubot" in err and dump(database) == before
