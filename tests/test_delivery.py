@@ -365,3 +365,47 @@ def test_a_single_refusal_of_the_day_sends_no_count(engine: Engine, world: Sessi
     assert len([r for r in managers.messages("managers") if "Crédits insuffisants" in r.text]) == 1
     with unit_of_work(world) as session:
         assert {m.status for m in outbox.messages(session=session, kind_prefix="alert.")} == {"sent"}
+
+
+def test_the_per_platform_queries_on_sqlite_and_postgresql(any_engine: Engine) -> None:
+    """Fan-out, claim, the wait of an update for its subject, grouped repeats, the heartbeat and retry:
+    the same answers on both databases."""
+    from datetime import UTC
+
+    from storage.db import session_factory
+
+    sessions = session_factory(any_engine)
+    now = datetime(2026, 12, 2, 9, tzinfo=UTC)
+    with unit_of_work(sessions) as session:
+        for kind, target, occurrence in (("quote.request", "person:a", "D-2026-0001"),
+                                         ("update", "subject:D-2026-0001", "validated")):
+            outbox.enqueue(session=session, kind=kind, target=target, occurrence=occurrence, due_at=now,
+                           payload={"reply": Reply("x").to_dict(), "subject": "D-2026-0001"})
+        outbox.fan_out(session=session, platform="slack", now=now)
+        outbox.fan_out(session=session, platform="slack", now=now)  # nothing twice
+        first, update = outbox.due_on(session=session, platform="slack", now=now)
+        assert outbox.earlier_about_subject_waiting(session=session, message_id=update, platform="slack",
+                                                    subject="D-2026-0001")
+        assert not outbox.earlier_about_subject_waiting(session=session, message_id=update, platform="slack",
+                                                        subject="D-2026-000")  # a prefix is another subject
+        assert outbox.claim(session=session, message_id=first, platform="slack", now=now, worker="w") is not None
+        assert outbox.claim(session=session, message_id=first, platform="slack", now=now, worker="v") is None
+        outcome = outbox.finish(session=session, message_id=first, platform="slack", now=now, worker="w",
+                                status="sent", platforms=["slack"])
+        assert outcome == outbox.Outcome("sent", "sent", 1)
+        assert not outbox.earlier_about_subject_waiting(session=session, message_id=update, platform="slack",
+                                                        subject="D-2026-0001")
+        for _ in range(3):
+            outbox.enqueue_grouped(session=session, messages=[outbox.NewMessage("alert.x", "managers", "p@1", {}, now)])
+        outbox.write_probe(session=session, name="web-1", now=now)
+        outbox.write_probe(session=session, name="web-1", now=now)
+        assert outbox.counts(session=session) == {"pending": 2, "failed": 0}
+    with unit_of_work(sessions) as session:
+        assert [m.repeats for m in outbox.messages(session=session, kind_prefix="alert.")] == [2]
+        assert outbox.claim(session=session, message_id=update, platform="slack", now=now, worker="w") is not None
+        assert outbox.finish(session=session, message_id=update, platform="slack", now=now, worker="w",
+                             status="failed", platforms=["slack"], error="boom", max_attempts=1).message == "failed"
+    with unit_of_work(sessions) as session:
+        assert outbox.retry(session=session, now=now) == 1
+        assert [(d.status, d.attempts) for d in outbox.deliveries(session=session, message_id=update)] == [
+            ("pending", 0)]
