@@ -19,6 +19,7 @@ import datetime as dt
 import functools
 import gettext
 import io
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -28,7 +29,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal, parse_pattern
 
 LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 DOMAIN = "messages"
@@ -62,6 +63,34 @@ def _plain_spaces(text: str) -> str:
     return text.replace("\u202f", " ").replace("\u00a0", " ")
 
 
+@dataclass(frozen=True)
+class _MoneyParts:
+    """The pieces of a locale's euro amounts, plain spaces already: (positive, negative) affixes."""
+
+    prefix: tuple[str, str]
+    suffix: tuple[str, str]
+    group: str
+    decimal: str
+
+
+def _money_parts(locale: Locale) -> _MoneyParts | None:
+    """The locale's standard currency pattern, taken apart once; None when it is not the plain
+    ``#,##0.00`` kind (groups of three, two decimals), which then goes through Babel each time."""
+    pattern = locale.currency_formats["standard"]
+    if (pattern.grouping != (3, 3) or pattern.frac_prec != (2, 2) or pattern.int_prec[0] != 1
+            or any("'" in affix or "¤¤" in affix for affix in (*pattern.prefix, *pattern.suffix))):
+        return None
+    symbols = locale.number_symbols["latn"]
+    euro = locale.currency_symbols.get("EUR", "€")
+
+    def affix(text: str) -> str:
+        return _plain_spaces(text.replace("¤", euro).replace("-", symbols["minusSign"]))
+
+    return _MoneyParts((affix(pattern.prefix[0]), affix(pattern.prefix[1])),
+                       (affix(pattern.suffix[0]), affix(pattern.suffix[1])),
+                       _plain_spaces(symbols["group"]), _plain_spaces(symbols["decimal"]))
+
+
 class Translator:
     def __init__(self, language: str = "fr", tz: ZoneInfo | None = None) -> None:
         self.language = language if language in LOCALES else "fr"
@@ -69,6 +98,9 @@ class Translator:
         self.locale = Locale.parse(LOCALES[self.language])
         self.tz = tz or ZoneInfo("Europe/Paris")
         self.catalog = translations(self.language)
+        self._money = _money_parts(self.locale)
+        # French writes "25 %", English "25%"; parsed once (format_percent parses it on every call).
+        self._percent = parse_pattern("#,##0 %" if self.language == "fr" else "#,##0%")
 
     def __call__(self, french: str, /, **params: object) -> str:
         template = self.catalog.gettext(french)
@@ -79,7 +111,18 @@ class Translator:
         return self.catalog.ngettext(singular, plural, n).format(n=n, **params)
 
     def money(self, cents: int) -> str:
-        return _plain_spaces(format_currency(Decimal(cents) / 100, "EUR", locale=self.locale))
+        """``1 500 000,00 €`` / ``€1,500,000.00``: what Babel's ``format_currency`` writes (with plain
+        spaces), built from the locale's currency pattern read once — Babel applies its pattern again
+        on every call, a third of a card's cost. tests/test_i18n.py compares the two."""
+        parts = self._money
+        if parts is None:
+            return _plain_spaces(format_currency(Decimal(cents) / 100, "EUR", locale=self.locale))
+        negative = cents < 0
+        units, rest = divmod(-cents if negative else cents, 100)
+        digits = str(units)
+        head = len(digits) % 3 or 3
+        grouped = parts.group.join([digits[:head], *(digits[i:i + 3] for i in range(head, len(digits), 3))])
+        return f"{parts.prefix[negative]}{grouped}{parts.decimal}{rest:02d}{parts.suffix[negative]}"
 
     def number(self, value: int | Decimal) -> str:
         return _plain_spaces(format_decimal(value, locale=self.locale))
@@ -87,9 +130,7 @@ class Translator:
     def percent(self, part: int, whole: int) -> str:
         if whole <= 0:
             return "—"
-        # French writes "25 %", English "25%".
-        pattern = "#,##0 %" if self.language == "fr" else "#,##0%"
-        return _plain_spaces(format_percent(Decimal(part) / Decimal(whole), format=pattern, locale=self.locale))
+        return _plain_spaces(self._percent.apply(Decimal(part) / Decimal(whole), self.locale))
 
     def date(self, value: date) -> str:
         return format_date(value, format="long", locale=self.locale)
