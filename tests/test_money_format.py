@@ -46,3 +46,14 @@ def test_percent_is_what_format_percent_writes(language: str) -> None:
         expected = format_percent(Decimal(part) / Decimal(whole), format=pattern, locale=t.locale)
         assert t.percent(part, whole) == expected.replace("\u202f", " ").replace("\u00a0", " ")
     assert t.percent(1, 0) == "—"
+
+
+def test_a_queued_reply_is_what_to_dict_gives() -> None:
+    """A card put in the outbox is stored as Reply.to_dict() gives it, facts and buttons in order."""
+    from handlers.notify import _reply_dict
+    from handlers.types import Button, Fact, Reply
+
+    reply = Reply("**Devis D-2026-0001**", facts=(Fact("Montant", "10,00 €"), Fact("Objet", "Lot")),
+                  buttons=(Button("Valider", "quote.validate", "D-2026-0001", "primary"),), public=True)
+    assert _reply_dict(reply) == reply.to_dict()
+    assert _reply_dict(Reply("ok")) == Reply("ok").to_dict()
