@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -52,3 +55,30 @@ def test_the_readme_demo_walkthrough_uses_real_commands() -> None:
                   "`:as julien.moreau`", "`:qui`"):
         assert typed in README
     assert "incubot-demo.db" in README
+
+
+def test_the_exploitation_commands_run_on_the_example_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Each command of the README's « Exploitation » block runs on a fresh database with the example file,
+    exits 0 and prints something: the README's examples stay true for the example data."""
+    import shlex
+    import shutil
+
+    from bot.cli import main
+
+    section = README.split("## Exploitation", 1)[1].split("\n## ", 1)[0]
+    block = bash_blocks(section)[0]
+    commands = [shlex.split(line.split("#", 1)[0]) for line in block.splitlines() if line.strip()]
+    assert commands and all(words[0] == "incubot" for words in commands)
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    for key in [k for k in os.environ if k.startswith(("SLACK_", "MATTERMOST_", "MATRIX_", "INCUBOT_"))]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'incubot.db'}")
+    for words in commands:
+        capsys.readouterr()
+        code = main(words[1:])
+        out, err = capsys.readouterr()
+        assert code == 0, (words, err)
+        assert out.strip() or err.strip(), f"{' '.join(words)} printed nothing"
+
