@@ -108,7 +108,9 @@ class FakeMattermost:
             self.faults += [Fault(method, path_prefix, status, headers) for _ in range(times)]
 
     def new_id(self, prefix: str) -> str:
-        return (prefix + str(next(self._ids))).ljust(26, "0")[:26]
+        # Mattermost ids are 26 characters: pad between prefix and number, or post1 and post10 collide.
+        number = str(next(self._ids))
+        return prefix + number.rjust(26 - len(prefix), "0")
 
     def command_hook(self, user_id: str, channel_id: str) -> str:
         """A fresh ``response_url`` for a slash command typed by ``user_id``."""
