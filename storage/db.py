@@ -23,6 +23,7 @@ SessionFactory = Callable[[], Session]
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 PG_CONNECT_TIMEOUT_S = 10
+PG_PREPARE_THRESHOLD = 0
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -33,9 +34,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    options: dict[str, Any] = {}
     if url.startswith("postgresql") and "connect_timeout" not in url:
         # A host that drops packets would otherwise hold `serve` (or any command) for minutes at start.
-        kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S, **kwargs.get("connect_args", {})}
+        options["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    if sa.engine.make_url(url).get_driver_name() == "psycopg":
+        # Every statement prepared on its first use on a connection, not its sixth (psycopg's default):
+        # with a pool of connections a decision's few statements rarely reached the sixth, and were
+        # parsed and planned again each time, on the same cores as the bot (bench/validations.py).
+        options["prepare_threshold"] = PG_PREPARE_THRESHOLD
+    if options:
+        kwargs["connect_args"] = {**options, **kwargs.get("connect_args", {})}
     return sa.create_engine(url, **kwargs)
 
 
