@@ -167,13 +167,10 @@ class Synapse:
     def register(self, user: str, password: str, admin: bool = False) -> tuple[str, str, str]:
         """Create ``@user:localhost`` with the shared secret; its (user_id, access_token, device_id)."""
         nonce = _checked(self.http.get("/_synapse/admin/v1/register"))["nonce"]
-        mac = hmac.new(self.shared_secret.encode(), digestmod=hashlib.sha1)
-        for part in (nonce, user, password, "admin" if admin else "notadmin"):
-            if part != nonce:
-                mac.update(b"\x00")
-            mac.update(part.encode())
+        message = b"\x00".join(part.encode() for part in (nonce, user, password, "admin" if admin else "notadmin"))
+        mac = hmac.new(self.shared_secret.encode(), message, digestmod=hashlib.sha1).hexdigest()
         body = _checked(self.http.post("/_synapse/admin/v1/register", json={
-            "nonce": nonce, "username": user, "password": password, "admin": admin, "mac": mac.hexdigest(),
+            "nonce": nonce, "username": user, "password": password, "admin": admin, "mac": mac,
         }))
         return body["user_id"], body["access_token"], body["device_id"]
 
