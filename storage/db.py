@@ -10,6 +10,7 @@ and foreign keys are on. PostgreSQL needs nothing special: the guarded UPDATEs o
 from __future__ import annotations
 
 import contextlib
+import select
 from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Any
@@ -33,7 +34,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     options: dict[str, Any] = {}
     if url.startswith("postgresql") and "connect_timeout" not in url:
         # A host that drops packets would otherwise hold `serve` (or any command) for minutes at start.
@@ -45,7 +45,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         options["prepare_threshold"] = PG_PREPARE_THRESHOLD
     if options:
         kwargs["connect_args"] = {**options, **kwargs.get("connect_args", {})}
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkout", _hung_up_connection_is_replaced)
+    return engine
+
+
+def _hung_up_connection_is_replaced(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server has closed (a restart, ``pg_terminate_backend``, an idle
+    timeout) is replaced at checkout, without a round trip: an idle connection has nothing to
+    read, a closed one has its end of file (and the server's last words) waiting on the socket.
+    ``pool_pre_ping``'s ``SELECT 1`` did the same for one round trip and ~0.2 ms of CPU on every
+    checkout, 10-25 % of 200 clicks' rate (bench/validations.py)."""
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):  # already closed on our side
+        readable = [True]
+    if readable:
+        raise sa.exc.DisconnectionError("the server closed this pooled connection")
 
 
 def _configure_sqlite(engine: Engine) -> None:

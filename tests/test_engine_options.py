@@ -20,3 +20,18 @@ def test_postgresql_statements_are_prepared_from_their_first_use(pg_database: st
     finally:
         engine.dispose()
 
+
+
+def test_a_connection_the_server_closed_is_replaced_at_checkout(pg_database: str) -> None:
+    """After the server ends every pooled connection (a restart), the next transaction runs on a new one."""
+    engine = make_engine(pg_database, pool_size=2, max_overflow=0)
+    try:
+        with engine.connect() as conn:
+            first = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with make_engine(pg_database).begin() as admin:
+            admin.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": first})
+        with engine.begin() as conn:
+            again = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        assert again != first
+    finally:
+        engine.dispose()
