@@ -13,7 +13,11 @@ its own Olm machine: both sides keep their keys in mautrix's SQL crypto store on
 
 ``python bench/matrix_echo.py bot URL USER_ID TOKEN DEVICE_ID STORE_DIR`` is the bot itself:
 log in with an access token and its device id (no password login), sync, join invitations,
-and answer each ``m.text`` of a direct room with the same text, as a reply.
+and answer each ``m.text`` of a direct room with the same text, as a reply. With ``--floor``
+the bot process (``floor-bot``) is the harness's plain httpx client doing the same: the
+homeserver's own round trip, without any Matrix library.
+
+The homeserver's folder is in /dev/shm when there is one (see ``tests/synapse.py``).
 """
 
 from __future__ import annotations
@@ -128,6 +132,21 @@ def httpx_echo(bot: Any, stop: Any) -> None:
         bot.pending.clear()
 
 
+def run_floor_bot(url: str, user_id: str, token: str, device_id: str) -> None:
+    """``httpx_echo`` in a process of its own (like the mautrix bot), until SIGTERM."""
+    import threading
+
+    from tests.synapse import MatrixPerson
+
+    bot = MatrixPerson(url, user_id, token, device_id)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        httpx_echo(bot, stopping)
+    finally:
+        bot.close()
+
+
 # ---------------------------------------------------------------------- measurement
 
 
@@ -232,22 +251,9 @@ def main() -> None:
         print(f"synapse: config {synapse.generate_seconds:.2f} s, start {synapse.start_seconds:.2f} s")
         bot_id, bot_token, bot_device = synapse.register("echo-bot", "echo-bot-password")
         store = synapse.folder / "stores"
-        if args.floor:
-            import threading
-
-            from tests.synapse import MatrixPerson
-
-            plain_bot = MatrixPerson(synapse.base_url, bot_id, bot_token, bot_device)
-            stopping = threading.Event()
-            thread = threading.Thread(target=httpx_echo, args=(plain_bot, stopping), daemon=True)
-            thread.start()
-            stack.callback(plain_bot.close)
-            stack.callback(thread.join, 10)
-            stack.callback(stopping.set)
-        else:
-            bot = subprocess.Popen([sys.executable, __file__, "bot", synapse.base_url, bot_id, bot_token, bot_device,
-                                    str(store / "bot")], stdin=subprocess.DEVNULL)
-            stack.callback(_stop, bot)
+        bot = subprocess.Popen([sys.executable, __file__, "floor-bot" if args.floor else "bot", synapse.base_url,
+                                bot_id, bot_token, bot_device, str(store / "bot")], stdin=subprocess.DEVNULL)
+        stack.callback(_stop, bot)
 
         if args.encrypted:
             person_ids = synapse.register("claire", "claire-password")
@@ -283,5 +289,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "bot":
         url, user_id, token, device_id, store_dir = sys.argv[2:7]
         asyncio.run(run_bot(url, user_id, token, device_id, Path(store_dir)))
+    elif len(sys.argv) > 1 and sys.argv[1] == "floor-bot":
+        run_floor_bot(*sys.argv[2:6])
     else:
         main()
