@@ -13,6 +13,8 @@ from storage.models import Quote, ServiceDone
 def person_name(ctx: Context, person_id: str | None) -> str:
     if person_id is None:
         return "?"
+    if person_id == ctx.actor.person.id:  # the decider of a card being decided: no lookup
+        return ctx.actor.person.name
     person = reference.get_person(session=ctx.session, person_id=person_id)
     return person.name if person else person_id
 

@@ -241,16 +241,22 @@ def _insert_audit() -> sa.Insert:
     return sa.insert(table).returning(table.c.id)
 
 
+@functools.cache
+def _insert_one_audit() -> sa.Insert:
+    return sa.insert(_table(AuditEvent))
+
+
 def _write_audit(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Audit rows of one decision, in one INSERT (``before``/``after`` as JSON).
 
     Given as an executemany with RETURNING, which SQLAlchemy sends as one multi-row INSERT
     ("insertmanyvalues") from its cached statement; ``.values([…])`` is compiled on every call.
     """
-    session.execute(
-        _insert_audit(),
-        [{**row, "before": _json(row.get("before")), "after": _json(row.get("after"))} for row in rows],
-    )
+    values = [{**row, "before": _json(row.get("before")), "after": _json(row.get("after"))} for row in rows]
+    if len(values) == 1:  # a decision's one row: a plain INSERT, without the batching of insertmanyvalues
+        session.execute(_insert_one_audit(), values[0])
+        return
+    session.execute(_insert_audit(), values)
 
 
 def _set(row: Quote | ServiceDone, values: Mapping[str, Any]) -> None:
