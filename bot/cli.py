@@ -311,7 +311,7 @@ def cmd_import(runtime: Runtime, file: Path) -> int:
     if not report.changed:
         print(f"{file} : déjà à jour, rien n'a changé.")
     else:
-        print(f"{file} importé : {import_summary(report.created, report.updated)}.")
+        print(f"{file} importé : {import_summary(report.created, report.updated, report.deactivated)}.")
     return 0
 
 
@@ -326,10 +326,11 @@ IMPORTED_FR = {
 }
 
 
-def import_summary(created: dict[str, int], updated: dict[str, int]) -> str:
-    """« 3 dotations créées, 1 personne mise à jour » (French plural and gender)."""
+def import_summary(created: dict[str, int], updated: dict[str, int],
+                   deactivated: dict[str, int] | None = None) -> str:
+    """« 3 dotations créées, 1 personne mise à jour, 1 startup désactivée » (French plural and gender)."""
     parts = []
-    for counts, verb in ((created, "créé"), (updated, "mis à jour")):
+    for counts, verb in ((created, "créé"), (updated, "mis à jour"), (deactivated or {}, "désactivé")):
         for kind in IMPORTED_FR:
             n = counts.get(kind, 0)
             if not n:

@@ -86,6 +86,9 @@ def submit_quote(ctx: Context, fields: Mapping[str, str]) -> Reply:
         errors["object"] = t("Indiquez l'objet du devis.")
     elif len(obj) > MAX_OBJECT:
         errors["object"] = t("L'objet tient en {n} caractères au plus.", n=MAX_OBJECT)
+    if startup is not None and not startup.active:
+        raise CommandError(t("{startup} n'est plus suivie par l'incubateur (elle n'est plus dans le fichier de "
+                             "référence) : elle ne reçoit plus de devis.", startup=startup.name))
     if startup is not None and not can_submit(ctx.actor, startup.id):
         raise CommandError(t("Vous ne faites pas partie de {startup} : seuls ses coachs, ses intrapreneurs "
                              "et les gestionnaires peuvent soumettre un devis pour elle.", startup=startup.name))

@@ -134,6 +134,9 @@ class Person(SQLModel, table=True):
     mattermost_id: str | None = Field(default=None, max_length=64, unique=True)
     is_manager: bool = False
     is_admin: bool = False
+    # False once the person is left out of the reference file: unknown to the bot from then on,
+    # never deleted (their quotes, decisions and audit rows keep naming them).
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class Startup(SQLModel, table=True):
@@ -143,6 +146,8 @@ class Startup(SQLModel, table=True):
     phase_started: date | None = None
     channel_slack: str | None = Field(default=None, max_length=64)
     channel_mattermost: str | None = Field(default=None, max_length=64)
+    # False once the startup is left out of the reference file: no new quote, history kept.
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class Membership(SQLModel, table=True):

@@ -29,12 +29,9 @@ def current_convention(*, session: Session) -> Convention | None:
 
 
 def find_person(*, session: Session, platform: str, user_id: str) -> Person | None:
-    """The person behind a platform user id (console: the person id itself)."""
-    if platform == "slack":
-        return session.exec(select(Person).where(Person.slack_id == user_id)).first()
-    if platform == "mattermost":
-        return session.exec(select(Person).where(Person.mattermost_id == user_id)).first()
-    return session.get(Person, user_id)
+    """The active person behind a platform user id (console: the person id itself)."""
+    key = {"slack": Person.slack_id, "mattermost": Person.mattermost_id}.get(platform, Person.id)
+    return session.exec(select(Person).where(col(key) == user_id, col(Person.active))).first()
 
 
 @functools.cache
@@ -43,7 +40,7 @@ def _find_actor(platform: str) -> sa.Select[Person, str | None, str | None]:
     return (
         sa.select(Person, col(Membership.startup_id), col(Membership.role))
         .outerjoin(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
-        .where(col(key) == sa.bindparam("p_user"))
+        .where(col(key) == sa.bindparam("p_user"), col(Person.active))
     )
 
 
@@ -64,14 +61,16 @@ def get_person(*, session: Session, person_id: str) -> Person | None:
 
 
 def people(*, session: Session, ids: Iterable[str] | None = None) -> Sequence[Person]:
-    query = select(Person).order_by(col(Person.name))
+    """Active people, by name (``ids``: only those)."""
+    query = select(Person).where(col(Person.active)).order_by(col(Person.name))
     if ids is not None:
         query = query.where(col(Person.id).in_(list(ids)))
     return session.exec(query).all()
 
 
 def managers(*, session: Session) -> Sequence[Person]:
-    return session.exec(select(Person).where(col(Person.is_manager).is_(True)).order_by(col(Person.name))).all()
+    return session.exec(select(Person).where(col(Person.is_manager).is_(True), col(Person.active))
+                        .order_by(col(Person.name))).all()
 
 
 def get_startup(*, session: Session, startup_id: str) -> Startup | None:
@@ -92,14 +91,15 @@ def find_startup(*, session: Session, text: str) -> Startup | None:
 
 
 def startups(*, session: Session) -> Sequence[Startup]:
-    return session.exec(select(Startup).order_by(col(Startup.name))).all()
+    """Active startups, by name."""
+    return session.exec(select(Startup).where(col(Startup.active)).order_by(col(Startup.name))).all()
 
 
 def members(*, session: Session, startup_id: str, role: str | None = None) -> Sequence[Person]:
     query = (
         select(Person)
         .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
-        .where(Membership.startup_id == startup_id)
+        .where(Membership.startup_id == startup_id, col(Person.active))
         .order_by(col(Person.name))
     )
     if role is not None:
@@ -168,13 +168,23 @@ class ImportConflict(Exception):
 class ImportReport:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
+    deactivated: dict[str, int] = field(default_factory=dict)
 
     def count(self, bucket: dict[str, int], kind: str) -> None:
         bucket[kind] = bucket.get(kind, 0) + 1
 
     @property
     def changed(self) -> bool:
-        return bool(self.created or self.updated)
+        return bool(self.created or self.updated or self.deactivated)
+
+
+def _deactivate_unlisted(session: Session, report: ImportReport, model: type[Person] | type[Startup],
+                         kind: str, listed: set[str]) -> None:
+    """Who (or which startup) the file no longer lists is deactivated, never deleted: history keeps naming them."""
+    for row in session.exec(select(model).where(col(model.active), col(model.id).not_in(listed))).all():
+        row.active = False
+        session.add(row)
+        report.count(report.deactivated, kind)
 
 
 def _upsert(session: Session, report: ImportReport, kind: str, existing: object | None, new: object,
@@ -247,6 +257,12 @@ def import_reference(*, session: Session, data: ReferenceData) -> ImportReport:
         for key in current.keys() - wanted:
             session.delete(current[key])
             report.count(report.updated, "membership")
+    # A file that lists people (or startups) is the whole list of them: the others are deactivated.
+    # A file without such a section (only allocations, say) leaves them as they are.
+    if data.people:
+        _deactivate_unlisted(session, report, Person, "person", {p.id for p in data.people})
+    if data.startups:
+        _deactivate_unlisted(session, report, Startup, "startup", {s.id for s, _i, _c in data.startups})
     for held_on in data.committees:
         if session.exec(select(Committee).where(Committee.held_on == held_on)).first() is None:
             session.add(Committee(held_on=held_on))

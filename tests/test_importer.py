@@ -93,3 +93,44 @@ def test_amounts_can_be_integers_or_strings_in_euros() -> None:
     as_text = parse_reference(EXAMPLE.replace('ae = "1500000"', 'ae = "1 500 000,00"'))
     assert as_int.allocations == as_text.allocations
     assert as_int.allocations[0] == (2020, 5_000_000, 0)
+
+
+def test_people_and_startups_left_out_of_the_file_are_deactivated_not_deleted(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """Re-importing without Thomas and without Locadocs: both become inactive, their history stays, the bot
+    no longer knows Thomas, and Locadocs takes no new quote; putting them back reactivates them."""
+    from bot.app import build_runtime
+    from bot.config import Settings
+    from bot.demo import demo_reference_text
+    from handlers.importer import parse_reference
+    from handlers.markup import plain
+    from handlers.types import Request
+    from storage.db import session_factory, unit_of_work
+    from storage.models import Person, Startup
+    from storage.reference import import_reference
+
+    sessions = session_factory(engine)
+    text = demo_reference_text(clock().year)
+    with unit_of_work(sessions) as session:
+        import_reference(session=session, data=parse_reference(text))
+    bot = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False).bot
+    submitted = bot.message(Request("console", "thomas.roux", "devis locadocs; 1000; Arawa; Audit"))
+    assert "enregistré" in plain(submitted.text)
+
+    data = parse_reference(text)
+    data.people = [p for p in data.people if p.id != "thomas.roux"]
+    data.startups = [(s, i, [c for c in cs if c != "thomas.roux"]) for s, i, cs in data.startups if s.id != "locadocs"]
+    with unit_of_work(sessions) as session:
+        report = import_reference(session=session, data=data)
+    assert report.deactivated == {"person": 1, "startup": 1}
+    with unit_of_work(sessions) as session:
+        thomas, locadocs = session.get(Person, "thomas.roux"), session.get(Startup, "locadocs")
+        assert thomas is not None and not thomas.active and locadocs is not None and not locadocs.active
+    assert "Je ne vous connais pas encore" in bot.message(Request("console", "thomas.roux", "budget")).text
+    refused = plain(bot.message(Request("console", "camille.martin", "devis locadocs; 1000; Arawa; Audit")).text)
+    assert "n'est plus suivie par l'incubateur" in refused
+    history = plain(bot.message(Request("console", "camille.martin", "historique D-2026-0001")).text)
+    assert "Thomas Roux" in history  # the trail still names him
+
+    with unit_of_work(sessions) as session:
+        import_reference(session=session, data=parse_reference(text))
+    assert "Je ne vous connais pas" not in bot.message(Request("console", "thomas.roux", "budget")).text
