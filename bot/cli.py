@@ -286,7 +286,7 @@ def _is_incubot_database(path: Path) -> bool:
 def cmd_import(runtime: Runtime, file: Path) -> int:
     from handlers.importer import ImportFileError, parse_reference
     from storage.db import unit_of_work
-    from storage.reference import ImportConflict, import_reference
+    from storage.reference import AllocationBelowUse, ImportConflict, import_reference
 
     try:
         data = parse_reference(file.read_bytes(), runtime.services.t)
@@ -305,6 +305,11 @@ def cmd_import(runtime: Runtime, file: Path) -> int:
         else:
             reason = f"« {exc.value} » est déjà donné à {exc.holder} dans la base"
         raise CliError(f"fichier refusé, rien n'a été modifié — {exc.key} : {reason}.") from None
+    except AllocationBelowUse as exc:
+        t = runtime.services.t
+        used = "déjà engagées" if exc.credits == "AE" else "déjà consommés"
+        raise CliError(f"fichier refusé, rien n'a été modifié — dotation {exc.year} : les {exc.credits} passeraient à "
+                       f"{t.money(exc.allocated_cents)}, sous les {t.money(exc.used_cents)} {used}.") from None
     except IntegrityError as exc:
         raise CliError("fichier refusé, rien n'a été modifié — une dotation ne peut pas descendre sous ce qui "
                        f"est déjà engagé ou consommé ({exc.orig}).") from None

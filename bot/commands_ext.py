@@ -32,7 +32,7 @@ def add_parsers(sub: Any) -> None:
 
     report = sub.add_parser("report", help="le rapport mensuel, en fichier (Markdown ou CSV)")
     report.add_argument("--month", help="AAAA-MM (sinon le mois précédent)")
-    report.add_argument("--format", choices=("md", "csv"), default="md")
+    report.add_argument("--format", choices=("md", "csv"), default="md", help="md (par défaut) ou csv")
     report.add_argument("--output", type=Path, help="fichier (sinon la sortie standard)")
 
     sub.add_parser("clock", help="le planificateur seul, dans son propre processus (avec serve --no-scheduler)")

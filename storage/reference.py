@@ -164,6 +164,14 @@ class ImportConflict(Exception):
         self.key, self.value, self.holder = key, value, holder
 
 
+class AllocationBelowUse(Exception):
+    """An allocation of the file is lower than what its year already committed (AE) or consumed (CP)."""
+
+    def __init__(self, year: int, credits: str, allocated_cents: int, used_cents: int) -> None:
+        super().__init__(f"allocation {year}: {credits} {allocated_cents} < {used_cents}")
+        self.year, self.credits, self.allocated_cents, self.used_cents = year, credits, allocated_cents, used_cents
+
+
 @dataclass
 class ImportReport:
     created: dict[str, int] = field(default_factory=dict)
@@ -224,6 +232,11 @@ def import_reference(*, session: Session, data: ReferenceData) -> ImportReport:
     for year, ae, cp in data.allocations:
         assert convention is not None and convention.id is not None
         existing_alloc = session.exec(select(Allocation).where(Allocation.year == year)).first()
+        if existing_alloc is not None:  # the CHECK constraints would refuse it too, without saying which year
+            if ae < existing_alloc.ae_committed_cents:
+                raise AllocationBelowUse(year, "AE", ae, existing_alloc.ae_committed_cents)
+            if cp < existing_alloc.cp_consumed_cents:
+                raise AllocationBelowUse(year, "CP", cp, existing_alloc.cp_consumed_cents)
         _upsert(session, report, "allocation", existing_alloc,
                 Allocation(convention_id=convention.id, year=year, ae_cents=ae, cp_cents=cp),
                 ("convention_id", "ae_cents", "cp_cents"))

@@ -111,7 +111,8 @@ def test_a_missing_file_is_one_sentence(database: str, capsys: pytest.CaptureFix
 
 def test_an_allocation_below_what_is_committed_is_refused(database: str, capsys: pytest.CaptureFixture[str],
                                                           tmp_path: Path) -> None:
-    """Re-importing a year's AE below its commitments is refused whole and changes nothing."""
+    """Re-importing a year's AE below its commitments is refused whole, naming the year and the amounts
+    (not the CHECK constraint), and changes nothing."""
     incubot(capsys, "demo")
     before = dump(database)
     from bot.demo import demo_reference_text
@@ -123,7 +124,9 @@ def test_an_allocation_below_what_is_committed_is_refused(database: str, capsys:
     lowered = tmp_path / "lowered.toml"
     lowered.write_text(text, encoding="utf-8")
     code, _, err = incubot(capsys, "import", str(lowered))
-    assert code == 2 and "une dotation ne peut pas descendre sous ce qui est déjà engagé" in err
+    assert code == 2 and "CHECK" not in err and "allocation_ae_ceiling" not in err
+    assert re.search(rf"dotation {committed_year} : les AE passeraient à 1,00 €, sous les [0-9  ]+,[0-9]{{2}} € "
+                     r"déjà engagées\.", err), err
     assert dump(database) == before
 
 
