@@ -115,11 +115,14 @@ def write_config(folder: Path, port: int, shared_secret: str) -> Path:
     import yaml  # a dependency of Synapse
 
     config_path = folder / "hs.yaml"
-    generated = subprocess.run(
-        [sys.executable, "-m", "synapse.app.homeserver", "--server-name", SERVER_NAME,
-         "--config-path", str(config_path), "--generate-config", "--report-stats=no"],
-        cwd=folder, capture_output=True, text=True, timeout=START_DEADLINE,
-    )
+    try:
+        generated = subprocess.run(
+            [sys.executable, "-m", "synapse.app.homeserver", "--server-name", SERVER_NAME,
+             "--config-path", str(config_path), "--generate-config", "--report-stats=no"],
+            cwd=folder, capture_output=True, text=True, timeout=START_DEADLINE,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SynapseUnavailable(f"--generate-config took more than {START_DEADLINE:.0f} s") from exc
     if generated.returncode != 0:
         raise SynapseUnavailable(f"--generate-config failed: {(generated.stderr or generated.stdout)[-500:]}")
     config = yaml.safe_load(config_path.read_text())
