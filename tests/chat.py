@@ -134,3 +134,8 @@ class NeutralChat:
 
     def managers_channel(self) -> list[Seen]:
         return [seen(r) for r in self.sender.messages("managers")]
+
+
+def say(bot: Bot, person: str, text: str) -> str:
+    """What ``person`` reads (plain text) after typing ``text`` in the terminal."""
+    return plain(bot.message(Request("console", person, text)).text)

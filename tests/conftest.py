@@ -183,6 +183,15 @@ CHAT_DRIVERS["slack"] = lambda engine, clock, request: __import__(
     "tests.chat_slack", fromlist=["slack_chat"]).slack_chat(engine, clock, request)
 
 
+@pytest.fixture
+def bot(engine: Engine, world, clock: Clock):  # type: ignore[no-untyped-def]
+    """The platform-neutral bot in the demo world, for tests that talk to it directly (see tests/chat.py ``say``)."""
+    from bot.app import build_runtime
+    from bot.config import Settings
+
+    return build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False).bot
+
+
 @pytest.fixture(params=sorted(CHAT_DRIVERS))
 def chat(request: pytest.FixtureRequest, engine: Engine, world, clock: Clock):  # type: ignore[no-untyped-def]
     """The bot on one platform, in the demo world: the same dialogue runs on each."""

@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
-from bot.app import build_runtime
-from bot.config import Settings
 from handlers.core import Bot
-from handlers.markup import plain
-from handlers.types import Request
-
-
-@pytest.fixture
-def bot(engine, world, clock) -> Bot:  # type: ignore[no-untyped-def]
-    return build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False).bot
-
-
-def say(bot: Bot, person: str, text: str) -> str:
-    return plain(bot.message(Request("console", person, text)).text)
+from tests.chat import say
 
 
 def test_en_attente_with_a_space_is_the_pending_command(bot: Bot) -> None:

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
-from bot.app import build_runtime
-from bot.config import Settings
 from handlers.core import Bot
 from handlers.markup import plain
-from handlers.types import Request, Submission
-
-
-@pytest.fixture
-def bot(engine, world, clock) -> Bot:  # type: ignore[no-untyped-def]
-    return build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False).bot
-
-
-def say(bot: Bot, person: str, text: str) -> str:
-    return plain(bot.message(Request("console", person, text)).text)
+from handlers.types import Submission
+from tests.chat import say
 
 
 def quotes_of(bot: Bot) -> int:
