@@ -47,7 +47,13 @@ _joined: contextvars.ContextVar[Session | None] = contextvars.ContextVar("incubo
 
 class _JoinedSession(Session):
     """The session every unit of work of this thread shares while :meth:`InboxWorkers.joined` runs:
-    ``unit_of_work``'s commit only flushes, its close does nothing; the block commits once, at its end."""
+    ``unit_of_work``'s commit only flushes, its close does nothing; the block commits once, at its end.
+
+    After :meth:`keep`, a unit of work that rolls back (a refusal, a failure the core turns into a
+    reply) undoes only its own changes, back to that point: the claim or the row stored before stays.
+    """
+
+    _kept: Any = None
 
     def commit(self) -> None:
         self.flush()
@@ -55,7 +61,23 @@ class _JoinedSession(Session):
     def close(self) -> None:
         pass
 
+    def keep(self) -> None:
+        """What is done so far survives the rollback of a unit of work that follows."""
+        self._kept = self.begin_nested()
+
+    def rollback(self) -> None:
+        if self._kept is not None and self._kept.is_active:
+            self._kept.rollback()
+            self.keep()
+        else:
+            Session.rollback(self)
+
+    def rollback_all(self) -> None:
+        self._kept = None
+        Session.rollback(self)
+
     def finish(self) -> None:
+        self._kept = None
         Session.commit(self)
 
     def dispose(self) -> None:
@@ -129,15 +151,15 @@ class InboxWorkers:
 
     def store(self, platform: str, key: str, kind: str, payload: dict[str, Any]) -> int | None:
         """Keep a request (one short transaction) and hand it to a worker; None for a replay."""
-        with unit_of_work(self.sessions) as session:
-            item_id = inbox.put(session=session, platform=platform, key=key, kind=kind, payload=payload,
+        with self.runtime.engine.begin() as connection:  # the ack waits for this: no ORM session
+            item_id = inbox.put(session=connection, platform=platform, key=key, kind=kind, payload=payload,
                                 now=self.runtime.services.clock())
         if item_id is not None:
             self.kick(item_id)
         return item_id
 
     @contextlib.contextmanager
-    def joined(self) -> Iterator[Session]:
+    def joined(self) -> Iterator[_JoinedSession]:
         """One transaction shared by every ``runtime.bot`` call of this thread inside the block."""
         session = _JoinedSession(self.runtime.engine, expire_on_commit=False)
         token = _joined.set(session)
@@ -145,7 +167,7 @@ class InboxWorkers:
             yield session
             session.finish()
         except BaseException:
-            session.rollback()
+            session.rollback_all()
             raise
         finally:
             _joined.reset(token)
@@ -238,27 +260,34 @@ class InboxWorkers:
             return
         self.before_each()
         clock = self.runtime.services.clock
-        with unit_of_work(self.sessions) as session:
-            row = inbox.claim(session=session, item_id=item_id, now=clock(), worker=self.name, orphan_of=orphan_of)
-            if row is None:
-                return
-            kind, status, attempts, raw = row.kind, row.status, row.attempts, row.payload
-        processor = self.processors.get(kind)
-        if attempts > inbox.MAX_ATTEMPTS or processor is None:
-            self._failed(item_id, kind, attempts, "no processor for this kind" if processor is None
-                         else "too many attempts (the process stopped during each)", final=True)
-            return
+        kind, attempts, claimed = "?", 0, False
         try:
-            payload = json.loads(raw)
-            if status == InboxStatus.CLAIMED.value:
-                with self.joined() as joined:
+            # One transaction: the claim, the work (runtime.bot's units of work, joined) and the mark
+            # "done, here is the answer". A crash inside leaves the row pending, as if never taken.
+            with self.joined() as joined:
+                row = inbox.claim(session=joined, item_id=item_id, now=clock(), worker=self.name, orphan_of=orphan_of)
+                if row is None:
+                    return
+                kind, status, attempts, raw = row.kind, row.status, row.attempts, row.payload
+                processor = self.processors.get(kind)
+                if attempts > inbox.MAX_ATTEMPTS or processor is None:
+                    reason = ("no processor for this kind" if processor is None
+                              else "too many attempts (the process stopped during each)")
+                    inbox.mark_failed(session=joined, item_id=item_id, worker=self.name, now=clock(), error=reason,
+                                      max_attempts=0)
+                    log.error("inbox: %s #%d given up after %d attempts: %s", kind, item_id, attempts, reason)
+                    return
+                payload = json.loads(raw)
+                if status == InboxStatus.CLAIMED.value:
+                    joined.keep()  # a refusal rolls the handler's work back, not our claim
                     answer = processor.decide(payload)
                     if not inbox.mark_answering(session=joined, item_id=item_id, worker=self.name,
                                                 payload={**payload, "answer": answer}):
                         raise _ClaimLost
-                self.runtime.services.deliver()  # what the work put in the outbox, now committed
-            else:
-                answer = payload.pop("answer", None)
+                else:  # the work was committed by an earlier attempt: only its answer is left
+                    answer = payload.pop("answer", None)
+            claimed = True
+            self.runtime.services.deliver()  # what the work put in the outbox, now committed
             processor.answer(payload, answer)
             with unit_of_work(self.sessions) as session:
                 inbox.mark_done(session=session, item_id=item_id, worker=self.name, now=clock())
@@ -266,12 +295,17 @@ class InboxWorkers:
             log.warning("inbox: %s #%d was taken over by another worker; ours is rolled back", kind, item_id)
         except Exception as exc:
             log.exception("inbox: %s #%d failed (attempt %d of %d)", kind, item_id, attempts, inbox.MAX_ATTEMPTS)
-            self._failed(item_id, kind, attempts, f"{type(exc).__name__}: {exc}")
+            self._failed(item_id, kind, attempts, f"{type(exc).__name__}: {exc}", claimed=claimed,
+                         orphan_of=orphan_of)
 
-    def _failed(self, item_id: int, kind: str, attempts: int, error: str, *, final: bool = False) -> None:
+    def _failed(self, item_id: int, kind: str, attempts: int, error: str, *, claimed: bool,
+                orphan_of: str | None) -> None:
+        """Count the failed attempt: the claim rolled back with the work is taken again to be counted."""
+        now = self.runtime.services.clock()
         with unit_of_work(self.sessions) as session:
-            status = inbox.mark_failed(session=session, item_id=item_id, worker=self.name,
-                                       now=self.runtime.services.clock(), error=error,
-                                       max_attempts=0 if final else inbox.MAX_ATTEMPTS)
+            if not claimed and inbox.claim(session=session, item_id=item_id, now=now, worker=self.name,
+                                           orphan_of=orphan_of) is None:
+                return
+            status = inbox.mark_failed(session=session, item_id=item_id, worker=self.name, now=now, error=error)
         if status == InboxStatus.FAILED.value:
             log.error("inbox: %s #%d given up after %d attempts: %s", kind, item_id, attempts, error)

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from typing import Any
 
 from starlette.applications import Starlette
@@ -128,14 +129,20 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0", scheduler: bo
                     timeout_graceful_shutdown=max(1, round(settings.drain_seconds)))
     finally:
         drained = True
+        stop_by = time.monotonic() + settings.drain_seconds
         if runtime.inbox is not None:
             drained = runtime.inbox.drain(settings.drain_seconds)
+        if runtime.background is not None:  # the courier's current pass; the outbox keeps the rest
+            try:
+                runtime.background.executor.join(max(0.0, stop_by - time.monotonic()))
+            except TimeoutError:
+                drained = False
         if clock is not None:
             clock.shutdown(wait=False)
         if socket_mode is not None:
             socket_mode.close()
         _restore(previous)
-    if not drained:  # a worker still runs past the bound: its row stays claimed, resumed at the next start
+    if not drained:  # still running past the bound: the inbox row and the outbox message stay for the next start
         logging.shutdown()
         os._exit(0)
     return 0

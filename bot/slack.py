@@ -441,13 +441,13 @@ class SlackWiring:
                 log.info("slack: view_submission already received (replay): ignored")
                 result = None
             else:
+                session.keep()  # a refusal rolls the handler's work back, not our row
                 result = self.runtime.bot.submit(
                     Submission(PLATFORM, user, meta["callback"], meta["value"], render.submitted_values(view)))
                 if result.errors:
-                    session.rollback()  # nothing stored: the corrected form is submitted again
+                    session.rollback_all()  # nothing stored: the corrected form is submitted again
                 elif result.reply is not None:
                     answer = {"channel": meta.get("channel") or "", "user": user, "answer": result.reply.to_dict()}
-                    # A refusal rolled the handler's unit of work back, and our row with it: put it again.
                     item_id = inbox.answer_later(session=session, item_id=item_id, platform=PLATFORM, key=key,
                                                  kind="slack.submission", payload=answer, now=now)
                 else:

@@ -58,15 +58,17 @@ def _insert_once(dialect: str) -> Any:
     return insert.on_conflict_do_nothing(index_elements=["platform", "key"]).returning(table.c.id)
 
 
-def put(*, session: Session, platform: str, key: str, kind: str, payload: dict[str, Any], now: datetime,
+def put(*, session: Session | sa.Connection, platform: str, key: str, kind: str, payload: dict[str, Any], now: datetime,
         status: InboxStatus = InboxStatus.PENDING) -> int | None:
     """Like :func:`store` in one statement (no SAVEPOINT): the id of the new row, None for a replay.
 
     ``status=DONE`` only consumes the key (a Mattermost dialog's nonce); ``ANSWERING`` stores work
-    already committed whose answer is still to send (a Slack modal's confirmation).
+    already committed whose answer is still to send (a Slack modal's confirmation). ``session`` may
+    be a bare connection: the ack's own transaction then costs no ORM session.
     """
+    dialect = session.dialect if isinstance(session, sa.Connection) else session.get_bind().dialect
     row = session.execute(
-        _insert_once(session.get_bind().dialect.name),
+        _insert_once(dialect.name),
         {"platform": platform, "key": key[:128], "kind": kind, "payload": json.dumps(payload, ensure_ascii=False),
          "status": status.value, "attempts": 0, "received_at": now,
          "done_at": now if status is InboxStatus.DONE else None},

@@ -251,7 +251,12 @@ def test_draining_past_its_bound_leaves_what_was_not_started_pending(runtime: Ru
         return "ok"
 
     workers.register("test.slow", slow, lambda p, answer: None)
-    ids = [workers.store("test", f"d{i}", "test.slow", {}) for i in range(3)]
+    with unit_of_work(runtime.services.sessions) as session:  # stored before the first one holds the database
+        ids = [inbox.put(session=session, platform="test", key=f"d{i}", kind="test.slow", payload={}, now=clock())
+               for i in range(3)]
+    for item in ids:
+        assert item is not None
+        workers.kick(item)
     assert started.wait(5)
     assert not workers.drain(0.1)  # the first one still runs when the bound is reached
     release.set()
