@@ -57,11 +57,14 @@ def _hung_up_connection_is_replaced(dbapi_connection: Any, _record: Any, _proxy:
     read, a closed one has its end of file (and the server's last words) waiting on the socket.
     ``pool_pre_ping``'s ``SELECT 1`` did the same for one round trip and ~0.2 ms of CPU on every
     checkout, 10-25 % of 200 clicks' rate (bench/validations.py)."""
+    # poll, not select: select() refuses descriptors above 1023, which a busy process reaches.
+    poller = select.poll()
     try:
-        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+        poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+        hung_up = bool(poller.poll(0))
     except (OSError, ValueError):  # already closed on our side
-        readable = [True]
-    if readable:
+        hung_up = True
+    if hung_up:
         raise sa.exc.DisconnectionError("the server closed this pooled connection")
 
 
