@@ -78,13 +78,23 @@ def test_quotes_generated_for_benchmarks_take_their_numbers_from_the_counter(run
 # --------------------------------------------------------------------------- migration 0004
 
 
+def _world_at_0003(engine: Engine) -> None:
+    """The demo reference data written by today's models (at head), then the schema taken back to 0003."""
+    from alembic import command
+
+    from storage.db import alembic_config
+
+    upgrade(engine)
+    load_world(session_factory(engine), NOW)
+    command.downgrade(alembic_config(engine), "0003")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def at_0003(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
     """A database migrated up to 0003 only (before the counters), with the demo reference data."""
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'incubot.db'}")
-        upgrade(engine, "0003")
-        load_world(session_factory(engine), NOW)
+        _world_at_0003(engine)
         yield engine
         engine.dispose()
         return
@@ -92,8 +102,7 @@ def at_0003(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # ty
 
     with throwaway_pg_database("incubot_counters") as url:
         engine = make_engine(url)
-        upgrade(engine, "0003")
-        load_world(session_factory(engine), NOW)
+        _world_at_0003(engine)
         yield engine
         engine.dispose()
 

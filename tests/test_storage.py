@@ -359,15 +359,16 @@ def test_importing_the_same_reference_data_twice_changes_nothing(db: SessionFact
 
 
 def test_an_allocation_cannot_be_lowered_below_what_is_committed(db: SessionFactory) -> None:
-    """Re-importing a smaller AE than already committed fails on the CHECK, and the whole import with it."""
+    """Re-importing a smaller AE than already committed is refused (naming the year), and the whole import with it."""
     from bot.demo import demo_reference_text
     from handlers.importer import parse_reference
-    from storage.reference import import_reference
+    from storage.reference import AllocationBelowUse, import_reference
 
     validate(db, submit(db, 60_000))
     text = demo_reference_text(YEAR).replace('ae = "1500000"', 'ae = "50000"').replace(
         'name = "Léa Dupont"', 'name = "Léa Durand"')
     before = table_rows(db)
-    with pytest.raises(IntegrityError), unit_of_work(db) as session:
+    with pytest.raises(AllocationBelowUse) as refused, unit_of_work(db) as session:
         import_reference(session=session, data=parse_reference(text))
+    assert (refused.value.year, refused.value.credits) == (YEAR, "AE")
     assert table_rows(db) == before
