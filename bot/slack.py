@@ -232,16 +232,34 @@ class SlackWiring:
 
         An event is keyed by its ``event_id`` instead (Slack's retries of an event differ in headers).
         """
-        if body.get("event_id"):
-            return f"event:{body['event_id']}"
         stamp = (request.headers.get("x-slack-request-timestamp") or [""])[0]
         raw = request.raw_body or json.dumps(body, sort_keys=True, ensure_ascii=False)
-        return "sha256:" + hashlib.sha256(f"{stamp}:{raw}".encode()).hexdigest()
+        return replay_key(body, stamp, raw)
 
     def _store(self, kind: str, request: BoltRequest, body: dict[str, Any], payload: dict[str, Any]) -> None:
+        self.store(kind, self.request_key(request, body), payload)
+
+    def store(self, kind: str, key: str, payload: dict[str, Any]) -> None:
         """Store before the ack (one short transaction); a replay stores nothing and is acked all the same."""
-        if self.inbox.store(PLATFORM, self.request_key(request, body), kind, payload) is None:
+        if self.inbox.store(PLATFORM, key, kind, payload) is None:
             log.info("slack: %s already received (replay or retry): ignored", kind)
+
+    @staticmethod
+    def stored_now(body: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """(kind, payload) of a request that is only stored before its empty ack — a slash command or a
+        click — so the endpoint can store it without a trip through Bolt; None for everything else."""
+        if body.get("command") and body.get("user_id"):
+            return "slack.command", {"body": body}
+        if body.get("type") == "block_actions" and body.get("actions"):
+            return SlackWiring.click_kind(body), {"body": {k: v for k, v in body.items() if k != "message"}}
+        return None
+
+    @staticmethod
+    def click_kind(body: dict[str, Any]) -> str:
+        clicked = body["actions"][0]
+        if render.neutral_action(clicked.get("action_id", "")) == OPEN_FORM_ACTION:
+            return "slack.open_form"
+        return "slack.action"
 
     @staticmethod
     def _respond(payload: dict[str, Any]) -> Respond:
@@ -271,7 +289,8 @@ class SlackWiring:
     # ------------------------------------------------------------------ slash command
 
     def on_command(self, ack: Callable[..., None], body: dict[str, Any], request: BoltRequest) -> None:
-        self._store("slack.command", request, body, {"body": body})
+        kind, payload = self.stored_now(body) or ("slack.command", {"body": body})
+        self._store(kind, request, body, payload)
         ack()
 
     def _decide_command(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -355,10 +374,8 @@ class SlackWiring:
     def on_action(self, ack: Callable[..., None], body: dict[str, Any], request: BoltRequest) -> None:
         # Slack never resends a click: it is stored before the ack (durable), decided after, by a worker —
         # so a burst of clicks is acked in milliseconds and none is lost to a restart.
-        clicked = body["actions"][0]
-        kind = "slack.open_form" if render.neutral_action(clicked.get("action_id", "")) == OPEN_FORM_ACTION \
-            else "slack.action"
-        self._store(kind, request, body, {"body": {k: v for k, v in body.items() if k != "message"}})
+        kind, payload = self.stored_now(body) or (self.click_kind(body), {"body": body})
+        self._store(kind, request, body, payload)
         ack()
 
     @staticmethod
@@ -554,6 +571,16 @@ class SlackEndpoint:
             return problem
         self.wiring.acks.enter()
         try:
+            # A command or a click is only stored before its empty ack: verified and parsed once, by
+            # `malformed`, it needs nothing of Bolt's dispatch (a second signature check, a second parse,
+            # middleware, listener matching) — the ack is one HMAC and one INSERT.
+            parsed = _parse(body.decode("utf-8"), request.headers.get("content-type", ""))
+            direct = SlackWiring.stored_now(parsed) if isinstance(parsed, dict) else None
+            if direct is not None:
+                stamp = request.headers.get("x-slack-request-timestamp", "")
+                key = replay_key(parsed, stamp, body.decode("utf-8"))
+                await run_in_threadpool(self.wiring.store, direct[0], key, direct[1])
+                return Response(status_code=200)
             # Bolt is synchronous (signature check, listeners): keep it off the event loop.
             bolt_response = await run_in_threadpool(self.wiring.app.dispatch, to_bolt_request(request, body))
         finally:
@@ -581,6 +608,14 @@ class SlackEndpoint:
             return _bad("the body is not what Slack sends (form or JSON)")
         reason = _shape_problem(body)
         return None if reason is None else _bad(reason)
+
+
+def replay_key(body: dict[str, Any], stamp: str, raw: str) -> str:
+    """What makes a request a replay of another: Slack's timestamp and the raw body, hashed; an event
+    by its ``event_id`` (Slack's retries of an event differ in headers)."""
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    return "sha256:" + hashlib.sha256(f"{stamp}:{raw}".encode()).hexdigest()
 
 
 def _bad(reason: str) -> Response:
