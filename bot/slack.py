@@ -20,8 +20,10 @@ once and its answer still goes out. A modal submission is the exception: it is d
 *before* the ack (its field errors travel in the ack, ``response_action: errors``), in one
 transaction with its inbox row (a replayed submission changes nothing); its confirmation is
 sent after. Requests Slack never sends (not UTF-8, not JSON, missing fields) get 400 before
-Bolt parses them; a bad signature 401. Rendering and Web API calls always come after the
-ack. Once Slack is installed, the outbox is delivered by a background thread
+Bolt parses them; a bad signature 401. A command or a click, verified and parsed there,
+is stored and acked by :class:`SlackEndpoint` itself (its ack is empty: Bolt's dispatch
+would only check and parse it again); events and modals go through Bolt. Rendering and
+Web API calls always come after the ack. Once Slack is installed, the outbox is delivered by a background thread
 (``runtime.services.deliver`` only kicks it), so a rate-limited Web API never holds a
 request of any platform.
 """
