@@ -51,7 +51,7 @@ from common import bare_bolt_argv, free_port, slack_headers, wait_healthy  # noq
 SECRET = "bench-signing-secret-0123456789abcdef"
 TOKEN = "xoxb-test-token"  # what tests/fake_slack.py accepts
 USER_PERSON = "camille.martin"  # a manager: `budget` gets the per-startup breakdown (the heaviest answer)
-GOAL = 1.5
+GOAL = 1.2  # issue 9: the ack of `budget` at most 1.2× a bare Bolt app at p50
 
 
 # --------------------------------------------------------------------------- set-up

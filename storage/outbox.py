@@ -120,19 +120,6 @@ def exists(*, session: Session, kind: str, target: str, occurrence: str) -> bool
     )
 
 
-def due_ids(*, session: Session, now: datetime, limit: int = 200, ids: Sequence[int] | None = None) -> list[int]:
-    """Ids of messages still to fan out to the platforms (due and pending)."""
-    query = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.due_at <= now, col(OutboxMessage.status) == OutboxStatus.PENDING.value)
-        .order_by(col(OutboxMessage.id))
-        .limit(limit)
-    )
-    if ids is not None:
-        query = query.where(col(OutboxMessage.id).in_(list(ids)))
-    return [i for i in session.exec(query).all() if i is not None]
-
-
 # --------------------------------------------------------------------------- per platform
 
 _DONE = (OutboxStatus.SENT.value, OutboxStatus.SKIPPED.value, OutboxStatus.FAILED.value)
