@@ -19,7 +19,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.models import InboxItem, InboxStatus
@@ -27,20 +26,6 @@ from storage.models import InboxItem, InboxStatus
 STALE_CLAIM = timedelta(minutes=2)
 MAX_ATTEMPTS = 5  # then the row is failed (logged at ERROR), never retried forever
 ACTIVE = (InboxStatus.PENDING.value, InboxStatus.CLAIMED.value, InboxStatus.ANSWERING.value)
-
-
-def store(*, session: Session, platform: str, key: str, kind: str, payload: dict[str, Any],
-          now: datetime) -> InboxItem | None:
-    """Keep a request for processing; None if (platform, key) was already stored (a replay)."""
-    row = InboxItem(platform=platform, key=key[:128], kind=kind,
-                    payload=json.dumps(payload, ensure_ascii=False), received_at=now)
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return None
-    return row
 
 
 def pending_count(*, session: Session) -> int:

@@ -192,6 +192,22 @@ def bot(engine: Engine, world, clock: Clock):  # type: ignore[no-untyped-def]
     return build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False).bot
 
 
+@pytest.fixture
+def slack(engine: Engine, world, clock: Clock, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The bot behind signed Slack requests and a fake Web API (tests/chat_slack.py), in the demo world."""
+    from tests.chat_slack import slack_chat
+
+    return slack_chat(engine, clock, request)
+
+
+@pytest.fixture
+def mattermost(engine: Engine, world, clock: Clock, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The bot behind Mattermost requests and a fake REST API (tests/chat_mattermost.py), in the demo world."""
+    from tests.chat_mattermost import mattermost_chat
+
+    return mattermost_chat(engine, clock, request)
+
+
 @pytest.fixture(params=sorted(CHAT_DRIVERS))
 def chat(request: pytest.FixtureRequest, engine: Engine, world, clock: Clock):  # type: ignore[no-untyped-def]
     """The bot on one platform, in the demo world: the same dialogue runs on each."""

@@ -20,21 +20,11 @@ from bot.config import Settings
 from storage import inbox
 from storage.db import unit_of_work
 from storage.models import InboxStatus, Quote
-from tests.chat_mattermost import MattermostChat, mattermost_chat
+from tests.chat_mattermost import MattermostChat
 from tests.chat_slack import SlackChat, seen_message, slack_chat, slack_id
 from tests.conftest import Clock
 
 LEA, JULIEN = slack_id("lea.dupont"), slack_id("julien.moreau")
-
-
-@pytest.fixture
-def slack(engine, world, clock, request) -> SlackChat:  # type: ignore[no-untyped-def]
-    return slack_chat(engine, clock, request)
-
-
-@pytest.fixture
-def mattermost(engine, world, clock, request) -> MattermostChat:  # type: ignore[no-untyped-def]
-    return mattermost_chat(engine, clock, request)
 
 
 def quotes(runtime: Runtime) -> int:

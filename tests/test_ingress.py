@@ -17,22 +17,12 @@ from bot.signing import seal
 from storage import inbox
 from storage.db import unit_of_work
 from storage.models import Quote
-from tests.chat_mattermost import COMMAND_TOKEN, SECRET, MattermostChat, mattermost_chat
-from tests.chat_slack import SlackChat, slack_chat, slack_id
+from tests.chat_mattermost import COMMAND_TOKEN, SECRET, MattermostChat
+from tests.chat_slack import SlackChat, slack_id
 
 LEA, JULIEN = slack_id("lea.dupont"), slack_id("julien.moreau")
 FORM = "application/x-www-form-urlencoded"
 DEEP = "[" * 100_000
-
-
-@pytest.fixture
-def slack(engine, world, clock, request) -> SlackChat:  # type: ignore[no-untyped-def]
-    return slack_chat(engine, clock, request)
-
-
-@pytest.fixture
-def mattermost(engine, world, clock, request) -> MattermostChat:  # type: ignore[no-untyped-def]
-    return mattermost_chat(engine, clock, request)
 
 
 def nothing_changed(runtime: Any) -> bool:

@@ -13,15 +13,10 @@ import pytest
 
 from storage import inbox, ledger
 from storage.db import unit_of_work
-from tests.chat_slack import SlackChat, seen_message, sign, slack_chat, slack_id
+from tests.chat_slack import SlackChat, seen_message, sign, slack_id
 from tests.fake_slack import BOT_USER, dm_channel
 
 JULIEN, LEA, CLAIRE, CAMILLE = (slack_id(p) for p in ("julien.moreau", "lea.dupont", "claire.petit", "camille.martin"))
-
-
-@pytest.fixture
-def slack(engine, world, clock, request) -> SlackChat:  # type: ignore[no-untyped-def]
-    return slack_chat(engine, clock, request)
 
 
 def buttons_of(message: dict[str, Any]) -> list[dict[str, Any]]:
