@@ -568,19 +568,18 @@ class SlackEndpoint:
 
     async def handle(self, request: HTTPRequest) -> Response:
         body = await request.body()  # bounded by bot/limits.py before anything reads it
-        problem = self.malformed(body, request.headers)
-        if problem is not None:
-            return problem
+        checked = self.verified(body, request.headers)
+        if isinstance(checked, Response):
+            return checked
+        text, parsed = checked
         self.wiring.acks.enter()
         try:
-            # A command or a click is only stored before its empty ack: verified and parsed once, by
-            # `malformed`, it needs nothing of Bolt's dispatch (a second signature check, a second parse,
+            # A command or a click is only stored before its empty ack: verified and parsed once, just
+            # above, it needs nothing of Bolt's dispatch (a second signature check, a second parse,
             # middleware, listener matching) — the ack is one HMAC and one INSERT.
-            parsed = _parse(body.decode("utf-8"), request.headers.get("content-type", ""))
             direct = SlackWiring.stored_now(parsed) if isinstance(parsed, dict) else None
             if direct is not None:
-                stamp = request.headers.get("x-slack-request-timestamp", "")
-                key = replay_key(parsed, stamp, body.decode("utf-8"))
+                key = replay_key(parsed, request.headers.get("x-slack-request-timestamp", ""), text)
                 await run_in_threadpool(self.wiring.store, direct[0], key, direct[1])
                 return Response(status_code=200)
             # Bolt is synchronous (signature check, listeners): keep it off the event loop.
@@ -589,8 +588,8 @@ class SlackEndpoint:
             self.wiring.acks.leave()
         return to_starlette_response(bolt_response)
 
-    def malformed(self, raw: bytes, headers: Mapping[str, str]) -> Response | None:
-        """401 for a bad signature, 400 for what Slack never sends; None when Bolt may parse it.
+    def verified(self, raw: bytes, headers: Mapping[str, str]) -> Response | tuple[str, Any]:
+        """401 for a bad signature, 400 for what Slack never sends; else the body as text and parsed.
 
         Checked here because Bolt parses a body (JSON, ``payload=``) before its signature check
         and its listeners trust the shapes: a malformed request would be a 500 with a traceback.
@@ -609,7 +608,7 @@ class SlackEndpoint:
         except (ValueError, RecursionError):
             return _bad("the body is not what Slack sends (form or JSON)")
         reason = _shape_problem(body)
-        return None if reason is None else _bad(reason)
+        return (text, body) if reason is None else _bad(reason)
 
 
 def replay_key(body: dict[str, Any], stamp: str, raw: str) -> str:
