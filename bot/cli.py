@@ -335,19 +335,17 @@ def import_summary(created: dict[str, int], updated: dict[str, int],
                    deactivated: dict[str, int] | None = None) -> str:
     """« 3 dotations créées, 1 personne mise à jour, 1 startup désactivée » (French plural and gender)."""
     parts = []
-    for counts, verb in ((created, "créé"), (updated, "mis à jour"), (deactivated or {}, "désactivé")):
-        for kind in IMPORTED_FR:
+    # (participle, what follows it): the participle agrees in gender and number, « à jour » does not.
+    for counts, (participle, rest) in ((created, ("créé", "")), (updated, ("mis", " à jour")),
+                                       (deactivated or {}, ("désactivé", ""))):
+        for kind, (singular, plural, feminine) in IMPORTED_FR.items():
             n = counts.get(kind, 0)
             if not n:
                 continue
-            singular, plural, feminine = IMPORTED_FR[kind]
-            participle = verb if verb != "mis à jour" else "mis"
-            if feminine:
-                participle += "e"
-            if n > 1 and not participle.endswith("s"):
-                participle += "s"
-            done = participle + (" à jour" if verb == "mis à jour" else "")
-            parts.append(f"{n} {singular if n == 1 else plural} {done}")
+            agreed = participle + ("e" if feminine else "")
+            if n > 1 and not agreed.endswith("s"):
+                agreed += "s"
+            parts.append(f"{n} {singular if n == 1 else plural} {agreed}{rest}")
     return ", ".join(parts)
 
 
