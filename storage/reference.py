@@ -28,12 +28,6 @@ def current_convention(*, session: Session) -> Convention | None:
     return session.exec(select(Convention).order_by(col(Convention.ends).desc())).first()
 
 
-def find_person(*, session: Session, platform: str, user_id: str) -> Person | None:
-    """The active person behind a platform user id (console: the person id itself)."""
-    key = {"slack": Person.slack_id, "mattermost": Person.mattermost_id}.get(platform, Person.id)
-    return session.exec(select(Person).where(col(key) == user_id, col(Person.active))).first()
-
-
 @functools.cache
 def _find_actor(platform: str) -> sa.Select[Person, str | None, str | None]:
     key = {"slack": Person.slack_id, "mattermost": Person.mattermost_id}.get(platform, Person.id)
@@ -45,7 +39,8 @@ def _find_actor(platform: str) -> sa.Select[Person, str | None, str | None]:
 
 
 def find_actor(*, session: Session, platform: str, user_id: str) -> tuple[Person, dict[str, set[str]]] | None:
-    """:func:`find_person` and :func:`roles_of` in one SELECT (built once): every request starts with it."""
+    """The active person behind a platform user id (console: the person id itself) and their roles
+    (as :func:`roles_of`), in one SELECT built once: every request starts with it."""
     rows = session.execute(_find_actor(platform if platform in PLATFORMS else "console"), {"p_user": user_id}).all()
     if not rows:
         return None
