@@ -10,11 +10,9 @@ time are Bolt's alone.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,31 +20,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.servers import free_port  # noqa: E402, F401 - after the path; the benchmarks import it from here
+from tests.servers import wait_healthy as _wait_healthy  # noqa: E402
+
 PG_ADMIN_URL = os.environ.get("INCUBOT_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> float:
-    """Seconds from now until ``url``/healthz answers 200; fails if ``proc`` exits or time runs out."""
-    import httpx
-
-    started = time.perf_counter()
-    with httpx.Client() as client:
-        while time.perf_counter() - started < timeout:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{url}: the server exited with {proc.returncode}")
-            try:
-                if client.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    return time.perf_counter() - started
-            except httpx.TransportError:
-                pass
-            time.sleep(0.005)
-    raise RuntimeError(f"{url}/healthz did not answer within {timeout} s")
+    """Seconds from now until ``url``/healthz answers 200 (polled every 5 ms: a start-up figure)."""
+    return _wait_healthy(url, proc, timeout, interval=0.005)
 
 
 def slack_headers(secret: str, body: bytes) -> dict[str, str]:

@@ -27,7 +27,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+
+from tests.servers import free_port
 
 SERVER_NAME = "localhost"
 START_DEADLINE = 90.0  # seconds; a cold start takes a few seconds, more on a loaded machine
@@ -96,12 +97,6 @@ def _checked(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
         raise MatrixError(response.status_code, body if isinstance(body, dict) else {"error": str(body)})
     return body if isinstance(body, dict) else {}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec

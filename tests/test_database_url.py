@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 
 from bot.cli import main
 from tests.conftest import PG_ADMIN_URL, throwaway_pg_database
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "convention-culture.toml"
@@ -110,12 +110,6 @@ def test_a_percent_encoded_password_works_on_postgresql_and_is_never_printed(
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT current_user")).scalar_one().startswith("incubot_pct_")
         engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.postgres

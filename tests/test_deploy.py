@@ -6,14 +6,13 @@ import configparser
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.servers import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT = ROOT / "deploy" / "incubot.service"
@@ -25,12 +24,6 @@ def unit() -> configparser.ConfigParser:
     parser.optionxform = str  # type: ignore[assignment, method-assign]
     parser.read(UNIT, encoding="utf-8")
     return parser
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_the_unit_starts_incubot_serve_and_gives_the_drain_time_to_stop() -> None:
@@ -56,16 +49,10 @@ def test_the_units_command_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -
     proc = subprocess.Popen(command + ["--host", "127.0.0.1"], cwd=tmp_path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "no /healthz within 30 s"
-            time.sleep(0.05)
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}", proc, 30)
+        except RuntimeError as exc:
+            raise AssertionError(f"{exc}: {proc.stderr.read().decode() if proc.stderr else ''}") from None
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=int(service["TimeoutStopSec"])) == 0
     finally:

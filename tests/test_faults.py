@@ -41,6 +41,7 @@ from storage.models import Allocation, AuditEvent, OutboxMessage, Quote, Service
 from tests.chat_slack import SIGNING_SECRET, sign
 from tests.conftest import Clock, load_world, slack_id
 from tests.fake_slack import BOT_TOKEN, TEAM, FakeSlack
+from tests.servers import free_port, wait_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -84,12 +85,6 @@ def fake_slack() -> Iterator[FakeSlack]:
         yield fake
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Served:
     """``incubot serve`` in a subprocess on a free loopback port."""
 
@@ -102,17 +97,11 @@ class Served:
                 [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                  *([] if scheduler else ["--no-scheduler"])], env=env, cwd=log.parent, stdout=out,
                 stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"incubot serve exited:\n{log.read_text()[-3000:]}"
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        self.kill()
-        raise AssertionError(f"incubot serve did not answer /healthz:\n{log.read_text()[-3000:]}")
+        try:
+            wait_healthy(self.url, self.process, START_TIMEOUT)
+        except RuntimeError as exc:
+            self.kill()
+            raise AssertionError(f"{exc}:\n{log.read_text()[-3000:]}") from None
 
     def kill(self) -> None:
         """``kill -9``: no shutdown hook, no flush, no goodbye."""
