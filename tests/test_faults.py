@@ -149,8 +149,14 @@ def orders_with_service_done(sessions: SessionFactory, n: int, euros: int, now: 
 
 
 def assert_ledger_adds_up(sessions: SessionFactory) -> None:
-    """Per year: validated quotes sum to AE committed, certified service done to CP consumed, under the ceilings."""
+    """Per year: validated quotes sum to AE committed, certified service done to CP consumed, under the ceilings.
+
+    Read in one snapshot: a server may still be deciding (the clicks it resumed), and under PostgreSQL's
+    READ COMMITTED each statement would see its own moment — a decision committed between reading the
+    counter and summing the quotes would look like a ledger that does not add up."""
     with unit_of_work(sessions) as session:
+        if session.get_bind().dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE already holds the writers
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         for allocation in session.exec(select(Allocation)).all():
             committed = session.exec(select(sa.func.coalesce(sa.func.sum(Quote.amount_cents), 0)).where(
                 Quote.status == "validated", Quote.commitment_year == allocation.year)).one()
