@@ -74,8 +74,8 @@ def prepare_database(url: str) -> None:
     load_demo(runtime.services.sessions, runtime.services.now())
     with unit_of_work(runtime.services.sessions) as session:
         for person in reference.people(session=session):
-            person.slack_id = slack_id(person.id)
-            session.add(person)
+            reference.set_account(session=session, person_id=person.id, platform="slack",
+                                  external_id=slack_id(person.id))
     runtime.engine.dispose()
 
 

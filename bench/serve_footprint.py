@@ -63,17 +63,15 @@ def prepare_database(directory: Path) -> str:
     from bot.config import Settings
     from bot.demo import load_demo
     from handlers.services import system_clock
+    from storage import reference
     from storage.db import unit_of_work
-    from storage.models import Person
 
     url = f"sqlite:///{directory / 'incubot.db'}"
     runtime = build_runtime(Settings(database_url=url))
     load_demo(runtime.services.sessions, system_clock())
     with unit_of_work(runtime.services.sessions) as session:
-        person = session.get(Person, "camille.martin")
-        assert person is not None
-        person.slack_id = MANAGER_SLACK_ID
-        session.add(person)
+        reference.set_account(session=session, person_id="camille.martin", platform="slack",
+                              external_id=MANAGER_SLACK_ID)
     runtime.engine.dispose()
     return url
 

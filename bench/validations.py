@@ -54,7 +54,7 @@ from bot.app import build_runtime  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.demo import load_demo  # noqa: E402
 from handlers.types import Action  # noqa: E402
-from storage import ledger  # noqa: E402
+from storage import ledger, reference  # noqa: E402
 from storage.db import unit_of_work  # noqa: E402
 from storage.models import Allocation, OutboxMessage, Person, Quote  # noqa: E402
 
@@ -200,8 +200,8 @@ def run(backend: str, via: str = "bot") -> dict[str, object]:
             allocation.ae_cents = allocation.ae_committed_cents + FITS * AMOUNT_CENTS + AMOUNT_CENTS // 2
             session.add(allocation)
             for person in session.exec(select(Person)).all():
-                person.slack_id = slack_user(person.id)
-                session.add(person)
+                reference.set_account(session=session, person_id=person.id, platform="slack",
+                                      external_id=slack_user(person.id))
 
         if via == "slack":
             results, wall_s, timing = slack_clicks(url, refs)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy.engine import make_url
+from sqlmodel import Session
 
 from bot.delivery import Posted
 from handlers.core import Bot
@@ -28,7 +29,7 @@ from handlers.markup import render
 from handlers.types import Action, ActionResult, Button, Form, Reply, Request, Submission
 from storage import reference
 from storage.db import SessionFactory, unit_of_work
-from storage.models import Convention, Person, Startup
+from storage.models import Person, Startup
 
 PLATFORM = "console"
 
@@ -105,10 +106,10 @@ class Console:
 
     # ------------------------------------------------------------------ courier sender
 
-    def person_address(self, person: Person) -> str | None:
+    def person_address(self, session: Session, person: Person) -> str | None:
         return person.id
 
-    def channel_address(self, convention: Convention | None, startup: Startup | None) -> str | None:
+    def channel_address(self, session: Session, startup: Startup | None) -> str | None:
         return None  # the terminal has no channels: managers get direct messages
 
     def post_direct(self, user: str, reply: Reply) -> Posted:

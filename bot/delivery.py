@@ -42,7 +42,7 @@ from sqlmodel import Session
 from handlers.types import Reply
 from storage import outbox, reference
 from storage.db import SessionFactory, unit_of_work
-from storage.models import Convention, OutboxMessage, OutboxStatus, Person, Startup
+from storage.models import OutboxMessage, OutboxStatus, Person, Startup
 
 log = logging.getLogger("incubot.delivery")
 
@@ -58,10 +58,10 @@ class Sender(Protocol):
 
     platform: str
 
-    def person_address(self, person: Person) -> str | None:
+    def person_address(self, session: Session, person: Person) -> str | None:
         """The platform's user id of ``person``, or None if they are not on it."""
 
-    def channel_address(self, convention: Convention | None, startup: Startup | None) -> str | None:
+    def channel_address(self, session: Session, startup: Startup | None) -> str | None:
         """The managers' channel (startup None) or the startup's channel on this platform."""
 
     def post_direct(self, user: str, reply: Reply) -> Posted: ...
@@ -72,23 +72,17 @@ class Sender(Protocol):
 
 
 class PlatformAddresses:
-    """``person_address`` and ``channel_address`` for a sender whose ``platform`` names the columns.
-
-    People, startups and the convention keep one id per platform (``slack_id``,
-    ``channel_mattermost``, ``managers_channel_slack``…): a sender reads its own.
-    """
+    """``person_address`` and ``channel_address`` for a sender of a chat platform, read from storage:
+    the person's ``platform_account`` and the startup's (or the managers') ``channel`` on ``platform``."""
 
     platform: str
 
-    def person_address(self, person: Person) -> str | None:
-        return getattr(person, f"{self.platform}_id", None) or None
+    def person_address(self, session: Session, person: Person) -> str | None:
+        return reference.person_address(session=session, platform=self.platform, person_id=person.id)
 
-    def channel_address(self, convention: Convention | None, startup: Startup | None) -> str | None:
-        if startup is not None:
-            return getattr(startup, f"channel_{self.platform}", None) or None
-        if convention is None:
-            return None
-        return getattr(convention, f"managers_channel_{self.platform}", None) or None
+    def channel_address(self, session: Session, startup: Startup | None) -> str | None:
+        return reference.channel_address(session=session, platform=self.platform,
+                                         startup_id=startup.id if startup is not None else None)
 
 
 class NoAddress(Exception):
@@ -263,27 +257,29 @@ class Courier:
         if kind == "subject":
             return self._update(sender, key, reply)
         with unit_of_work(self.sessions) as session:
-            convention = reference.current_convention(session=session)
-            recipients: list[Person] = []
+            addresses: list[tuple[str, str]] = []  # (user id, person id)
             channel: str | None = None
             if kind == "person":
                 person = reference.get_person(session=session, person_id=key)
                 recipients = [person] if person else []
             elif kind == "startup":
-                channel = sender.channel_address(convention, reference.get_startup(session=session, startup_id=key))
+                startup = reference.get_startup(session=session, startup_id=key)
+                channel = sender.channel_address(session, startup) if startup else None
+                recipients = []
             elif kind == "managers":
-                channel = sender.channel_address(convention, None)
+                channel = sender.channel_address(session, None)
                 recipients = [] if channel else list(reference.managers(session=session))
             else:
                 log.warning("outbox %s: unknown target %r", message.id, message.target)
                 return None
+            for person in recipients:
+                address = sender.person_address(session, person)
+                if address:
+                    addresses.append((address, person.id))
         if channel:
             return [(sender.post_channel(channel, reply), None)]
-        posted: list[tuple[Posted, str | None]] = []
-        for person in recipients:
-            address = sender.person_address(person)
-            if address:
-                posted.append((sender.post_direct(address, reply), person.id))
+        posted: list[tuple[Posted, str | None]] = [(sender.post_direct(address, reply), person_id)
+                                                   for address, person_id in addresses]
         return posted or None
 
     def _update(self, sender: Sender, subject: str, reply: Reply) -> list[tuple[Posted, str | None]] | None:

@@ -19,13 +19,14 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlmodel import Session
 
 from bot.app import Runtime
 from bot.delivery import Posted
 from handlers import reminders
 from handlers.types import Reply
 from storage.db import unit_of_work
-from storage.models import Convention, Person, Startup
+from storage.models import Person, Startup
 
 log = logging.getLogger("incubot.scheduler")
 
@@ -125,10 +126,10 @@ class StdoutSender:
         self._count = 0
         self._lock = threading.Lock()
 
-    def person_address(self, person: Person) -> str | None:
+    def person_address(self, session: Session, person: Person) -> str | None:
         return person.name
 
-    def channel_address(self, convention: Convention | None, startup: Startup | None) -> str | None:
+    def channel_address(self, session: Session, startup: Startup | None) -> str | None:
         return "gestionnaires" if startup is None else startup.name
 
     def post_direct(self, user: str, reply: Reply) -> Posted:

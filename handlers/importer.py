@@ -7,6 +7,7 @@ again changes nothing.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date
@@ -16,7 +17,8 @@ from handlers.errors import CommandError
 from handlers.i18n import Translator
 from handlers.money import parse_amount
 from storage.models import Convention, Person, Phase, Startup
-from storage.reference import PLATFORMS, ReferenceData
+from storage.platforms import CHAT_PLATFORMS, ChatPlatform
+from storage.reference import ReferenceData
 
 MAX_FILE_BYTES = 5_000_000
 MAX_ALLOCATION_EUROS = 1_000_000_000_000
@@ -24,10 +26,19 @@ ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 
 
 class ImportFileError(Exception):
-    def __init__(self, key: str, reason: str) -> None:
+    """``key`` says where (``person[3].matrix_id``), ``reason`` why — ending with « (ligne N) » when
+    the line of the file is known; ``line`` is that number."""
+
+    def __init__(self, key: str, reason: str, line: int | None = None) -> None:
         super().__init__(f"{key} : {reason}")
         self.key = key
         self.reason = reason
+        self.line = line
+
+    def at_line(self, line: int | None) -> ImportFileError:
+        if line is None or self.line is not None:
+            return self
+        return ImportFileError(self.key, f"{self.reason} (ligne {line})", line)
 
 
 def _str(data: Mapping[str, Any], key: str, where: str, *, required: bool = True, max_len: int = 300) -> str | None:
@@ -97,18 +108,91 @@ def _cents(data: Mapping[str, Any], key: str, where: str, t: Translator) -> int:
     return amount.cents
 
 
-def _channels(data: Mapping[str, Any], key: str, where: str) -> dict[str, str | None]:
+def _platform_id(value: object, platform: ChatPlatform, where: str, *, channel: bool) -> str | None:
+    """One platform id of the file, checked against what ids look like on that platform."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ImportFileError(where, f"texte attendu, trouvé {type(value).__name__}")
+    value = value.strip()
+    if not value:
+        return None
+    pattern, example = (platform.channel, platform.channel_example) if channel else (platform.user,
+                                                                                    platform.user_example)
+    what = "salon" if channel else "identifiant d'utilisateur"
+    if len(value) > platform.max_length:
+        raise ImportFileError(where, f"{what} {platform.name.capitalize()} de {platform.max_length} caractères "
+                                     "au plus")
+    if not pattern.fullmatch(value):
+        raise ImportFileError(where, f"« {value[:80]} » n'est pas un {what} {platform.name.capitalize()} "
+                                     f"(il s'écrit comme « {example} »)")
+    return value
+
+
+def _accounts(data: Mapping[str, Any], where: str) -> dict[str, str]:
+    """A person's ``<platform>_id`` keys, one per platform of :data:`CHAT_PLATFORMS`."""
+    known = {p.account_key: p for p in CHAT_PLATFORMS}
+    for key in data:
+        if key.endswith("_id") and key not in known:
+            raise ImportFileError(f"{where}.{key}", f"plateforme inconnue : {key.removesuffix('_id')} (connues : "
+                                                    f"{', '.join(p.name for p in CHAT_PLATFORMS)})")
+    found = {p.name.value: _platform_id(data.get(key), p, f"{where}.{key}", channel=False)
+             for key, p in known.items()}
+    return {name: value for name, value in found.items() if value}
+
+
+def _channels(data: Mapping[str, Any], key: str, where: str) -> dict[str, str]:
+    """A ``{ slack = "…", matrix = "…" }`` table of channels, one per platform of :data:`CHAT_PLATFORMS`."""
     value = data.get(key) or {}
+    names = [p.name.value for p in CHAT_PLATFORMS]
     if not isinstance(value, Mapping):
-        raise ImportFileError(f"{where}.{key}", "table attendue : { slack = \"…\", mattermost = \"…\" }")
-    unknown = set(value) - set(PLATFORMS)
+        raise ImportFileError(f"{where}.{key}", "table attendue : { " + ", ".join(f'{n} = "…"' for n in names) + " }")
+    unknown = set(value) - set(names)
     if unknown:
-        raise ImportFileError(f"{where}.{key}", f"plateforme inconnue : {', '.join(sorted(unknown))}")
-    return {p: _str(value, p, f"{where}.{key}", required=False, max_len=64) for p in PLATFORMS}
+        raise ImportFileError(f"{where}.{key}", f"plateforme inconnue : {', '.join(sorted(unknown))} "
+                                                f"(connues : {', '.join(names)})")
+    found = {p.name.value: _platform_id(value.get(p.name.value), p, f"{where}.{key}.{p.name}", channel=True)
+             for p in CHAT_PLATFORMS}
+    return {name: channel for name, channel in found.items() if channel}
+
+
+_HEADER = re.compile(r"\s*\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?")
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line of ``key`` (``person[3].matrix_id``, ``convention.managers_channel.slack``) in the file:
+    the n-th ``[[person]]`` header, then the first line of that table that sets the key."""
+    match = re.fullmatch(r"([a-z_]+)(?:\[(\d+)\])?(?:\.(\w+))?.*", key)
+    if match is None:
+        return None
+    section, index, name = match.group(1), int(match.group(2) or 1), match.group(3)
+    lines = text.splitlines()
+    start = None
+    seen = 0
+    for number, line in enumerate(lines, 1):
+        header = _HEADER.match(line)
+        if header and header.group(1) == section:
+            seen += 1
+            if seen == index:
+                start = number
+                break
+    if start is None:
+        return None
+    if name is None:
+        return start
+    setting = re.compile(rf"\s*{re.escape(name)}\s*=")
+    for number in range(start, len(lines)):
+        line = lines[number]
+        if _HEADER.match(line) and not line.lstrip().startswith(f"[{section}."):
+            break
+        if setting.match(line):
+            return number + 1
+    return start
 
 
 def parse_reference(text: str | bytes, t: Translator | None = None) -> ReferenceData:
-    """Parse and check a reference file; raise :class:`ImportFileError` on the first problem."""
+    """Parse and check a reference file; raise :class:`ImportFileError` on the first problem,
+    with its line when it is known."""
     t = t or Translator("fr")
     if isinstance(text, bytes):
         if len(text) > MAX_FILE_BYTES:
@@ -117,6 +201,13 @@ def parse_reference(text: str | bytes, t: Translator | None = None) -> Reference
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise ImportFileError("fichier", "n'est pas en UTF-8") from None
+    try:
+        return _parse(text, t)
+    except ImportFileError as exc:
+        raise exc.at_line(_line_of(text, exc.key)) from None
+
+
+def _parse(text: str, t: Translator) -> ReferenceData:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -149,8 +240,6 @@ def parse_reference(text: str | bytes, t: Translator | None = None) -> Reference
             starts=starts,
             ends=ends,
             notice_months=notice,
-            managers_channel_slack=channels["slack"],
-            managers_channel_mattermost=channels["mattermost"],
             chorus_axe_ministeriel=_str(chorus, "axe_ministeriel", "convention.chorus", required=False,
                                         max_len=120) or "",
             chorus_domaine_fonctionnel=_str(chorus, "domaine_fonctionnel", "convention.chorus",
@@ -161,6 +250,7 @@ def parse_reference(text: str | bytes, t: Translator | None = None) -> Reference
             chorus_centre_de_cout=_str(chorus, "centre_de_cout", "convention.chorus", required=False,
                                        max_len=64) or "",
         )
+        data.managers_channels = channels
     years: set[int] = set()
     for i, alloc in enumerate(_list(doc, "allocation")):
         where = f"allocation[{i + 1}]"
@@ -174,6 +264,7 @@ def parse_reference(text: str | bytes, t: Translator | None = None) -> Reference
         cp = _cents(alloc, "cp", where, t) if "cp" in alloc else 0
         data.allocations.append((year, ae, cp))
     person_ids: set[str] = set()
+    account_holders: dict[tuple[str, str], str] = {}
     for i, p in enumerate(_list(doc, "person")):
         where = f"person[{i + 1}]"
         pid = _id(p, "id", where)
@@ -184,16 +275,21 @@ def parse_reference(text: str | bytes, t: Translator | None = None) -> Reference
         if not isinstance(roles, list) or not all(r in ("manager", "admin") for r in roles):
             raise ImportFileError(f"{where}.roles", "liste parmi \"manager\", \"admin\" (les rôles de startup "
                                                     "se donnent dans [[startup]])")
+        accounts = _accounts(p, where)
+        for platform, external_id in accounts.items():
+            holder = account_holders.setdefault((platform, external_id), pid)
+            if holder != pid:
+                raise ImportFileError(f"person.{platform}_id", f"« {external_id} » est donné à {holder} et à {pid}"
+                                      ).at_line(_line_of(text, f"{where}.{platform}_id"))
+        if accounts:
+            data.accounts[pid] = accounts
         data.people.append(Person(
             id=pid,
             name=_str(p, "name", where, max_len=200) or "",
             email=_str(p, "email", where, required=False, max_len=200),
-            slack_id=_str(p, "slack_id", where, required=False, max_len=64),
-            mattermost_id=_str(p, "mattermost_id", where, required=False, max_len=64),
             is_manager="manager" in roles,
             is_admin="admin" in roles,
         ))
-    _unique_platform_ids(data.people)
     startup_ids: set[str] = set()
     for i, s in enumerate(_list(doc, "startup")):
         where = f"startup[{i + 1}]"
@@ -204,7 +300,8 @@ def parse_reference(text: str | bytes, t: Translator | None = None) -> Reference
         phase = s.get("phase", Phase.INVESTIGATION.value)
         if phase not in {ph.value for ph in Phase}:
             raise ImportFileError(f"{where}.phase", "investigation, construction, acceleration ou consolidation")
-        channels = _channels(s, "channel", where)
+        if channels := _channels(s, "channel", where):
+            data.channels[sid] = channels
         members: dict[str, list[str]] = {}
         for role in ("intrapreneurs", "coaches"):
             ids = s.get(role, [])
@@ -216,8 +313,7 @@ def parse_reference(text: str | bytes, t: Translator | None = None) -> Reference
             members[role] = list(dict.fromkeys(ids))
         data.startups.append((
             Startup(id=sid, name=_str(s, "name", where, max_len=200) or "", phase=phase,
-                    phase_started=_date(s, "phase_started", where, required=False),
-                    channel_slack=channels["slack"], channel_mattermost=channels["mattermost"]),
+                    phase_started=_date(s, "phase_started", where, required=False)),
             members["intrapreneurs"],
             members["coaches"],
         ))
@@ -234,14 +330,3 @@ def _list(doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
         raise ImportFileError(key, f"tableau de tables attendu ([[{key}]])")
     return value
-
-
-def _unique_platform_ids(people: list[Person]) -> None:
-    for attr in ("slack_id", "mattermost_id"):
-        seen: dict[str, str] = {}
-        for p in people:
-            value = getattr(p, attr)
-            if value and value in seen:
-                raise ImportFileError(f"person.{attr}", f"« {value} » est donné à {seen[value]} et à {p.id}")
-            if value:
-                seen[value] = p.id

@@ -92,8 +92,6 @@ class Convention(SQLModel, table=True):
     starts: date
     ends: date
     notice_months: int = Field(default=3, ge=0)
-    managers_channel_slack: str | None = Field(default=None, max_length=64)
-    managers_channel_mattermost: str | None = Field(default=None, max_length=64)
     chorus_axe_ministeriel: str = Field(default="", max_length=120)
     chorus_domaine_fonctionnel: str = Field(default="", max_length=64)
     chorus_centre_financier: str = Field(default="", max_length=64)
@@ -130,8 +128,6 @@ class Person(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=100)
     name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=200)
-    slack_id: str | None = Field(default=None, max_length=64, unique=True)
-    mattermost_id: str | None = Field(default=None, max_length=64, unique=True)
     is_manager: bool = False
     is_admin: bool = False
     # False once the person is left out of the reference file: unknown to the bot from then on,
@@ -144,10 +140,40 @@ class Startup(SQLModel, table=True):
     name: str = Field(max_length=200)
     phase: str = Field(default=Phase.INVESTIGATION.value, max_length=32)
     phase_started: date | None = None
-    channel_slack: str | None = Field(default=None, max_length=64)
-    channel_mattermost: str | None = Field(default=None, max_length=64)
     # False once the startup is left out of the reference file: no new quote, history kept.
     active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+
+
+class PlatformAccount(SQLModel, table=True):
+    """A person's user id on one chat platform (migration 0007): how a platform finds who is talking,
+    and where the courier sends a person's direct messages. One account per person per platform;
+    an id belongs to one person."""
+
+    __tablename__ = "platform_account"
+    __table_args__ = (sa.UniqueConstraint("person_id", "platform", name="platform_account_one_per_person"),)
+
+    platform: str = Field(primary_key=True, max_length=20)
+    external_id: str = Field(primary_key=True, max_length=255)
+    person_id: str = Field(foreign_key="person.id", index=True, max_length=100)
+
+
+class Channel(SQLModel, table=True):
+    """A channel (room) on one chat platform, owned by a startup or by the managers of a convention
+    (exactly one of ``startup_id`` / ``convention_id``; migration 0007): where the courier posts a
+    ``startup:<id>`` or a ``managers`` message."""
+
+    __tablename__ = "channel"
+    __table_args__ = (
+        sa.UniqueConstraint("platform", "startup_id", name="channel_one_per_startup"),
+        sa.UniqueConstraint("platform", "convention_id", name="channel_one_per_convention"),
+        sa.CheckConstraint("(startup_id IS NULL) <> (convention_id IS NULL)", name="channel_one_owner"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    external_id: str = Field(max_length=255)
+    startup_id: str | None = Field(default=None, foreign_key="startup.id", max_length=100)
+    convention_id: int | None = Field(default=None, foreign_key="convention.id")
 
 
 class Membership(SQLModel, table=True):

@@ -12,15 +12,16 @@ from sqlmodel import Session, col, select
 
 from storage.models import (
     Allocation,
+    Channel,
     Committee,
     Convention,
     Membership,
     Person,
+    PlatformAccount,
     Startup,
     StartupRole,
 )
-
-PLATFORMS = ("slack", "mattermost")
+from storage.platforms import PlatformName
 
 
 def current_convention(*, session: Session) -> Convention | None:
@@ -29,19 +30,25 @@ def current_convention(*, session: Session) -> Convention | None:
 
 
 @functools.cache
-def _find_actor(platform: str) -> sa.Select[Person, str | None, str | None]:
-    key = {"slack": Person.slack_id, "mattermost": Person.mattermost_id}.get(platform, Person.id)
-    return (
+def _find_actor(by_account: bool) -> sa.Select[Person, str | None, str | None]:
+    query = (
         sa.select(Person, col(Membership.startup_id), col(Membership.role))
         .outerjoin(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
-        .where(col(key) == sa.bindparam("p_user"), col(Person.active))
+        .where(col(Person.active))
     )
+    if not by_account:
+        return query.where(col(Person.id) == sa.bindparam("p_user"))
+    return query.join(PlatformAccount, PlatformAccount.person_id == Person.id).where(  # type: ignore[arg-type]
+        col(PlatformAccount.platform) == sa.bindparam("p_platform"),
+        col(PlatformAccount.external_id) == sa.bindparam("p_user"))
 
 
 def find_actor(*, session: Session, platform: str, user_id: str) -> tuple[Person, dict[str, set[str]]] | None:
-    """The active person behind a platform user id (console: the person id itself) and their roles
-    (as :func:`roles_of`), in one SELECT built once: every request starts with it."""
-    rows = session.execute(_find_actor(platform if platform in PLATFORMS else "console"), {"p_user": user_id}).all()
+    """The active person behind ``user_id`` on ``platform`` (their ``platform_account`` row; on the
+    console, ``user_id`` is the person id itself) and their roles (as :func:`roles_of`), in one
+    SELECT built once: every request starts with it."""
+    by_account = platform != PlatformName.CONSOLE
+    rows = session.execute(_find_actor(by_account), {"p_user": user_id, "p_platform": platform}).all()
     if not rows:
         return None
     roles: dict[str, set[str]] = {}
@@ -49,6 +56,48 @@ def find_actor(*, session: Session, platform: str, user_id: str) -> tuple[Person
         if startup_id is not None and role is not None:
             roles.setdefault(startup_id, set()).add(role)
     return rows[0][0], roles
+
+
+def person_address(*, session: Session, platform: str, person_id: str) -> str | None:
+    """The person's user id on ``platform`` (where the courier sends their direct messages), or None."""
+    return session.exec(select(PlatformAccount.external_id).where(
+        PlatformAccount.person_id == person_id, PlatformAccount.platform == platform)).first()
+
+
+def set_account(*, session: Session, person_id: str, platform: str, external_id: str) -> None:
+    """Give ``person_id`` the account ``external_id`` on ``platform`` (replacing theirs there); tools and
+    benchmarks — the reference file goes through :func:`import_reference`."""
+    session.execute(sa.delete(PlatformAccount).where(col(PlatformAccount.person_id) == person_id,
+                                                     col(PlatformAccount.platform) == platform))
+    session.add(PlatformAccount(person_id=person_id, platform=platform, external_id=external_id))
+    session.flush()
+
+
+def accounts_of(*, session: Session, person_id: str) -> dict[str, str]:
+    """``{platform: user id}`` for one person."""
+    rows = session.exec(select(PlatformAccount).where(PlatformAccount.person_id == person_id)).all()
+    return {a.platform: a.external_id for a in rows}
+
+
+def channel_address(*, session: Session, platform: str, startup_id: str | None) -> str | None:
+    """The startup's channel on ``platform`` (``startup_id`` None: the managers' channel of the
+    convention in force), or None when it has none there."""
+    query = select(Channel.external_id).where(Channel.platform == platform)
+    if startup_id is not None:
+        return session.exec(query.where(Channel.startup_id == startup_id)).first()
+    convention = current_convention(session=session)
+    if convention is None:
+        return None
+    return session.exec(query.where(Channel.convention_id == convention.id)).first()
+
+
+def channels_of(*, session: Session, startup_id: str | None = None,
+                convention_id: int | None = None) -> dict[str, str]:
+    """``{platform: channel id}`` of a startup, or of a convention's managers."""
+    query = select(Channel)
+    query = (query.where(Channel.startup_id == startup_id) if startup_id is not None
+             else query.where(Channel.convention_id == convention_id))
+    return {c.platform: c.external_id for c in session.exec(query).all()}
 
 
 def get_person(*, session: Session, person_id: str) -> Person | None:
@@ -142,8 +191,11 @@ class ReferenceData:
 
     convention: Convention | None = None
     allocations: list[tuple[int, int, int]] = field(default_factory=list)  # (year, ae, cp)
+    managers_channels: dict[str, str] = field(default_factory=dict)  # {platform: channel id} of the convention
     people: list[Person] = field(default_factory=list)
+    accounts: dict[str, dict[str, str]] = field(default_factory=dict)  # {person id: {platform: user id}}
     startups: list[tuple[Startup, list[str], list[str]]] = field(default_factory=list)
+    channels: dict[str, dict[str, str]] = field(default_factory=dict)  # {startup id: {platform: channel id}}
     committees: list[date] = field(default_factory=list)
 
 
@@ -220,8 +272,13 @@ def import_reference(*, session: Session, data: ReferenceData) -> ImportReport:
             select(Convention).where(Convention.reference == data.convention.reference)
         ).first()
         columns = [c for c in Convention.model_fields if c != "id"]
+        updated = report.updated.get("convention", 0)
         convention = _upsert(session, report, "convention", existing, data.convention, columns)  # type: ignore[assignment]
         session.flush()
+        assert convention is not None and convention.id is not None
+        if _set_channels(session, data.managers_channels, convention_id=convention.id) and existing is not None \
+                and report.updated.get("convention", 0) == updated:
+            report.count(report.updated, "convention")
     if data.allocations and convention is None:
         raise ImportConflict("allocation", "convention")
     for year, ae, cp in data.allocations:
@@ -235,23 +292,27 @@ def import_reference(*, session: Session, data: ReferenceData) -> ImportReport:
         _upsert(session, report, "allocation", existing_alloc,
                 Allocation(convention_id=convention.id, year=year, ae_cents=ae, cp_cents=cp),
                 ("convention_id", "ae_cents", "cp_cents"))
+    counted: set[str] = set()  # people created or updated by their columns: a changed account counts them no more
     for person in data.people:
-        for attr in ("slack_id", "mattermost_id"):
-            value = getattr(person, attr)
-            if not value:
-                continue
-            holder = session.exec(
-                select(Person.id).where(getattr(Person, attr) == value, col(Person.id) != person.id)
-            ).first()
-            if holder is not None:
-                raise ImportConflict(f"person.{attr}", value, holder)
         columns = [c for c in Person.model_fields if c != "id"]
-        _upsert(session, report, "person", session.get(Person, person.id), person, columns)
+        existing_person = session.get(Person, person.id)
+        before = report.updated.get("person", 0)
+        _upsert(session, report, "person", existing_person, person, columns)
+        if existing_person is None or report.updated.get("person", 0) != before:
+            counted.add(person.id)
     session.flush()
+    if data.people:
+        for _person_id in _set_accounts(session, data) - counted:
+            report.count(report.updated, "person")
     for startup, intras, coaches in data.startups:
         columns = [c for c in Startup.model_fields if c != "id"]
-        _upsert(session, report, "startup", session.get(Startup, startup.id), startup, columns)
+        existing_startup = session.get(Startup, startup.id)
+        updated = report.updated.get("startup", 0)
+        _upsert(session, report, "startup", existing_startup, startup, columns)
         session.flush()
+        if _set_channels(session, data.channels.get(startup.id, {}), startup_id=startup.id) \
+                and existing_startup is not None and report.updated.get("startup", 0) == updated:
+            report.count(report.updated, "startup")
         wanted = {(p, StartupRole.INTRAPRENEUR.value) for p in intras} | {
             (p, StartupRole.COACH.value) for p in coaches
         }
@@ -277,3 +338,56 @@ def import_reference(*, session: Session, data: ReferenceData) -> ImportReport:
             report.count(report.created, "committee")
     session.flush()
     return report
+
+
+def _set_accounts(session: Session, data: ReferenceData) -> set[str]:
+    """Make the platform accounts of the file's people exactly the file's; the ids of the people
+    whose accounts changed. An id another person (not in the file) holds is a conflict."""
+    listed = {p.id for p in data.people}
+    wanted = {(platform, external_id): person_id for person_id, accounts in data.accounts.items()
+              if person_id in listed for platform, external_id in accounts.items()}
+    current = {(a.platform, a.external_id): a for a in session.exec(
+        select(PlatformAccount).where(col(PlatformAccount.person_id).in_(listed))).all()}
+    changed: set[str] = set()
+    for key, account in current.items():
+        if wanted.get(key) != account.person_id:
+            session.delete(account)
+            changed.add(account.person_id)
+    session.flush()  # an id moving from one listed person to another is free again before it is given
+    for (platform, external_id), person_id in wanted.items():
+        existing = current.get((platform, external_id))
+        if existing is not None and existing.person_id == person_id:
+            continue
+        holder = session.exec(select(PlatformAccount.person_id).where(
+            PlatformAccount.platform == platform, PlatformAccount.external_id == external_id)).first()
+        if holder is not None:
+            raise ImportConflict(f"person.{platform}_id", external_id, holder)
+        session.add(PlatformAccount(person_id=person_id, platform=platform, external_id=external_id))
+        changed.add(person_id)
+    session.flush()
+    return changed
+
+
+def _set_channels(session: Session, wanted: dict[str, str], *, startup_id: str | None = None,
+                  convention_id: int | None = None) -> bool:
+    """Make a startup's (or a convention's managers') channels exactly ``wanted``; True if any changed."""
+    query = select(Channel)
+    query = (query.where(Channel.startup_id == startup_id) if startup_id is not None
+             else query.where(Channel.convention_id == convention_id))
+    current = {c.platform: c for c in session.exec(query).all()}
+    changed = False
+    for platform, row in current.items():
+        if platform not in wanted:
+            session.delete(row)
+            changed = True
+        elif row.external_id != wanted[platform]:
+            row.external_id = wanted[platform]
+            session.add(row)
+            changed = True
+    for platform, external_id in wanted.items():
+        if platform not in current:
+            session.add(Channel(platform=platform, external_id=external_id, startup_id=startup_id,
+                                convention_id=convention_id))
+            changed = True
+    session.flush()
+    return changed

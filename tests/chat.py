@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sqlmodel import Session
+
 from bot.delivery import Posted
 from handlers.core import Bot
 from handlers.markup import plain
 from handlers.types import Action, ActionResult, Form, Reply, Request, Submission
-from storage.models import Convention, Person, Startup
+from storage.models import Person, Startup
 
 
 @dataclass
@@ -67,10 +69,10 @@ class RecordingSender:
         self.order: list[tuple[str, str]] = []
         self._ids = itertools.count(1)
 
-    def person_address(self, person: Person) -> str | None:
+    def person_address(self, session: Session, person: Person) -> str | None:
         return person.id
 
-    def channel_address(self, convention: Convention | None, startup: Startup | None) -> str | None:
+    def channel_address(self, session: Session, startup: Startup | None) -> str | None:
         return "managers" if startup is None else f"startup:{startup.id}"
 
     def post_direct(self, user: str, reply: Reply) -> Posted:

@@ -134,7 +134,8 @@ def sessions(engine: Engine):  # type: ignore[no-untyped-def]
 
 
 def load_world(sessions, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    """The demo reference data (no sample quotes), with Slack and Mattermost ids for everyone."""
+    """The demo reference data (no sample quotes), with Slack and Mattermost ids for everyone (and the demo's
+    Matrix ids)."""
     from bot.demo import demo_reference_text
     from handlers.importer import parse_reference
     from storage.db import unit_of_work
@@ -142,8 +143,7 @@ def load_world(sessions, now: datetime) -> None:  # type: ignore[no-untyped-def]
 
     data = parse_reference(demo_reference_text(now.year))
     for person in data.people:
-        person.slack_id = slack_id(person.id)
-        person.mattermost_id = mattermost_id(person.id)
+        data.accounts.setdefault(person.id, {}).update(slack=slack_id(person.id), mattermost=mattermost_id(person.id))
     with unit_of_work(sessions) as session:
         import_reference(session=session, data=data)
 

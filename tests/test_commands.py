@@ -169,10 +169,12 @@ def add_person_without_role(engine: Engine, person_id: str, name: str) -> None:
     from tests.conftest import mattermost_id, slack_id
 
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO person (id, name, slack_id, mattermost_id, is_manager, is_admin) "
-                             "VALUES (:id, :name, :slack, :mattermost, false, false)"),
-                     {"id": person_id, "name": name, "slack": slack_id(person_id),
-                      "mattermost": mattermost_id(person_id)})
+        conn.execute(sa.text("INSERT INTO person (id, name, is_manager, is_admin) "
+                             "VALUES (:id, :name, false, false)"), {"id": person_id, "name": name})
+        for platform, external_id in (("slack", slack_id(person_id)), ("mattermost", mattermost_id(person_id))):
+            conn.execute(sa.text("INSERT INTO platform_account (platform, external_id, person_id) "
+                                 "VALUES (:platform, :external_id, :id)"),
+                         {"platform": platform, "external_id": external_id, "id": person_id})
 
 
 def test_startups_shows_money_only_to_the_team_and_the_managers(ready: ChatDriver, engine: Engine) -> None:

@@ -19,7 +19,10 @@ def test_the_example_file_is_the_seed_convention() -> None:
     assert (data.convention.reference, data.convention.starts, data.convention.ends) == (
         "MC-DINUM-2020", date(2020, 11, 1), date(2022, 12, 31))
     assert data.convention.chorus_centre_de_cout == "CCCSG21075"
-    assert data.convention.managers_channel_slack == "C0PILOTAGE"
+    assert data.managers_channels == {"slack": "C0PILOTAGE", "mattermost": "pilotage-channel-id",
+                                      "matrix": "!pilotage:agent.tchap.example.org"}
+    assert data.accounts["claire.petit"] == {"slack": "U01CLAIRE",
+                                             "matrix": "@claire.petit-culture.gouv.fr:agent.tchap.example.org"}
     assert data.allocations == [(2020, 5_000_000, 0), (2021, 80_000_000, 65_000_000),
                                 (2022, 150_000_000, 170_000_000)]
     assert [p.id for p in data.people] == ["camille.martin", "claire.petit", "lea.dupont"]

@@ -310,12 +310,12 @@ def test_slack_sender_resolves_people_and_channels(slack: SlackChat) -> None:
 
     sender = slack.wiring.sender
     with unit_of_work(slack.runtime.services.sessions) as session:
-        convention = reference.current_convention(session=session)
         person = reference.get_person(session=session, person_id="julien.moreau")
         startup = reference.get_startup(session=session, startup_id="dedale")
-        assert sender.person_address(person) == JULIEN
-        assert sender.channel_address(convention, None) == "C0PILOTAGE"
-        assert sender.channel_address(convention, startup) == startup.channel_slack
+        assert sender.person_address(session, person) == JULIEN
+        assert sender.channel_address(session, None) == "C0PILOTAGE"
+        assert sender.channel_address(session, startup) == reference.channels_of(
+            session=session, startup_id="dedale").get("slack")
     assert sender.platform == "slack"
     assert slack.runtime.courier.senders.count(sender) == 1
 

@@ -351,7 +351,7 @@ def test_importing_the_same_reference_data_twice_changes_nothing(db: SessionFact
     before = table_rows(db)
     data = parse_reference(demo_reference_text(YEAR))
     for person in data.people:  # as load_world gave them
-        person.slack_id, person.mattermost_id = slack_id(person.id), mattermost_id(person.id)
+        data.accounts.setdefault(person.id, {}).update(slack=slack_id(person.id), mattermost=mattermost_id(person.id))
     with unit_of_work(db) as session:
         report = import_reference(session=session, data=data)
     assert not report.changed, (report.created, report.updated)
