@@ -349,14 +349,9 @@ def import_summary(created: dict[str, int], updated: dict[str, int],
     return ", ".join(parts)
 
 
-def _euros(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}{cents // 100}.{cents % 100:02d}"
-
-
 def cmd_budget(runtime: Runtime, year: int, as_json: bool) -> int:
     from handlers.budget import balance_lines  # noqa: F401 - same figures as the chat command
+    from handlers.money import decimal_euros
     from storage import ledger
     from storage.db import unit_of_work
 
@@ -368,10 +363,10 @@ def cmd_budget(runtime: Runtime, year: int, as_json: bool) -> int:
         raise CliError(f"aucune dotation pour {year}. Années connues : {years}.")
     data = {
         "year": year,
-        "ae": {"allocated": _euros(b.ae_cents), "committed": _euros(b.ae_committed_cents),
-               "available": _euros(b.ae_available_cents)},
-        "cp": {"allocated": _euros(b.cp_cents), "consumed": _euros(b.cp_consumed_cents),
-               "available": _euros(b.cp_available_cents)},
+        "ae": {"allocated": decimal_euros(b.ae_cents), "committed": decimal_euros(b.ae_committed_cents),
+               "available": decimal_euros(b.ae_available_cents)},
+        "cp": {"allocated": decimal_euros(b.cp_cents), "consumed": decimal_euros(b.cp_consumed_cents),
+               "available": decimal_euros(b.cp_available_cents)},
     }
     if as_json:
         print(json.dumps(data))

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.app import Runtime
 from handlers.i18n import Translator
+from handlers.money import decimal_euros
 from storage.db import unit_of_work
 from storage.stats import PublicStats, YearFigures, public_stats
 
@@ -43,17 +44,13 @@ UNAVAILABLE = ('<!doctype html><html lang="fr"><meta charset="utf-8"><title>Stat
 log = logging.getLogger("incubot.stats")
 
 
-def _euros(cents: int) -> str:
-    return f"{'-' if cents < 0 else ''}{abs(cents) // 100}.{abs(cents) % 100:02d}"
-
-
 def stats_json(stats: PublicStats) -> dict[str, Any]:
     """The page's figures as JSON: amounts as decimal strings in euros, durations in seconds."""
     return {
         "years": [
             {"year": y.year,
-             "ae": {"allocated": _euros(y.ae_cents), "committed": _euros(y.ae_committed_cents)},
-             "cp": {"allocated": _euros(y.cp_cents), "consumed": _euros(y.cp_consumed_cents)},
+             "ae": {"allocated": decimal_euros(y.ae_cents), "committed": decimal_euros(y.ae_committed_cents)},
+             "cp": {"allocated": decimal_euros(y.cp_cents), "consumed": decimal_euros(y.cp_consumed_cents)},
              "quotes_validated": y.quotes_validated}
             for y in stats.years
         ],

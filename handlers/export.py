@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from handlers.money import decimal_euros
 from storage import ledger, reference
 
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection").
@@ -44,9 +45,7 @@ def to_csv(rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str] | None =
 
 
 def _euros(cents: int | None) -> str:
-    if cents is None:
-        return ""
-    return f"{cents // 100}.{cents % 100:02d}"
+    return "" if cents is None else decimal_euros(cents)
 
 
 def export_rows(*, session: Session) -> list[dict[str, Any]]:

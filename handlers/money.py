@@ -58,6 +58,14 @@ class Amount:
         return ht_to_ttc(self.cents) if self.tax_free else self.cents
 
 
+def decimal_euros(cents: int) -> str:
+    """Exact decimal euros for files and JSON (``1500000.00``, ``-0.05``): what a spreadsheet or a
+    program reads back, the one formatter of the export, the report's files, ``budget --json`` and
+    ``/stats.json`` (people read :meth:`handlers.i18n.Translator.money`)."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
 def ht_to_ttc(cents: int) -> int:
     """HT to TTC at 20 % VAT, rounded half up to the cent."""
     return int((Decimal(cents) * (1 + VAT_RATE)).quantize(Decimal(1), rounding=ROUND_HALF_UP))

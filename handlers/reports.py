@@ -12,6 +12,7 @@ from handlers.core import Command, Context, Registry
 from handlers.errors import CommandError
 from handlers.i18n import N_, Translator
 from handlers.markup import user
+from handlers.money import decimal_euros
 from handlers.permissions import can_report
 from handlers.types import Reply
 from storage import ledger, reports
@@ -99,12 +100,6 @@ REPORT_COLUMNS_FR = {
 }
 
 
-def _euros(cents: int) -> str:
-    """Decimal euros for files (``1500000.00``): exact, and what a spreadsheet reads."""
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
-
-
 def _rate(part: int, whole: int) -> str:
     """A rate in percent with one decimal, computed exactly (Decimal, no binary floating point)."""
     if whole <= 0:
@@ -134,7 +129,7 @@ def report_table(report: MonthlyReport, t: Translator) -> list[dict[str, str]]:
     b = report.balance
     table = []
     for name, f in _figures(report, t):
-        row = {key: (str(f[key]) if key == "pending_count" else _euros(f[key]))
+        row = {key: (str(f[key]) if key == "pending_count" else decimal_euros(f[key]))
                for key in REPORT_COLUMNS_FR if key in f}
         row.update(startup=name, ae_rate=_rate(f["ae_year"], b.ae_cents), cp_rate=_rate(f["cp_year"], b.cp_cents))
         table.append(row)

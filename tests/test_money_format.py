@@ -57,3 +57,17 @@ def test_a_queued_reply_is_what_to_dict_gives() -> None:
                   buttons=(Button("Valider", "quote.validate", "D-2026-0001", "primary"),), public=True)
     assert _reply_dict(reply) == reply.to_dict()
     assert _reply_dict(Reply("ok")) == Reply("ok").to_dict()
+
+
+@pytest.mark.parametrize(("cents", "text"), [(0, "0.00"), (5, "0.05"), (150_000_000, "1500000.00"), (-5, "-0.05"),
+                                             (-1, "-0.01"), (-150_050, "-1500.50"), (-100, "-1.00")])
+def test_files_write_exact_decimal_euros_with_their_sign(cents: int, text: str) -> None:
+    """The one formatter of the export, the report's files, `budget --json` and /stats.json keeps the sign:
+    -5 cents is « -0.05 » (the export's own copy used to write « -1.95 »)."""
+    from handlers import export, reports
+    from handlers.money import decimal_euros
+
+    assert decimal_euros(cents) == text
+    assert Decimal(text) * 100 == cents
+    assert export._euros(cents) == text and export._euros(None) == ""
+    assert reports.decimal_euros is decimal_euros
