@@ -56,6 +56,13 @@ def decision_line(ctx: Context, row: Quote | ServiceDone) -> str:
     return t("⏳ En attente de décision d'un intrapreneur")
 
 
+def heading(ctx: Context, reference: str) -> str:
+    """« **Devis D-2026-0001** » or « **Service fait SF-2026-0001** »: what a request is called above its trail."""
+    if reference.startswith("SF-"):
+        return ctx.t("**Service fait {ref}**", ref=reference)
+    return ctx.t("**Devis {ref}**", ref=reference)
+
+
 def quote_card(ctx: Context, quote: Quote, *, with_buttons: bool) -> Reply:
     """The quote as sent to intrapreneurs; once decided, without buttons and with the decision."""
     t = ctx.t

@@ -22,7 +22,7 @@ from datetime import datetime, time, timedelta
 from functools import partial
 
 from handlers import notify
-from handlers.cards import person_name, quote_card, service_done_card, startup_name
+from handlers.cards import decision_line, person_name, quote_card, service_done_card, startup_name
 from handlers.core import Context, Registry
 from handlers.errors import CommandError, FieldErrors
 from handlers.i18n import N_
@@ -143,7 +143,7 @@ class _Announcement:
         with notify.together(ctx):
             notify.update_subject(ctx, subject.reference, occurrence=subject.status, reply=self.card)
             if subject.submitted_by != ctx.actor.id:
-                decision = self.card.text.partition("\n")[2]
+                decision = decision_line(ctx, subject.row)
                 notify.to_person(ctx, subject.submitted_by, kind=f"{flow.kind}.decided",
                                  occurrence=subject.reference,
                                  reply=Reply(f"{self.sentence}\n{decision}", facts=self.card.facts))

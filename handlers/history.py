@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from handlers.cards import person_name, quote_card, service_done_card
+from handlers.cards import heading, person_name, quote_card, service_done_card
 from handlers.core import Command, Context, Registry
 from handlers.errors import CommandError
 from handlers.i18n import N_
@@ -63,8 +63,7 @@ def cmd_history(ctx: Context, args: str) -> Reply:
     if not can_see_startup(ctx.actor, quote.startup_id):
         raise CommandError(t("L'historique de {ref} est réservé à l'équipe de la startup et aux gestionnaires.",
                              ref=ref))
-    lines = [card.text.split("\n")[0].replace(t(" — demande de validation"), "").replace(
-        t(" — demande de certification"), ""), t("**Historique**")]
+    lines = [heading(ctx, ref), t("**Historique**")]
     for event in ledger.audit_trail(session=ctx.session, subject=ref):
         detail = ""
         after = json.loads(event.after) if event.after else {}

@@ -55,7 +55,24 @@ def monthly_report(*, session: Session, t: Translator, year: int, month: int) ->
 
 def report_reply(report: MonthlyReport, t: Translator) -> Reply:
     b = report.balance
-    lines = [t("**Rapport mensuel — {month}**", month=t.month(report.year, report.month))]
+    lines = [t("**Rapport mensuel — {month}**", month=t.month(report.year, report.month)), *_totals(report, t)]
+    lines.append("")
+    lines.append(t("**Par startup** (mois / année) :"))
+    for r in report.rows:
+        lines.append(t("• {name} — AE {aem} / {aey} ({aer}) · CP {cpm} / {cpy} ({cpr}) · en attente {p} · "
+                       "reste à payer {rap}",
+                       name=user(r.name), aem=t.money(r.ae_month_cents), aey=t.money(r.ae_year_cents),
+                       aer=t.percent(r.ae_year_cents, b.ae_cents),
+                       cpm=t.money(r.cp_month_cents), cpy=t.money(r.cp_year_cents),
+                       cpr=t.percent(r.cp_year_cents, b.cp_cents), p=r.pending_count,
+                       rap=t.money(r.outstanding_cents)))
+    return Reply("\n".join(lines))
+
+
+def _totals(report: MonthlyReport, t: Translator) -> list[str]:
+    """The report's totals, one line each: the chat message's first paragraph and the document's list."""
+    b = report.balance
+    lines = []
     lines.append(t("AE engagées dans le mois : {m} · depuis le 1er janvier : {y} ({pct} des {alloc})",
                    m=t.money(report.total("ae_month_cents")), y=t.money(report.total("ae_year_cents")),
                    pct=t.percent(report.total("ae_year_cents"), b.ae_cents), alloc=t.money(b.ae_cents)))
@@ -70,17 +87,7 @@ def report_reply(report: MonthlyReport, t: Translator) -> Reply:
                    proj=t.money(report.projected_cp_cents),
                    left=t("reliquat prévisible {x}", x=t.money(unspent)) if unspent > 0
                    else t("dépassement prévisible {x}", x=t.money(-unspent))))
-    lines.append("")
-    lines.append(t("**Par startup** (mois / année) :"))
-    for r in report.rows:
-        lines.append(t("• {name} — AE {aem} / {aey} ({aer}) · CP {cpm} / {cpy} ({cpr}) · en attente {p} · "
-                       "reste à payer {rap}",
-                       name=user(r.name), aem=t.money(r.ae_month_cents), aey=t.money(r.ae_year_cents),
-                       aer=t.percent(r.ae_year_cents, b.ae_cents),
-                       cpm=t.money(r.cp_month_cents), cpy=t.money(r.cp_year_cents),
-                       cpr=t.percent(r.cp_year_cents, b.cp_cents), p=r.pending_count,
-                       rap=t.money(r.outstanding_cents)))
-    return Reply("\n".join(lines))
+    return lines
 
 
 # --------------------------------------------------------------------------- files for the ministry
@@ -153,8 +160,7 @@ def report_markdown(report: MonthlyReport, t: Translator) -> str:
     lines.append(t("Dotation {year} : AE {ae} · CP {cp}.", year=report.year, ae=t.money(b.ae_cents),
                    cp=t.money(b.cp_cents)))
     lines.append("")
-    totals = plain(report_reply(report, t).text).split("\n\n")[0].splitlines()[1:]
-    lines += [f"- {line}" for line in totals]
+    lines += [f"- {plain(line)}" for line in _totals(report, t)]
     lines.append("- " + t("Projection au 31 décembre au rythme actuel : {proj} d'AE engagées.",
                           proj=t.money(report.projected_ae_cents)))
     lines += ["", "## " + t("Par startup"), ""]
