@@ -30,8 +30,9 @@ from handlers.types import Action, ActionResult, Button, Form, Reply, Request, S
 from storage import reference
 from storage.db import SessionFactory, unit_of_work
 from storage.models import Person, Startup
+from storage.platforms import PlatformName
 
-PLATFORM = "console"
+PLATFORM = PlatformName.CONSOLE
 
 
 _CODE = re.compile(r"`([^`\n]+)`")

@@ -9,22 +9,24 @@ from importlib import resources
 from handlers.importer import parse_reference
 from storage import ledger
 from storage.db import SessionFactory, unit_of_work
+from storage.models import QuoteStatus
+from storage.platforms import PlatformName
 from storage.reference import import_reference
 
 # (startup, submitter, amount in cents, HT cents or None, supplier, object, days ago, fate, certified parts)
 SAMPLE_QUOTES = [
     ("collectif-objets", "lea.dupont", 9_600_000, 8_000_000, "Scopyleft", "Développement — sprints 1 à 6",
-     120, "validated", [(2_400_000, "juillet"), (2_400_000, "août")]),
+     120, QuoteStatus.VALIDATED, [(2_400_000, "juillet"), (2_400_000, "août")]),
     ("dedale", "lea.dupont", 4_500_000, None, "Octo Technology", "Design de service — recherche utilisateurs",
-     60, "validated", [(1_500_000, "septembre")]),
+     60, QuoteStatus.VALIDATED, [(1_500_000, "septembre")]),
     ("euphrosyne", "thomas.roux", 12_000_000, None, "Fabernovel", "Développement de la plateforme d'analyse",
-     90, "validated", []),
+     90, QuoteStatus.VALIDATED, []),
     ("locadocs", "thomas.roux", 1_800_000, 1_500_000, "Atelier Pixel", "Investigation — entretiens usagers",
-     20, "refused", []),
+     20, QuoteStatus.REFUSED, []),
     ("dedale", "lea.dupont", 3_000_000, None, "Scopyleft", "Accompagnement au déploiement",
-     5, "pending", []),
+     5, QuoteStatus.PENDING, []),
     ("collectif-objets", "lea.dupont", 2_250_000, None, "Arawa", "Audit d'accessibilité RGAA",
-     3, "pending", []),
+     3, QuoteStatus.PENDING, []),
 ]
 
 
@@ -40,33 +42,34 @@ def load_demo(sessions: SessionFactory, now: datetime) -> None:
         import_reference(session=session, data=data)
         intrapreneur = {"collectif-objets": "claire.petit", "dedale": "julien.moreau",
                         "euphrosyne": "sophie.laurent", "locadocs": "nadia.benali"}
+        console = PlatformName.CONSOLE
         for startup, who, ttc, ht, supplier, obj, days, fate, parts in SAMPLE_QUOTES:
             at = now - timedelta(days=days)
             quote = ledger.create_quote(session=session, startup_id=startup, submitted_by=who, amount_cents=ttc,
-                                        amount_ht_cents=ht, supplier=supplier, object=obj, platform="console",
+                                        amount_ht_cents=ht, supplier=supplier, object=obj, platform=console,
                                         now=at, year=at.year)
             decided = at + timedelta(days=1)
             decider = intrapreneur[startup]
-            if fate == "validated":
+            if fate == QuoteStatus.VALIDATED:
                 ledger.validate_quote(session=session, reference=quote.reference, actor_id=decider,
-                                      platform="console", now=decided, year=decided.year)
-            elif fate == "refused":
+                                      platform=console, now=decided, year=decided.year)
+            elif fate == QuoteStatus.REFUSED:
                 ledger.refuse_quote(session=session, reference=quote.reference, actor_id=decider,
-                                    platform="console", reason="Le périmètre doit d'abord être validé en comité.",
+                                    platform=console, reason="Le périmètre doit d'abord être validé en comité.",
                                     now=decided)
             for i, (amount, period) in enumerate(parts):
                 sd_at = decided + timedelta(days=30 * (i + 1))
                 row, _ = ledger.create_service_done(session=session, quote_reference=quote.reference,
                                                     submitted_by=who, amount_cents=amount, period=period,
-                                                    platform="console", now=sd_at, year=sd_at.year)
+                                                    platform=console, now=sd_at, year=sd_at.year)
                 ledger.certify_service_done(session=session, reference=row.reference, actor_id=decider,
-                                            platform="console", now=sd_at + timedelta(days=1),
+                                            platform=console, now=sd_at + timedelta(days=1),
                                             year=(sd_at + timedelta(days=1)).year)
         # One service done waiting for certification.
         euphrosyne = [q for q in ledger.open_orders(session=session) if q.startup_id == "euphrosyne"][0]
         ledger.create_service_done(session=session, quote_reference=euphrosyne.reference,
                                    submitted_by="thomas.roux", amount_cents=4_000_000, period="octobre",
-                                   platform="console", now=now - timedelta(days=4), year=now.year)
+                                   platform=console, now=now - timedelta(days=4), year=now.year)
 
 
 def generate_quotes(sessions: SessionFactory, now: datetime, count: int, *, batch: int = 2000) -> None:
@@ -93,12 +96,12 @@ def generate_quotes(sessions: SessionFactory, now: datetime, count: int, *, batc
             for _ in range(size):
                 seq += 1
                 done += 1
-                status = rng.choice(("pending", "refused", "refused"))
+                status = rng.choice((QuoteStatus.PENDING, QuoteStatus.REFUSED, QuoteStatus.REFUSED)).value
                 at = now - timedelta(days=rng.randint(0, 300))
                 session.add(Quote(reference=f"D-{now.year}-{seq:04d}", year=now.year, seq=seq,
                                   startup_id=rng.choice(startups), submitted_by="lea.dupont", platform="bench",
                                   amount_cents=rng.randint(1_000_00, 50_000_00), supplier="Fournisseur généré",
                                   object="Devis généré pour les mesures", status=status, created_at=at,
-                                  decided_at=at if status != "pending" else None,
-                                  decided_by="claire.petit" if status != "pending" else None,
-                                  refusal_reason="généré" if status == "refused" else None))
+                                  decided_at=at if status != QuoteStatus.PENDING else None,
+                                  decided_by="claire.petit" if status != QuoteStatus.PENDING else None,
+                                  refusal_reason="généré" if status == QuoteStatus.REFUSED else None))

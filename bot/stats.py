@@ -21,6 +21,7 @@ from bot.app import Runtime
 from handlers.i18n import Translator
 from handlers.money import decimal_euros
 from storage.db import unit_of_work
+from storage.models import QuoteStatus
 from storage.stats import PublicStats, YearFigures, public_stats
 
 PHASES_FR = {
@@ -129,8 +130,8 @@ def stats_html(stats: PublicStats, t: Translator) -> str:
     reminders = "".join(
         f"<li>{escape(REMINDERS_FR.get(kind, kind))} : {n}</li>" for kind, n in stats.reminders_sent.items()
     ) or "<li>Aucun pour l'instant.</li>"
-    pending = stats.quotes.get("pending", 0)
-    refused = stats.quotes.get("refused", 0)
+    pending = stats.quotes.get(QuoteStatus.PENDING, 0)
+    refused = stats.quotes.get(QuoteStatus.REFUSED, 0)
     return f"""<!doctype html>
 <html lang="fr">
 <head>

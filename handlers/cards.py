@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from handlers.actions import ActionId
 from handlers.core import Context
 from handlers.markup import user
 from handlers.refusals import status_label
 from handlers.types import Button, Fact, Reply
 from storage import reference
-from storage.models import Quote, ServiceDone
+from storage.models import Quote, QuoteStatus, ServiceDone, ServiceDoneStatus
 
 
 def person_name(ctx: Context, person_id: str | None) -> str:
@@ -47,10 +48,10 @@ def decision_line(ctx: Context, row: Quote | ServiceDone) -> str:
     t = ctx.t
     who = person_name(ctx, row.decided_by)
     when = t.datetime(row.decided_at) if row.decided_at else "?"
-    if row.status in ("validated", "certified"):
+    if row.status in (QuoteStatus.VALIDATED, ServiceDoneStatus.CERTIFIED):
         return t("✅ **{status}** par {who} le {when}", status=status_label(t, row.status).capitalize(),
                  who=who, when=when)
-    if row.status == "refused":
+    if row.status in (QuoteStatus.REFUSED, ServiceDoneStatus.REFUSED):
         return t("❌ **Refusé** par {who} le {when} — motif : {reason}", who=who, when=when,
                  reason=user(row.refusal_reason))
     return t("⏳ En attente de décision d'un intrapreneur")
@@ -68,20 +69,20 @@ def quote_card(ctx: Context, quote: Quote, *, with_buttons: bool) -> Reply:
     t = ctx.t
     title = t("**Devis {ref}** — demande de validation", ref=quote.reference)
     lines = [title]
-    if quote.status != "pending":
+    if quote.status != QuoteStatus.PENDING:
         lines.append(decision_line(ctx, quote))
     buttons: tuple[Button, ...] = ()
-    if with_buttons and quote.status == "pending":
+    if with_buttons and quote.status == QuoteStatus.PENDING:
         buttons = (
-            Button(t("Valider"), "quote.validate", quote.reference, "primary"),
-            Button(t("Refuser"), "quote.refuse", quote.reference, "danger"),
+            Button(t("Valider"), ActionId.QUOTE_VALIDATE, quote.reference, "primary"),
+            Button(t("Refuser"), ActionId.QUOTE_REFUSE, quote.reference, "danger"),
         )
     return Reply("\n".join(lines), facts=quote_facts(ctx, quote), buttons=buttons)
 
 
 def service_done_facts(ctx: Context, row: ServiceDone, quote: Quote) -> tuple[Fact, ...]:
     t = ctx.t
-    after = quote.certified_cents + (row.amount_cents if row.status == "pending" else 0)
+    after = quote.certified_cents + (row.amount_cents if row.status == ServiceDoneStatus.PENDING else 0)
     facts = [
         Fact(t("Commande"), t("{ref} — {supplier}", ref=quote.reference, supplier=user(quote.supplier))),
         Fact(t("Startup"), startup_name(ctx, quote.startup_id)),
@@ -100,12 +101,12 @@ def service_done_facts(ctx: Context, row: ServiceDone, quote: Quote) -> tuple[Fa
 def service_done_card(ctx: Context, row: ServiceDone, quote: Quote, *, with_buttons: bool) -> Reply:
     t = ctx.t
     lines = [t("**Service fait {ref}** — demande de certification", ref=row.reference)]
-    if row.status != "pending":
+    if row.status != ServiceDoneStatus.PENDING:
         lines.append(decision_line(ctx, row))
     buttons: tuple[Button, ...] = ()
-    if with_buttons and row.status == "pending":
+    if with_buttons and row.status == ServiceDoneStatus.PENDING:
         buttons = (
-            Button(t("Certifier"), "service_done.certify", row.reference, "primary"),
-            Button(t("Refuser"), "service_done.refuse", row.reference, "danger"),
+            Button(t("Certifier"), ActionId.SERVICE_DONE_CERTIFY, row.reference, "primary"),
+            Button(t("Refuser"), ActionId.SERVICE_DONE_REFUSE, row.reference, "danger"),
         )
     return Reply("\n".join(lines), facts=service_done_facts(ctx, row, quote), buttons=buttons)

@@ -22,6 +22,7 @@ from datetime import datetime, time, timedelta
 from functools import partial
 
 from handlers import notify
+from handlers.actions import ActionId
 from handlers.cards import decision_line, person_name, quote_card, service_done_card, startup_name
 from handlers.core import Context, Registry
 from handlers.errors import CommandError, FieldErrors
@@ -32,7 +33,7 @@ from handlers.refusals import explain, status_label
 from handlers.types import ActionResult, Form, Input, Reply, SubmissionResult
 from storage import ledger, reference
 from storage.errors import AlreadyDecided, InsufficientCredits, NoAllocation
-from storage.models import ServiceDone
+from storage.models import QuoteStatus, ServiceDone, ServiceDoneStatus
 
 MAX_REASON = 1000
 
@@ -44,8 +45,8 @@ Then = Callable[[], None]
 @dataclass(frozen=True)
 class Flow:
     kind: str  # "quote" | "service_done"
-    approve_action: str
-    refuse_action: str
+    approve_action: ActionId
+    refuse_action: ActionId
     load: Callable[[Context, str], Subject]
     card: Callable[[Context, Subject], Reply]  # current state, no buttons
     approve: Callable[[Context, Subject, Then], None]
@@ -91,9 +92,9 @@ def _refuse_service_done(ctx: Context, subject: Subject, reason: str, then: Then
                                platform=ctx.platform, reason=reason, now=ctx.now(), subject=subject, then=then)
 
 
-QUOTE = Flow("quote", "quote.validate", "quote.refuse", _load_quote, _quote_card, _approve_quote, _refuse_quote,
-             N_("validé"), N_("le devis"))
-SERVICE_DONE = Flow("service_done", "service_done.certify", "service_done.refuse", _load_service_done,
+QUOTE = Flow("quote", ActionId.QUOTE_VALIDATE, ActionId.QUOTE_REFUSE, _load_quote, _quote_card, _approve_quote,
+             _refuse_quote, N_("validé"), N_("le devis"))
+SERVICE_DONE = Flow("service_done", ActionId.SERVICE_DONE_CERTIFY, ActionId.SERVICE_DONE_REFUSE, _load_service_done,
                     _service_done_card, _approve_service_done, _refuse_service_done, N_("certifié"),
                     N_("le service fait"))
 FLOWS = (QUOTE, SERVICE_DONE)
@@ -137,7 +138,8 @@ class _Announcement:
     def __call__(self) -> None:
         ctx, flow, subject, t = self.ctx, self.flow, self.subject, self.ctx.t
         self.card = flow.card(ctx, subject)
-        word = t("refusé") if subject.status == "refused" else t(flow.approved_word)
+        word = t("refusé") if subject.status in (QuoteStatus.REFUSED, ServiceDoneStatus.REFUSED) \
+            else t(flow.approved_word)
         self.sentence = t("{noun} {ref} a été {word} par {who}.", noun=t(flow.noun).capitalize(),
                           ref=subject.reference, word=word, who=ctx.actor.person.name)
         with notify.together(ctx):
@@ -199,7 +201,7 @@ def reason_form(ctx: Context, flow: Flow, ref: str) -> Form:
 def ask_reason(ctx: Context, flow: Flow, ref: str) -> ActionResult:
     subject = flow.load(ctx, ref)
     _check_decider(ctx, flow, subject)
-    if subject.status != "pending":
+    if subject.status not in (QuoteStatus.PENDING, ServiceDoneStatus.PENDING):
         return ActionResult(reply=Reply(ctx.t("{ref} est déjà {status} : rien n'a changé.", ref=subject.reference,
                                               status=status_label(ctx.t, subject.status))),
                             update=flow.card(ctx, subject))

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from handlers.money import decimal_euros
 from storage import ledger, reference
+from storage.models import QuoteStatus
 
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -73,7 +74,7 @@ def export_rows(*, session: Session) -> list[dict[str, Any]]:
             "amount_ttc": _euros(q.amount_cents),
             "amount_ht": _euros(q.amount_ht_cents),
             "certified": _euros(q.certified_cents),
-            "remaining": _euros(q.amount_cents - q.certified_cents) if q.status == "validated" else "",
+            "remaining": _euros(q.amount_cents - q.certified_cents) if q.status == QuoteStatus.VALIDATED else "",
             "submitted_by": names.get(q.submitted_by, q.submitted_by),
             "submitted_at": q.created_at.isoformat(),
             "decided_by": names.get(q.decided_by, q.decided_by) if q.decided_by else "",

@@ -13,18 +13,20 @@ from handlers.markup import user
 from handlers.permissions import can_see_startup
 from handlers.types import Reply
 from storage import ledger, reference, reports
-from storage.models import Quote
+from storage.models import AuditAction, Quote, QuoteStatus
+from storage.platforms import PlatformName
 
-ACTIONS_FR = {
-    "quote.submitted": N_("devis soumis"),
-    "quote.validated": N_("devis validé"),
-    "quote.refused": N_("devis refusé"),
-    "service_done.submitted": N_("service fait demandé"),
-    "service_done.certified": N_("service fait certifié"),
-    "service_done.refused": N_("service fait refusé"),
+ACTIONS_FR: dict[str, str] = {
+    AuditAction.QUOTE_SUBMITTED: N_("devis soumis"),
+    AuditAction.QUOTE_VALIDATED: N_("devis validé"),
+    AuditAction.QUOTE_REFUSED: N_("devis refusé"),
+    AuditAction.SERVICE_DONE_SUBMITTED: N_("service fait demandé"),
+    AuditAction.SERVICE_DONE_CERTIFIED: N_("service fait certifié"),
+    AuditAction.SERVICE_DONE_REFUSED: N_("service fait refusé"),
 }
 
-PLATFORM_FR = {"slack": N_("Slack"), "mattermost": N_("Mattermost"), "console": N_("terminal")}
+PLATFORM_FR: dict[str, str] = {PlatformName.SLACK: N_("Slack"), PlatformName.MATTERMOST: N_("Mattermost"),
+                               PlatformName.MATRIX: N_("Tchap"), PlatformName.CONSOLE: N_("terminal")}
 
 
 REFERENCE = re.compile(r"(D|SF)-\d{4}-\d{4,}")
@@ -74,7 +76,7 @@ def cmd_history(ctx: Context, args: str) -> Reply:
         lines.append(t("• {when} — {action} par {who} ({platform}){detail}", when=t.datetime(event.at),
                        action=t(ACTIONS_FR.get(event.action, event.action)), who=person_name(ctx, event.actor_id),
                        platform=PLATFORM_FR.get(event.platform, event.platform), detail=detail))
-    if quote.status == "validated" and not ref.startswith("SF-"):
+    if quote.status == QuoteStatus.VALIDATED and not ref.startswith("SF-"):
         lines.append(t("Certifié à ce jour : {done} sur {total} ({pct}) ; reste à payer {left}.",
                        done=t.money(quote.certified_cents), total=t.money(quote.amount_cents),
                        pct=t.percent(quote.certified_cents, quote.amount_cents),

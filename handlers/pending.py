@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.actions import ActionId
 from handlers.cards import person_name, startup_name
 from handlers.core import Command, Context, Registry
 from handlers.i18n import N_
@@ -40,14 +41,14 @@ def cmd_pending(ctx: Context, _args: str) -> Reply:
                        ref=q.reference, startup=startup_name(ctx, q.startup_id), amount=t.money(q.amount_cents),
                        supplier=user(q.supplier), who=person_name(ctx, q.submitted_by), days=days))
         if q.startup_id in actor.intrapreneur_of and len(buttons) < MAX_BUTTONS:
-            buttons.append(Button(t("Valider {ref}", ref=q.reference), "quote.validate", q.reference, "primary"))
+            buttons.append(Button(t("Valider {ref}", ref=q.reference), ActionId.QUOTE_VALIDATE, q.reference, "primary"))
     for sd, q in services:
         days = (now - sd.created_at).days
         lines.append(t("• {ref} sur {quote} · {startup} · {amount} — par {who}, depuis {days} j",
                        ref=sd.reference, quote=q.reference, startup=startup_name(ctx, q.startup_id),
                        amount=t.money(sd.amount_cents), who=person_name(ctx, sd.submitted_by), days=days))
         if q.startup_id in actor.intrapreneur_of and len(buttons) < MAX_BUTTONS:
-            buttons.append(Button(t("Certifier {ref}", ref=sd.reference), "service_done.certify", sd.reference,
+            buttons.append(Button(t("Certifier {ref}", ref=sd.reference), ActionId.SERVICE_DONE_CERTIFY, sd.reference,
                                   "primary"))
     if hidden:
         lines.append(t.plural("… et {n} autre demande en attente (les plus anciennes sont en tête).",

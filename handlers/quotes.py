@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from handlers import decisions, notify
+from handlers.actions import ActionId
 from handlers.cards import amount_text, quote_card
 from handlers.core import Command, Context, Registry
 from handlers.errors import CommandError, FieldErrors
@@ -35,7 +36,7 @@ def quote_form(ctx: Context) -> Form:
     if not choices:
         raise CommandError(t("Vous n'êtes rattaché(e) à aucune startup : vous ne pouvez pas soumettre de devis."))
     return Form(
-        callback="quote.submit",
+        callback=ActionId.QUOTE_SUBMIT,
         title=t("Nouveau devis"),
         submit_label=t("Envoyer"),
         inputs=(
@@ -169,5 +170,5 @@ def register(registry: Registry) -> None:
                              N_("décider d'une demande sans passer par les boutons (intrapreneurs)")))
     registry.command(Command("refuser", ("refuse", "reject"), decisions.cmd_refuse,
                              N_("refuser RÉF; MOTIF"), N_("refuser une demande avec son motif (intrapreneurs)")))
-    registry.forms["quote.submit"] = form_quote
+    registry.forms[ActionId.QUOTE_SUBMIT] = form_quote
     decisions.register(registry)

@@ -13,12 +13,13 @@ from storage.errors import (
     NotFound,
     QuoteNotValidated,
 )
+from storage.models import QuoteStatus, ServiceDoneStatus
 
-STATUS_FR = {
-    "pending": N_("en attente"),
-    "validated": N_("validé"),
-    "refused": N_("refusé"),
-    "certified": N_("certifié"),
+STATUS_FR: dict[str, str] = {
+    QuoteStatus.PENDING: N_("en attente"),
+    QuoteStatus.VALIDATED: N_("validé"),
+    QuoteStatus.REFUSED: N_("refusé"),
+    ServiceDoneStatus.CERTIFIED: N_("certifié"),
 }
 
 

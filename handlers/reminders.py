@@ -45,7 +45,7 @@ from handlers.i18n import Translator
 from handlers.reports import monthly_report, previous_month, report_reply
 from handlers.types import Reply
 from storage import ledger, outbox, reference, reports
-from storage.models import Convention
+from storage.models import Convention, OutboxStatus
 
 KIND_PREFIX = "reminder."
 COMMITTEE = "reminder.committee"
@@ -403,4 +403,4 @@ def waiting_in_outbox(*, session: Session, now: datetime) -> list[Reminder]:
 
     return [Reminder(m.kind, m.target, m.occurrence, m.due_at, Reply.from_dict(json.loads(m.payload)["reply"]))
             for m in outbox.messages(session=session, kind_prefix=KIND_PREFIX)
-            if m.status in ("pending", "claimed") and m.due_at <= now]
+            if m.status in (OutboxStatus.PENDING, OutboxStatus.CLAIMED) and m.due_at <= now]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from handlers import notify
+from handlers.actions import ActionId
 from handlers.cards import service_done_card, startup_name
 from handlers.core import Command, Context, Registry
 from handlers.errors import CommandError, FieldErrors
@@ -35,7 +36,7 @@ def service_done_form(ctx: Context) -> Form:
         for q in orders[:100]
     )
     return Form(
-        callback="service_done.submit",
+        callback=ActionId.SERVICE_DONE_SUBMIT,
         title=t("Service fait"),
         submit_label=t("Envoyer"),
         inputs=(
@@ -115,4 +116,4 @@ def register(registry: Registry) -> None:
     registry.command(Command("service-fait", ("sf", "service-done", "servicefait"), cmd_service_done,
                              N_("service-fait D-AAAA-NNNN; MONTANT[; PÉRIODE]"),
                              N_("demander la certification d'un service fait (sans argument : le formulaire)")))
-    registry.forms["service_done.submit"] = form_service_done
+    registry.forms[ActionId.SERVICE_DONE_SUBMIT] = form_service_done

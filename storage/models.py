@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from storage.platforms import PlatformName
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out; stored naive UTC on every backend."""
@@ -59,6 +61,17 @@ class ServiceDoneStatus(enum.StrEnum):
     PENDING = "pending"
     CERTIFIED = "certified"
     REFUSED = "refused"
+
+
+class AuditAction(enum.StrEnum):
+    """``audit_event.action``: the kind of the request, a dot, what happened to it."""
+
+    QUOTE_SUBMITTED = "quote.submitted"
+    QUOTE_VALIDATED = "quote.validated"
+    QUOTE_REFUSED = "quote.refused"
+    SERVICE_DONE_SUBMITTED = "service_done.submitted"
+    SERVICE_DONE_CERTIFIED = "service_done.certified"
+    SERVICE_DONE_REFUSED = "service_done.refused"
 
 
 class OutboxStatus(enum.StrEnum):
@@ -210,7 +223,7 @@ class Quote(SQLModel, table=True):
     seq: int
     startup_id: str = Field(foreign_key="startup.id", index=True, max_length=100)
     submitted_by: str = Field(foreign_key="person.id", max_length=100)
-    platform: str = Field(default="console", max_length=20)
+    platform: str = Field(default=PlatformName.CONSOLE.value, max_length=20)
     amount_cents: int = Field(sa_type=sa.BigInteger)
     amount_ht_cents: int | None = Field(default=None, sa_type=sa.BigInteger)
     supplier: str = Field(max_length=200)
@@ -243,7 +256,7 @@ class ServiceDone(SQLModel, table=True):
     seq: int
     quote_id: int = Field(foreign_key="quote.id", index=True)
     submitted_by: str = Field(foreign_key="person.id", max_length=100)
-    platform: str = Field(default="console", max_length=20)
+    platform: str = Field(default=PlatformName.CONSOLE.value, max_length=20)
     amount_cents: int = Field(sa_type=sa.BigInteger)
     period: str | None = Field(default=None, max_length=200)
     status: str = Field(default=ServiceDoneStatus.PENDING.value, max_length=16, index=True)

@@ -1,0 +1,16 @@
+"""The ids of the bot's buttons and forms: what a click or a submitted form names, and the key it
+is registered under (``registry.actions`` / ``registry.forms``). Written here once; a card, a list
+and the decision flow all use these names, and a platform carries them as opaque strings."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ActionId(enum.StrEnum):
+    QUOTE_VALIDATE = "quote.validate"
+    QUOTE_REFUSE = "quote.refuse"  # the button, and the form that asks the reason
+    QUOTE_SUBMIT = "quote.submit"  # the form of a new quote
+    SERVICE_DONE_CERTIFY = "service_done.certify"
+    SERVICE_DONE_REFUSE = "service_done.refuse"
+    SERVICE_DONE_SUBMIT = "service_done.submit"
