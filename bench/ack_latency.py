@@ -64,13 +64,13 @@ def slack_id(person_id: str) -> str:
 def prepare_database(url: str) -> None:
     """The demo (reference data and sample quotes), with a Slack id for everyone."""
     sys.path.insert(0, str(ROOT))
-    from bot.app import build_runtime
+    from bot.compose import compose
     from bot.config import Settings
     from bot.demo import load_demo
     from storage import reference
     from storage.db import unit_of_work
 
-    runtime = build_runtime(Settings(database_url=url))
+    runtime = compose(Settings(database_url=url), plugs=()).runtime
     load_demo(runtime.services.sessions, runtime.services.now())
     with unit_of_work(runtime.services.sessions) as session:
         for person in reference.people(session=session):

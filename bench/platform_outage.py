@@ -34,11 +34,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=30.0)
     args = parser.parse_args()
 
-    from bot import slack
-    from bot.app import build_runtime
+    from bot.background import BackgroundDelivery
+    from bot.compose import compose
     from bot.config import Settings
-    from bot.mattermost import MattermostSender, Renderer
-    from bot.mattermost_client import MattermostClient
     from handlers.types import Request
     from storage.db import make_engine, session_factory
     from tests.chat_mattermost import SECRET, mm_id
@@ -57,13 +55,10 @@ def main() -> int:
                             mattermost_bot_token=MM_TOKEN, mattermost_command_tokens=("c",), secret=SECRET,
                             public_url="http://testserver")
         clock = Clock()
-        runtime = build_runtime(settings, clock=clock, engine=engine)
+        # Slack and Mattermost, as configured; one kick below, after every quote is in.
+        runtime = compose(settings, clock=clock, engine=engine, delivery="manual").runtime
         load_world(session_factory(engine), clock())
-        slack.install(runtime)
-        client = MattermostClient(fake_mm.url, MM_TOKEN)
-        runtime.add_sender(MattermostSender(client, Renderer(SECRET, settings.effective_public_url, clock)))
-        background = runtime.deliver_in_background()
-        runtime.services.deliver = lambda: None  # one kick below, after every quote is in
+        background = BackgroundDelivery(runtime.courier.flush_platform, runtime.courier.platforms)
         for i in range(args.quotes):
             runtime.bot.message(Request("slack", slack_id("lea.dupont"),
                                         f"devis dedale; 1 000; Scopyleft; Sprint {i}"))
@@ -94,7 +89,6 @@ def main() -> int:
                           "last_mattermost_dm_s": None if last is None else round(last, 3),
                           "slack_posts_tried_meanwhile": tried,
                           "mattermost_dms": posted_to_julien()}))
-        client.close()
         fake_mm.stop()
         engine.dispose()
     return 0

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import database  # noqa: E402
 
-from bot.app import build_runtime  # noqa: E402
+from bot.compose import compose  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.demo import generate_quotes, load_demo  # noqa: E402
 from handlers.types import Request  # noqa: E402
@@ -48,7 +48,7 @@ def measure(backend: str, runs: int, warmup: int = 5) -> list[dict[str, object]]
         runtimes, fill = {}, {}
         for size in SIZES:
             url = stack.enter_context(database(backend))
-            runtime = build_runtime(Settings(database_url=url))
+            runtime = compose(Settings(database_url=url), plugs=()).runtime
             stack.callback(runtime.engine.dispose)
             now = datetime.now(UTC)
             load_demo(runtime.services.sessions, now)

@@ -59,7 +59,7 @@ def rss_mb(pid: int) -> tuple[float, float]:
 
 def prepare_database(directory: Path) -> str:
     """A migrated SQLite file with the demo, where Camille Martin (manager) has a Slack id."""
-    from bot.app import build_runtime
+    from bot.compose import compose
     from bot.config import Settings
     from bot.demo import load_demo
     from handlers.services import system_clock
@@ -67,7 +67,7 @@ def prepare_database(directory: Path) -> str:
     from storage.db import unit_of_work
 
     url = f"sqlite:///{directory / 'incubot.db'}"
-    runtime = build_runtime(Settings(database_url=url))
+    runtime = compose(Settings(database_url=url), plugs=()).runtime
     load_demo(runtime.services.sessions, system_clock())
     with unit_of_work(runtime.services.sessions) as session:
         reference.set_account(session=session, person_id="camille.martin", platform="slack",

@@ -50,7 +50,7 @@ from common import bare_bolt_argv, database, free_port, slack_headers, wait_heal
 from sqlalchemy import event  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from bot.app import build_runtime  # noqa: E402
+from bot.compose import compose  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.demo import load_demo  # noqa: E402
 from handlers.types import Action  # noqa: E402
@@ -180,8 +180,7 @@ def slack_user(person_id: str) -> str:
 
 def run(backend: str, via: str = "bot") -> dict[str, object]:
     with database(backend) as url:
-        runtime = build_runtime(Settings(database_url=url))
-        runtime.services.deliver = lambda: None
+        runtime = compose(Settings(database_url=url), plugs=(), delivery="manual").runtime
         sessions = runtime.services.sessions
         now = datetime.now(UTC)
         load_demo(sessions, now)

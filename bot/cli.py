@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from bot.app import Runtime, build_runtime
+from bot.compose import compose
 from bot.config import ConfigError, Settings, check_database_url, database_problem
+from bot.runtime import Runtime
 
 
 class CliError(Exception):
@@ -184,7 +185,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return cmd_db(args, settings)
     if args.command in ("backup", "restore"):
         return cmd_backup(settings, args.file, force=args.force, restore=args.command == "restore")
-    runtime = build_runtime(settings)
+    # Only the commands that send (the scheduler's) compose the configured platforms; the others
+    # leave what they enqueue in the outbox for `serve` / `clock`.
+    sends = args.command == "clock" or (args.command == "reminders" and args.action == "send")
+    runtime = compose(settings, plugs=None if sends else ()).runtime
     if args.command == "import":
         return cmd_import(runtime, args.file)
     if args.command == "budget":
@@ -199,24 +203,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.console import Console, enable_line_editing, history_file
+    from bot.platforms.console import PLATFORM, Console, enable_line_editing, history_file, plug
 
     if args.demo:
         path = Path("incubot-demo.db")
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         settings = _replace(settings, database_url=f"sqlite:///{path}")
-    runtime = build_runtime(settings)
+    person = args.person or ("lea.dupont" if args.demo else None)
+    if person is None:
+        raise CliError("précisez qui parle : incubot shell --as IDENTIFIANT (voir le fichier de référence).")
+    incubot = compose(settings, plugs=[plug(person, color=sys.stdout.isatty())])
+    runtime = incubot.runtime
     if args.demo:
         from bot.demo import load_demo
 
         load_demo(runtime.services.sessions, runtime.services.now())
         print(runtime.services.t("Base de démonstration recréée : {path}", path=path.resolve()))
-    person = args.person or ("lea.dupont" if args.demo else None)
-    if person is None:
-        raise CliError("précisez qui parle : incubot shell --as IDENTIFIANT (voir le fichier de référence).")
-    console = Console(runtime.bot, runtime.services.sessions, person, color=sys.stdout.isatty())
-    runtime.add_sender(console)
+    console = incubot.platform(PLATFORM)
+    assert isinstance(console, Console)
     console.switch(person)
     if args.demo:
         console.who()

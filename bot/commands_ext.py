@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.app import Runtime
+from bot.runtime import Runtime
 
 
 def add_parsers(sub: Any) -> None:
@@ -54,8 +54,7 @@ def run(args: argparse.Namespace, runtime: Runtime) -> int:
     if args.command == "clock":
         from bot.scheduler import run_clock
 
-        register_senders(runtime)
-        return run_clock(runtime)
+        return run_clock(runtime)  # composed with the configured platforms' senders (bot/cli.py)
     raise SystemExit(f"unknown command {args.command}")
 
 
@@ -69,17 +68,6 @@ def at_arg(runtime: Runtime, text: str | None) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=runtime.services.tz)
     return value
-
-
-def register_senders(runtime: Runtime) -> None:
-    """The configured platforms' senders (with none, messages stay in the outbox)."""
-    from bot.server import platform_routes
-
-    platform_routes(runtime)  # each platform module registers its sender as it builds its routes
-    if runtime.settings.slack_socket_mode:  # no HTTP route then, but the sender is still needed
-        from bot import slack
-
-        slack.install(runtime, socket_mode=True)
 
 
 def cmd_reminders(runtime: Runtime, action: str, at_text: str | None) -> int:
@@ -103,7 +91,6 @@ def cmd_reminders(runtime: Runtime, action: str, at_text: str | None) -> int:
         return 0
     from bot.scheduler import sweep
 
-    register_senders(runtime)
     result = sweep(runtime, now)
     print(f"{len(result.enqueued)} nouveau(x) rappel(s), {result.sent} message(s) envoyé(s) au {t.datetime(now)}.",
           file=sys.stderr)

@@ -30,9 +30,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.background import TrackedExecutor
+from handlers.services import Services
 from storage import inbox
 from storage.db import SessionFactory, unit_of_work
 from storage.models import InboxStatus
@@ -84,17 +86,19 @@ class _JoinedSession(Session):
         Session.close(self)
 
 
-def joinable(factory: SessionFactory) -> SessionFactory:
-    """``factory``, except inside :meth:`InboxWorkers.joined` where it gives the joined session."""
-    if getattr(factory, "joinable", False):
-        return factory
+class JoinableSessions:
+    """A session factory that gives, inside :meth:`InboxWorkers.joined`, the joined session of the thread.
 
-    def sessions() -> Session:
+    Built once by the composition root around the engine's factory, so every unit of work of a
+    request handled by a worker joins the worker's transaction — and works as usual elsewhere.
+    """
+
+    def __init__(self, factory: SessionFactory) -> None:
+        self.factory = factory
+
+    def __call__(self) -> Session:
         current = _joined.get()
-        return current if current is not None else factory()
-
-    sessions.joinable = True  # type: ignore[attr-defined]
-    return sessions
+        return current if current is not None else self.factory()
 
 
 @dataclass(frozen=True)
@@ -124,14 +128,45 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class AcksFirst:
+    """Acks have a 3-second deadline, answers a 30-minute one: work waits while a platform waits for an ack.
+
+    An HTTP endpoint counts the requests being acked (:meth:`enter` / :meth:`leave`); a worker
+    about to start waits until none is in flight, at most ``max_wait`` (so a long burst delays
+    answers a little, never forever). Python threads share one interpreter lock: without this,
+    a burst of ``budget`` answers being computed would slow down the acks of the requests behind them.
+    """
+
+    def __init__(self, max_wait: float = 0.1) -> None:
+        self.max_wait = max_wait
+        self._idle = threading.Condition()
+        self._in_flight = 0
+
+    def enter(self) -> None:
+        with self._idle:
+            self._in_flight += 1
+
+    def leave(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.notify_all()
+
+    def wait(self) -> None:
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=self.max_wait)
+
+
 class InboxWorkers:
     """A bounded pool processing inbox rows; joinable (tests), drainable (SIGTERM), resumable (start)."""
 
-    def __init__(self, runtime: Any, *, threads: int = 2, niceness: int = 0,
+    def __init__(self, engine: Engine, services: Services, *, threads: int = 2, niceness: int = 0,
                  before_each: Callable[[], None] = lambda: None) -> None:
-        self.runtime = runtime
-        self.sessions: SessionFactory = runtime.services.sessions
-        runtime.services.sessions = joinable(self.sessions)
+        if not isinstance(services.sessions, JoinableSessions):
+            raise ValueError("the inbox workers need JoinableSessions (bot.compose builds them so)")
+        self.engine = engine
+        self.services = services
+        self.sessions: SessionFactory = services.sessions
         self.executor = TrackedExecutor(threads, "incubot-work", niceness=niceness)
         self.processors: dict[str, Processor] = {}
         self.before_each = before_each
@@ -151,9 +186,9 @@ class InboxWorkers:
 
     def store(self, platform: str, key: str, kind: str, payload: dict[str, Any]) -> int | None:
         """Keep a request (one short transaction) and hand it to a worker; None for a replay."""
-        with self.runtime.engine.begin() as connection:  # the ack waits for this: no ORM session
+        with self.engine.begin() as connection:  # the ack waits for this: no ORM session
             item_id = inbox.put(session=connection, platform=platform, key=key, kind=kind, payload=payload,
-                                now=self.runtime.services.clock())
+                                now=self.services.clock())
         if item_id is not None:
             self.kick(item_id)
         return item_id
@@ -161,7 +196,7 @@ class InboxWorkers:
     @contextlib.contextmanager
     def joined(self) -> Iterator[_JoinedSession]:
         """One transaction shared by every ``runtime.bot`` call of this thread inside the block."""
-        session = _JoinedSession(self.runtime.engine, expire_on_commit=False)
+        session = _JoinedSession(self.engine, expire_on_commit=False)
         token = _joined.set(session)
         try:
             yield session
@@ -186,7 +221,7 @@ class InboxWorkers:
 
     def resume(self) -> int:
         """Hand to the workers what was left: pending rows, stale claims, claims of dead processes here."""
-        now = self.runtime.services.clock()
+        now = self.services.clock()
         with unit_of_work(self.sessions) as session:
             ids = inbox.resumable_ids(session=session, now=now)
             orphans = [(i, by) for i, by in inbox.claims_by(session=session, prefix=self.host + ":")
@@ -259,7 +294,7 @@ class InboxWorkers:
         if self._stop.is_set():
             return
         self.before_each()
-        clock = self.runtime.services.clock
+        clock = self.services.clock
         kind, attempts, claimed = "?", 0, False
         try:
             # One transaction: the claim, the work (runtime.bot's units of work, joined) and the mark
@@ -287,7 +322,7 @@ class InboxWorkers:
                 else:  # the work was committed by an earlier attempt: only its answer is left
                     answer = payload.pop("answer", None)
             claimed = True
-            self.runtime.services.deliver()  # what the work put in the outbox, now committed
+            self.services.deliver()  # what the work put in the outbox, now committed
             processor.answer(payload, answer)
             with unit_of_work(self.sessions) as session:
                 inbox.mark_done(session=session, item_id=item_id, worker=self.name, now=clock())
@@ -301,7 +336,7 @@ class InboxWorkers:
     def _failed(self, item_id: int, kind: str, attempts: int, error: str, *, claimed: bool,
                 orphan_of: str | None) -> None:
         """Count the failed attempt: the claim rolled back with the work is taken again to be counted."""
-        now = self.runtime.services.clock()
+        now = self.services.clock()
         with unit_of_work(self.sessions) as session:
             if not claimed and inbox.claim(session=session, item_id=item_id, now=now, worker=self.name,
                                            orphan_of=orphan_of) is None:

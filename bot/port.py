@@ -1,9 +1,10 @@
 """The port: what the core needs of a chat platform, and nothing more.
 
 A platform (Slack, Mattermost, Tchap/Matrix, the terminal) is one folder under
-``bot/platforms/`` that provides one object satisfying :class:`Platform`; the
-composition root (``bot/compose.py``) builds it from the settings when the platform
-is configured, and ``incubot serve`` / ``incubot clock`` pick what they run from it:
+``bot/platforms/`` that exports ``PLUG``, a :class:`Plug` whose ``build(runtime)`` makes
+one object satisfying :class:`Platform`; the composition root (``bot/compose.py``,
+one line in ``PLATFORMS``) builds it when ``PLUG.enabled(settings)``, adds its sender to
+the courier, and ``incubot serve`` / ``incubot clock`` pick what they run from it:
 
 - ``routes()``: the HTTP routes ``incubot serve`` mounts (Slack's events endpoint,
   Mattermost's command/action/dialog endpoints); empty for a platform that listens on
@@ -22,13 +23,16 @@ Everything a platform receives goes to the neutral entry points of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
+    from bot.config import Settings
     from bot.delivery import Sender
+    from bot.runtime import Runtime
 
 
 @runtime_checkable
@@ -53,3 +57,20 @@ class Platform(Protocol):
     def stop(self, timeout: float) -> bool:
         """Stop listening and finish what was acknowledged, within ``timeout`` seconds; True if drained."""
         ...
+
+
+@dataclass(frozen=True)
+class Plug:
+    """How the composition root builds one platform: what each platform folder exports as ``PLUG``.
+
+    ``enabled(settings)`` says whether the platform is configured; ``build(runtime)`` makes its
+    :class:`Platform` (nothing registered anywhere as a side effect: the composition root adds
+    its sender to the courier and mounts its routes). ``deliver_in_background``: the platform
+    acks before it answers (Slack's 3-second deadline), so the process sends the outbox from
+    background threads — decided once, when the process is composed.
+    """
+
+    name: str
+    enabled: Callable[[Settings], bool]
+    build: Callable[[Runtime], Platform]
+    deliver_in_background: bool = False

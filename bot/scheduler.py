@@ -11,6 +11,7 @@ reminder once, a missed tick loses nothing, and a restart catches up.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import Session
 
-from bot.app import Runtime
 from bot.delivery import Posted
+from bot.platforms.console import render_reply
+from bot.runtime import Runtime
 from handlers import reminders
 from handlers.types import Reply
 from storage.db import unit_of_work
@@ -93,8 +95,6 @@ def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
 
 def run_clock(runtime: Runtime, stop: threading.Event | None = None) -> int:
     """``incubot clock``: only the scheduler, in its own process, until SIGINT/SIGTERM."""
-    import signal
-
     stop = stop or threading.Event()
     scheduler = start_scheduler(runtime)
 
@@ -142,8 +142,6 @@ class StdoutSender:
         self._print(f"→ mise à jour du message {message_id} ({channel})", reply)
 
     def _print(self, header: str, reply: Reply) -> Posted:
-        from bot.console import render_reply
-
         with self._lock:
             self._count += 1
             out = self.out or sys.stdout

@@ -1,9 +1,10 @@
 """``incubot serve``: one ASGI app (Starlette under uvicorn) for every HTTP route.
 
-Routes: ``/healthz`` always; ``/stats`` and ``/stats.json`` (``bot/stats.py``);
-``/slack/events`` when Slack is configured (``bot/slack.py``); ``/mattermost/*``
-when Mattermost is (``bot/mattermost.py``). Each platform module exposes
-``routes(runtime) -> list[Route]`` and, if it sends messages, a courier sender.
+Routes: ``/healthz`` always; ``/stats`` and ``/stats.json`` (``bot/stats.py``); then the
+``routes()`` of every platform of the composition (``bot/compose.py``): ``/slack/events``
+when Slack is configured over HTTP, ``/mattermost/*`` when Mattermost is. ``serve`` also
+starts what listens on its own connection (``Platform.start()``: Slack's Socket Mode) and,
+on SIGTERM, drains everything within ``INCUBOT_DRAIN_SECONDS`` (``Incubot.stop``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,29 +22,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from bot.app import Runtime, build_runtime
+from bot import stats
+from bot.compose import Incubot, compose
 from bot.config import Settings
+from bot.delivery import worker_name
 from bot.limits import BodyLimit
+from bot.scheduler import start_scheduler
+from storage import inbox, outbox
+from storage.db import unit_of_work
 
 log = logging.getLogger("incubot.server")
 
 
-def platform_routes(runtime: Runtime) -> list[BaseRoute]:
-    """The routes of every configured platform (each module also registers its sender)."""
-    routes: list[BaseRoute] = []
-    settings = runtime.settings
-    if settings.slack_enabled and not settings.slack_socket_mode:
-        from bot import slack
+def create_app(incubot: Incubot) -> Starlette:
+    """The ASGI app: /healthz, /stats, and the routes of every composed platform."""
+    runtime = incubot.runtime
 
-        routes += slack.routes(runtime)
-    if settings.mattermost_enabled:
-        from bot import mattermost
-
-        routes += mattermost.routes(runtime)
-    return routes
-
-
-def create_app(runtime: Runtime) -> Starlette:
     def answers() -> bool:
         """Whether the database answers a read at all (on the DBAPI connection: no write lock asked)."""
         try:
@@ -62,10 +55,6 @@ def create_app(runtime: Runtime) -> Starlette:
     def health() -> tuple[int, dict[str, object]]:
         """A real write (this process's heartbeat row, in a transaction) and the queues' sizes;
         503 when the database cannot be written: down, read-only, full disk, locked too long."""
-        from bot.delivery import worker_name
-        from storage import inbox, outbox
-        from storage.db import unit_of_work
-
         try:
             with unit_of_work(runtime.services.sessions) as session:
                 outbox.write_probe(session=session, name=worker_name(), now=runtime.services.clock())
@@ -82,24 +71,18 @@ def create_app(runtime: Runtime) -> Starlette:
         status, body = await run_in_threadpool(health)
         return JSONResponse(body, status_code=status)
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
-    try:
-        from bot import stats
-    except ImportError:  # pragma: no cover - during the bootstrap of the stats page
-        stats = None  # type: ignore[assignment]
-    if stats is not None:
-        routes += stats.routes(runtime)
-    routes += platform_routes(runtime)
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *stats.routes(runtime),
+                               *incubot.routes()]
     # Outermost of our layers: a body over INCUBOT_MAX_BODY is refused before any route reads it.
     app = Starlette(routes=routes, middleware=[Middleware(BodyLimit, max_body=runtime.settings.max_body)])
-    app.state.runtime = runtime
+    app.state.incubot = incubot
     return app
 
 
 def serve(settings: Settings, *, port: int, host: str = "0.0.0.0", scheduler: bool = True) -> int:
-    import uvicorn
+    import uvicorn  # the server itself: only `incubot serve` needs it
 
-    runtime = build_runtime(settings)
+    incubot = compose(settings)
     hints = {"slack": "set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)",
              "mattermost": "set MATTERMOST_URL, MATTERMOST_BOT_TOKEN, MATTERMOST_COMMAND_TOKENS, INCUBOT_SECRET"}
     for platform, status in settings.platforms_status().items():
@@ -107,40 +90,24 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0", scheduler: bo
             log.warning("platform %s: off (%s); /healthz and /stats are served anyway", platform, hints[platform])
         else:
             log.info("platform %s: %s", platform, status)
-    app = create_app(runtime)
-    socket_mode = None
-    if settings.slack_socket_mode:  # Slack over a WebSocket; HTTP still serves /healthz, /stats, Mattermost
-        from bot import slack
-
-        socket_mode = slack.start_socket_mode(runtime)
+    app = create_app(incubot)
     clock = None
     if scheduler:
-        from bot.scheduler import start_scheduler
-
-        clock = start_scheduler(runtime)  # after create_app: the platforms' senders are registered
+        clock = start_scheduler(incubot.runtime)
     else:
         log.info("scheduler off (--no-scheduler): run `incubot clock` for reminders")
-    if runtime.inbox is not None:  # what a previous run acknowledged and did not finish (SIGTERM, kill -9)
-        runtime.inbox.start()
+    # What a previous run acknowledged and did not finish (SIGTERM, kill -9), then the listeners
+    # (Slack over a WebSocket; HTTP still serves /healthz, /stats, Mattermost).
+    incubot.start()
     previous = _quiet_after_uvicorn()
     try:
         # On SIGTERM uvicorn stops accepting and lets the requests in flight finish (bounded).
         uvicorn.run(app, host=host, port=port, log_level="info",
                     timeout_graceful_shutdown=max(1, round(settings.drain_seconds)))
     finally:
-        drained = True
-        stop_by = time.monotonic() + settings.drain_seconds
-        if runtime.inbox is not None:
-            drained = runtime.inbox.drain(settings.drain_seconds)
-        if runtime.background is not None:  # the courier's current pass; the outbox keeps the rest
-            try:
-                runtime.background.executor.join(max(0.0, stop_by - time.monotonic()))
-            except TimeoutError:
-                drained = False
+        drained = incubot.stop(settings.drain_seconds)
         if clock is not None:
             clock.shutdown(wait=False)
-        if socket_mode is not None:
-            socket_mode.close()
         _restore(previous)
     if not drained:  # still running past the bound: the inbox row and the outbox message stay for the next start
         logging.shutdown()

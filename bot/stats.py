@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from bot.app import Runtime
+from bot.runtime import Runtime
 from handlers.i18n import Translator
 from handlers.money import decimal_euros
 from storage.db import unit_of_work

@@ -1,6 +1,6 @@
 """What handlers are given: sessions, the clock, the language, and a way to deliver.
 
-Built once by ``bot.app.build_services`` from the settings and passed explicitly;
+Built once by ``bot.compose.compose`` from the settings and passed explicitly;
 tests build their own with a fixed clock and a fake deliverer.
 """
 
@@ -26,7 +26,7 @@ class Services:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
     language: str = "fr"
     clock: Callable[[], datetime] = system_clock
-    # Sends what the last unit of work put in the outbox; set by the platform wiring.
+    # Sends what the last unit of work put in the outbox; chosen once by the composition root.
     deliver: Callable[[], None] = lambda: None
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incubot"))
 

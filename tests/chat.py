@@ -12,11 +12,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlmodel import Session
+from starlette.routing import BaseRoute
 
+from bot.compose import Incubot, compose
+from bot.config import Settings
 from bot.delivery import Posted
+from bot.port import Plug
+from bot.runtime import Runtime
 from handlers.core import Bot
 from handlers.markup import plain
 from handlers.types import Action, ActionResult, Form, Reply, Request, Submission
@@ -61,13 +66,39 @@ def seen(reply: Reply | None) -> Seen:
 
 
 class RecordingSender:
-    """A courier sender that keeps every posted message, and applies updates in place."""
+    """A platform with no wire: its sender keeps every posted message and applies updates in place.
+
+    It satisfies :class:`bot.port.Platform` (no route, nothing to start), so a test composes it
+    like any platform: ``compose(settings, plugs=[sender.plug()])``.
+    """
 
     def __init__(self, platform: str = "console") -> None:
         self.platform = platform
+        self.name = platform
         self.posts: dict[tuple[str, str], Reply] = {}
         self.order: list[tuple[str, str]] = []
         self._ids = itertools.count(1)
+
+    # ------------------------------------------------------------------ the port
+
+    @property
+    def sender(self) -> RecordingSender:
+        return self
+
+    def routes(self) -> list[BaseRoute]:
+        return []
+
+    def start(self) -> None:
+        pass
+
+    def stop(self, timeout: float) -> bool:
+        return True
+
+    def plug(self) -> Plug:
+        """This platform, for ``compose(plugs=…)``."""
+        return Plug(self.name, enabled=lambda _settings: True, build=lambda _runtime: self)
+
+    # ------------------------------------------------------------------ the sender
 
     def person_address(self, session: Session, person: Person) -> str | None:
         return person.id
@@ -97,8 +128,9 @@ class NeutralChat:
 
     platform = "console"
 
-    def __init__(self, bot: Bot, sender: RecordingSender) -> None:
-        self.bot = bot
+    def __init__(self, runtime: Runtime, sender: RecordingSender) -> None:
+        self.runtime = runtime
+        self.bot = runtime.bot
         self.sender = sender
         self.forms: dict[str, Form] = {}
 
@@ -141,3 +173,19 @@ class NeutralChat:
 def say(bot: Bot, person: str, text: str) -> str:
     """What ``person`` reads (plain text) after typing ``text`` in the terminal."""
     return plain(bot.message(Request("console", person, text)).text)
+
+
+def composed(engine: Any, clock: Any = None, *platforms: RecordingSender, settings: Settings | None = None,
+             **options: Any) -> Incubot:
+    """incubot on the test's database, with only ``platforms`` (none by default) — what a test composes."""
+    settings = settings or Settings(database_url=engine.url.render_as_string(hide_password=False))
+    if clock is not None:
+        options["clock"] = clock
+    options.setdefault("plugs", [p.plug() for p in platforms])
+    return compose(settings, engine=engine, migrate=False, **options)
+
+
+def runtime_of(engine: Any, clock: Any = None, *platforms: RecordingSender, settings: Settings | None = None,
+               **options: Any) -> Runtime:
+    """The runtime of :func:`composed` (most tests talk to the bot or the courier only)."""
+    return composed(engine, clock, *platforms, settings=settings, **options).runtime

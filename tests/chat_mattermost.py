@@ -12,6 +12,8 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping
+from dataclasses import replace
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,12 +21,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
-from bot.app import Runtime, build_runtime
 from bot.config import Settings
-from bot.mattermost import ZWJ, MattermostSender, Renderer
-from bot.mattermost_client import MattermostClient
+from bot.platforms import mattermost
+from bot.platforms.mattermost import MattermostClient
+from bot.platforms.mattermost.adapter import ZWJ
+from bot.runtime import Runtime
 from bot.server import create_app
-from tests.chat import Seen
+from tests.chat import Seen, composed
 from tests.fake_mattermost import BOT_TOKEN, FakeMattermost
 
 COMMAND_TOKEN = "mm-command-token-incubot"
@@ -198,14 +201,15 @@ def mattermost_chat(engine: Engine, clock: Any, request: pytest.FixtureRequest) 
     fake = FakeMattermost().start()
     request.addfinalizer(fake.stop)
     settings = Settings(
-        database_url=str(engine.url), mattermost_url=fake.url, mattermost_bot_token=BOT_TOKEN,
+        database_url=engine.url.render_as_string(hide_password=False), mattermost_url=fake.url,
+        mattermost_bot_token=BOT_TOKEN,
         mattermost_command_tokens=(OTHER_COMMAND_TOKEN, COMMAND_TOKEN), public_url=PUBLIC_URL, secret=SECRET,
     )
-    runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
-    # The sender registered before the app is built is the one routes() uses: its sleeps are recorded, not slept.
+    # The client's retries record their pauses instead of sleeping.
     sleeps: list[float] = []
     client = MattermostClient(fake.url, BOT_TOKEN, sleep=sleeps.append)
     request.addfinalizer(client.close)
-    runtime.add_sender(MattermostSender(client, Renderer(SECRET, settings.effective_public_url, clock)))
-    http = TestClient(create_app(runtime), base_url=PUBLIC_URL)
-    return MattermostChat(runtime, fake, http, sleeps)
+    incubot = composed(engine, clock, settings=settings,
+                       plugs=[replace(mattermost.PLUG, build=partial(mattermost.build, client=client))])
+    http = TestClient(create_app(incubot), base_url=PUBLIC_URL)
+    return MattermostChat(incubot.runtime, fake, http, sleeps)

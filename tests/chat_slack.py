@@ -16,12 +16,19 @@ import json
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import replace
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.testclient import TestClient
 
-from tests.chat import Seen
+from bot.compose import Incubot
+from bot.config import Settings
+from bot.platforms import slack
+from bot.platforms.slack import SlackPlatform
+from bot.server import create_app
+from tests.chat import Seen, composed
 from tests.fake_slack import BOT_TOKEN, BOT_USER, TEAM, FakeSlack, dm_channel
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -82,18 +89,14 @@ class SlackChat:
 
     platform = "slack"
 
-    def __init__(self, runtime: Any, fake: FakeSlack) -> None:
-        from bot.server import create_app
-        from bot.slack import EVENTS_PATH
-
-        self.runtime = runtime
+    def __init__(self, incubot: Incubot, fake: FakeSlack, paused: list[float]) -> None:
+        self.runtime = incubot.runtime
         self.fake = fake
-        self.app = create_app(runtime)
-        route = next(r for r in self.app.routes if getattr(r, "path", None) == EVENTS_PATH)
-        self.wiring = route.endpoint.__self__.wiring  # type: ignore[attr-defined]
-        self.paused: list[float] = []
-        for handler in self.wiring.client.retry_handlers:  # record Retry-After pauses instead of sleeping
-            handler.sleep = self.paused.append
+        self.app = create_app(incubot)
+        platform = incubot.platform("slack")
+        assert isinstance(platform, SlackPlatform)
+        self.wiring = platform
+        self.paused = paused  # the Retry-After pauses, recorded instead of slept
         self.http = TestClient(self.app, raise_server_exceptions=True)
         self.views: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
@@ -242,15 +245,9 @@ class SlackChat:
 
 
 def slack_chat(engine: Any, clock: Any, request: Any) -> SlackChat:
-    """The ``slack`` entry of ``CHAT_DRIVERS``: a fake Web API, a runtime with Slack on, the driver."""
-    from bot.app import build_runtime
-    from bot.config import Settings
-
+    """The ``slack`` entry of ``CHAT_DRIVERS``: a fake Web API, incubot with Slack on, the driver."""
     fake = FakeSlack().start()
-    settings = Settings(database_url=str(engine.url), slack_bot_token=BOT_TOKEN,
-                        slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url)
-    runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
-    chat = SlackChat(runtime, fake)
+    chat = SlackChat(*slack_incubot(engine, clock, fake))
 
     def close() -> None:
         chat.close()
@@ -258,3 +255,13 @@ def slack_chat(engine: Any, clock: Any, request: Any) -> SlackChat:
 
     request.addfinalizer(close)
     return chat
+
+
+def slack_incubot(engine: Any, clock: Any, fake: FakeSlack, **settings: Any) -> tuple[Incubot, FakeSlack, list[float]]:
+    """incubot with Slack on against ``fake``: its retries record their pauses instead of sleeping."""
+    paused: list[float] = []
+    plug = replace(slack.PLUG, build=partial(slack.build, sleep=paused.append))
+    incubot = composed(engine, clock, settings=Settings(
+        database_url=engine.url.render_as_string(hide_password=False), slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url, **settings), plugs=[plug])
+    return incubot, fake, paused

@@ -163,16 +163,10 @@ def world(sessions, clock):  # type: ignore[no-untyped-def]
 
 
 def _neutral_chat(engine: Engine, clock: Clock):  # type: ignore[no-untyped-def]
-    from bot.app import build_runtime
-    from bot.config import Settings
-    from tests.chat import NeutralChat, RecordingSender
+    from tests.chat import NeutralChat, RecordingSender, runtime_of
 
-    runtime = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False)
     sender = RecordingSender()
-    runtime.add_sender(sender)
-    chat = NeutralChat(runtime.bot, sender)
-    chat.runtime = runtime  # type: ignore[attr-defined]
-    return chat
+    return NeutralChat(runtime_of(engine, clock, sender), sender)
 
 
 # Platform drivers register here: {"neutral": factory(engine, clock, request) -> ChatDriver}.
@@ -186,10 +180,9 @@ CHAT_DRIVERS["slack"] = lambda engine, clock, request: __import__(
 @pytest.fixture
 def bot(engine: Engine, world, clock: Clock):  # type: ignore[no-untyped-def]
     """The platform-neutral bot in the demo world, for tests that talk to it directly (see tests/chat.py ``say``)."""
-    from bot.app import build_runtime
-    from bot.config import Settings
+    from tests.chat import runtime_of
 
-    return build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False).bot
+    return runtime_of(engine, clock).bot
 
 
 @pytest.fixture

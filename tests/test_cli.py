@@ -369,7 +369,7 @@ def test_ctrl_c_outside_the_shell_prompt_ends_the_command_without_a_traceback(
 
 def test_ctrl_c_while_a_command_runs_comes_back_to_the_prompt() -> None:
     """Ctrl-C while the bot works on a line: the shell says it was interrupted and asks again."""
-    from bot.console import Console
+    from bot.platforms.console import Console
     from handlers.types import Reply
 
     class Slow:
@@ -396,7 +396,7 @@ def test_ctrl_c_while_a_command_runs_comes_back_to_the_prompt() -> None:
 
 def test_shell_gives_up_a_form_whose_errors_it_cannot_ask_again() -> None:
     """A form error on a field the form does not have abandons the form instead of looping forever."""
-    from bot.console import Console
+    from bot.platforms.console import Console
     from handlers.types import Form, Input, SubmissionResult
 
     class Stub:
@@ -433,7 +433,7 @@ def test_a_choice_out_of_range_is_refused_at_once_on_that_field(
 
 def test_commands_to_type_lose_their_backticks_in_the_terminal() -> None:
     """`aide` lists commands as `budget [ANNÉE] [STARTUP]`: the terminal shows them without backticks."""
-    from bot.console import render_reply
+    from bot.platforms.console import render_reply
     from handlers.types import Reply
 
     shown = render_reply(Reply("• `budget [ANNÉE] [STARTUP]` — AE et CP"), bold=lambda s: f"<b>{s}</b>")
@@ -442,7 +442,7 @@ def test_commands_to_type_lose_their_backticks_in_the_terminal() -> None:
 
 def test_the_shell_history_is_kept_per_database(tmp_path: Path) -> None:
     """A SQLite database keeps its history beside it; a PostgreSQL one in the state folder, without its password."""
-    from bot.console import history_file
+    from bot.platforms.console import history_file
 
     assert history_file(f"sqlite:///{tmp_path}/incubot.db") == tmp_path / "incubot.db.history"
     pg = history_file("postgresql+psycopg://u:secret@db:5432/incubot")

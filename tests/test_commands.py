@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tests.chat import ChatDriver
+from tests.chat import ChatDriver, runtime_of
 
 HUGE = "x" * 100_000  # 100 kB typed or pasted in one go
 
@@ -257,12 +257,10 @@ def test_hostile_text_is_kept_as_typed_but_only_shown_as_user_text(chat: ChatDri
 
 def test_user_text_reaches_renderers_only_inside_user_spans(world, engine: Engine, clock) -> None:  # type: ignore[no-untyped-def]
     """Every piece of typed text in a reply is marked as user text, so each adapter escapes it."""
-    from bot.app import build_runtime
-    from bot.config import Settings
     from handlers.markup import render
     from handlers.types import Request
 
-    bot = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False).bot
+    bot = runtime_of(engine, clock).bot
     hostile = "<!channel>"
     for text in (f"devis {hostile}; 3000; Arawa; Audit", f"historique {hostile}", f"budget {hostile}",
                  f"{hostile} budget", f"devis dedale; 3000; {hostile}; {hostile}", f"rapport {hostile}"):
@@ -275,8 +273,6 @@ def test_user_text_reaches_renderers_only_inside_user_spans(world, engine: Engin
 
 def test_pending_stays_one_readable_message_with_thousands_of_quotes(world, engine: Engine, clock) -> None:  # type: ignore[no-untyped-def]
     """A manager's `en-attente` with 2 000 quotes waiting counts them all but lists only the oldest thirty."""
-    from bot.app import build_runtime
-    from bot.config import Settings
     from bot.demo import generate_quotes
     from handlers.markup import plain
     from handlers.types import Request
@@ -284,7 +280,7 @@ def test_pending_stays_one_readable_message_with_thousands_of_quotes(world, engi
     generate_quotes(world, clock(), 2_000)
     with engine.connect() as conn:
         waiting = conn.execute(sa.text("SELECT count(*) FROM quote WHERE status = 'pending'")).scalar_one()
-    bot = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False).bot
+    bot = runtime_of(engine, clock).bot
     text = plain(bot.message(Request("console", "camille.martin", "en-attente")).text)
     lines = text.splitlines()
     assert lines[0] == f"En attente de décision : {waiting} devis, 0 service fait"
@@ -294,11 +290,9 @@ def test_pending_stays_one_readable_message_with_thousands_of_quotes(world, engi
 
 def test_the_command_word_may_be_followed_by_any_whitespace(world, engine: Engine, clock) -> None:  # type: ignore[no-untyped-def]
     """`devis` then a line break or a no-break space (pasted text) is still the quote command."""
-    from bot.app import build_runtime
-    from bot.config import Settings
     from handlers.types import Request
 
-    bot = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False).bot
+    bot = runtime_of(engine, clock).bot
     assert "D-2026-0001" in bot.message(Request("console", "lea.dupont", "devis\ndedale; 3000; Arawa; Audit")).text
     assert "D-2026-0002" in bot.message(Request("console", "lea.dupont", "devis\u00a0dedale; 10; Arawa; x")).text
     assert "allouées" in bot.message(Request("console", "lea.dupont", "/incubot\tbudget")).text

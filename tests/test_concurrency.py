@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.app import Runtime, build_runtime
+from bot.compose import compose
 from bot.config import Settings
+from bot.runtime import Runtime
 from handlers.types import Action, Request
 from storage import ledger
 from storage.db import session_factory, unit_of_work
@@ -27,8 +28,8 @@ CLICKS = 50
 def runtime(any_engine: Engine) -> Runtime:
     """The whole bot (handlers, ledger, outbox) on a file database, in the demo world."""
     load_world(session_factory(any_engine), NOW)
-    return build_runtime(Settings(database_url=str(any_engine.url)), clock=Clock(), engine=any_engine,
-                         migrate=False)
+    return compose(Settings(database_url=str(any_engine.url)), clock=Clock(), engine=any_engine,
+                         migrate=False, plugs=()).runtime
 
 
 def submit_quotes(runtime: Runtime, amounts: list[int]) -> list[str]:

@@ -15,8 +15,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.app import Runtime, build_runtime
+from bot.compose import compose
 from bot.config import Settings
+from bot.runtime import Runtime
 from handlers.types import Action, Request
 from storage import ledger, outbox
 from storage.db import unit_of_work
@@ -34,10 +35,8 @@ def runtime(any_engine: Engine) -> Runtime:
     from storage.db import session_factory
 
     load_world(session_factory(any_engine), NOW)
-    runtime = build_runtime(Settings(database_url=str(any_engine.url)), clock=Clock(), engine=any_engine,
-                            migrate=False)
-    runtime.services.deliver = lambda: None
-    return runtime
+    return compose(Settings(database_url=str(any_engine.url)), clock=Clock(), engine=any_engine,
+                   migrate=False, plugs=(), delivery="manual").runtime
 
 
 @contextmanager

@@ -11,16 +11,19 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from datetime import time as dtime
+from functools import partial
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.app import Runtime, build_runtime
+from bot.background import BackgroundDelivery
+from bot.compose import compose
 from bot.config import Settings
 from bot.delivery import DELIVERY_FAILED
+from bot.runtime import Runtime
 from handlers.types import Reply, Request
 from storage import outbox
 from storage.db import SessionFactory, unit_of_work
@@ -65,9 +68,8 @@ class TwoPlatforms:
 
 @pytest.fixture
 def two(engine: Engine, world: SessionFactory, clock: Clock) -> Iterator[TwoPlatforms]:
-    from bot import slack
-    from bot.mattermost import MattermostSender, Renderer
-    from bot.mattermost_client import MattermostClient
+    from bot.platforms import mattermost, slack
+    from bot.platforms.mattermost import MattermostClient
 
     with FakeSlack() as fake_slack:
         fake_mm = FakeMattermost().start()
@@ -76,13 +78,11 @@ def two(engine: Engine, world: SessionFactory, clock: Clock) -> Iterator[TwoPlat
                             slack_api_url=fake_slack.api_url, mattermost_url=fake_mm.url,
                             mattermost_bot_token=MM_TOKEN, mattermost_command_tokens=("c",), secret=SECRET,
                             public_url="http://testserver")
-        runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
-        wiring = slack.install(runtime)
-        for handler in wiring.client.retry_handlers:
-            handler.sleep = lambda _seconds: None  # type: ignore[attr-defined]
         client = MattermostClient(fake_mm.url, MM_TOKEN, sleep=lambda _s: None)
-        runtime.add_sender(MattermostSender(client, Renderer(SECRET, settings.effective_public_url, clock)))
-        runtime.services.deliver = lambda: None  # the test flushes
+        plugs = [replace(slack.PLUG, build=partial(slack.build, sleep=lambda _seconds: None)),
+                 replace(mattermost.PLUG, build=partial(mattermost.build, client=client))]
+        runtime = compose(settings, clock=clock, engine=engine, migrate=False, plugs=plugs,
+                          delivery="manual").runtime  # the test flushes
         try:
             yield TwoPlatforms(runtime, fake_slack, fake_mm, clock)
         finally:
@@ -123,7 +123,7 @@ def test_with_slack_answering_500_the_mattermost_dm_still_goes_in_the_same_pass(
 
 def test_background_delivery_sends_on_mattermost_while_slack_fails(two: TwoPlatforms) -> None:
     """With the background threads (one pass per platform), Slack failing does not hold the Mattermost DM back."""
-    background = two.runtime.deliver_in_background()
+    background = BackgroundDelivery(two.runtime.courier.flush_platform, two.runtime.courier.platforms)
     two.slack_down()
     two.say("lea.dupont", QUOTE)
     started = time.monotonic()
@@ -257,7 +257,7 @@ def test_incubot_outbox_lists_what_waits_or_failed_and_retry_puts_failed_ones_ba
 
     from bot.cli import main
     from storage.db import make_engine
-    from tests.chat import RecordingSender
+    from tests.chat import RecordingSender, runtime_of
 
     url = f"sqlite:///{tmp_path / 'box.db'}"
     seed = Path(__file__).resolve().parents[1] / "examples" / "convention-culture.toml"
@@ -271,8 +271,7 @@ def test_incubot_outbox_lists_what_waits_or_failed_and_retry_puts_failed_ones_ba
 
     now = datetime(2026, 12, 2, 10, tzinfo=ZoneInfo("Europe/Paris"))
     engine = make_engine(url)
-    runtime = build_runtime(Settings(database_url=url), clock=lambda: now, engine=engine, migrate=False)
-    runtime.courier.senders = [Down("slack")]
+    runtime = runtime_of(engine, lambda: now, Down("slack"))
     runtime.courier.max_attempts = 1
     with unit_of_work(runtime.services.sessions) as session:
         for n, target in enumerate(("managers", "managers", "person:nobody")):
@@ -297,7 +296,7 @@ def test_incubot_outbox_lists_what_waits_or_failed_and_retry_puts_failed_ones_ba
     assert main(["--database", url, "outbox", "retry", "--all-failed"]) == 0
     assert "2 messages remis en envoi." in capsys.readouterr().out
 
-    runtime.courier.senders = [RecordingSender("slack")]
+    runtime = runtime_of(engine, None, RecordingSender("slack"))  # Slack is back
     runtime.courier.flush(now=datetime.now(ZoneInfo("UTC")))  # retry made them due at the CLI's (real) now
     with unit_of_work(runtime.services.sessions) as session:
         assert [m.status for m in outbox.messages(session=session)][:3] == ["sent", "sent", "undeliverable"]
@@ -313,11 +312,10 @@ def test_thirty_refused_clicks_make_one_alert_at_once_and_one_count_at_the_end_o
     from handlers.types import Action
     from storage import ledger
     from storage.models import Allocation
-    from tests.chat import RecordingSender
+    from tests.chat import RecordingSender, runtime_of
 
-    runtime = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False)
     managers = RecordingSender()
-    runtime.add_sender(managers)
+    runtime = runtime_of(engine, clock, managers)
     year = clock().year
     with unit_of_work(world) as session:
         allocation = session.exec(select(Allocation).where(Allocation.year == year)).one()
@@ -347,11 +345,10 @@ def test_a_single_refusal_of_the_day_sends_no_count(engine: Engine, world: Sessi
     from handlers.types import Action
     from storage import ledger
     from storage.models import Allocation
-    from tests.chat import RecordingSender
+    from tests.chat import RecordingSender, runtime_of
 
-    runtime = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False)
     managers = RecordingSender()
-    runtime.add_sender(managers)
+    runtime = runtime_of(engine, clock, managers)
     with unit_of_work(world) as session:
         allocation = session.exec(select(Allocation).where(Allocation.year == clock().year)).one()
         allocation.ae_cents = 500_00

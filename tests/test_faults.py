@@ -19,8 +19,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -32,8 +33,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.app import Runtime, build_runtime
+from bot.compose import compose
 from bot.config import Settings
+from bot.runtime import Runtime
 from handlers.types import Action, Request
 from storage import ledger, outbox
 from storage.db import SessionFactory, session_factory, unit_of_work
@@ -69,14 +71,11 @@ def slack_settings(fake: FakeSlack, url: str) -> Settings:
 
 def slack_runtime(fake: FakeSlack, engine: Engine, clock: Clock) -> Runtime:
     """A runtime whose courier posts to the fake Slack; delivery is driven by the test, retries do not pause."""
-    from bot import slack
+    from bot.platforms import slack
 
-    runtime = build_runtime(slack_settings(fake, db_url(engine)), clock=clock, engine=engine, migrate=False)
-    wiring = slack.install(runtime)
-    for handler in wiring.client.retry_handlers:
-        handler.sleep = lambda _seconds: None  # type: ignore[attr-defined]
-    runtime.services.deliver = lambda: None
-    return runtime
+    plug = replace(slack.PLUG, build=partial(slack.build, sleep=lambda _seconds: None))
+    return compose(slack_settings(fake, db_url(engine)), clock=clock, engine=engine, migrate=False, plugs=[plug],
+                   delivery="manual").runtime
 
 
 @pytest.fixture
@@ -242,7 +241,7 @@ def test_kill_9_in_a_burst_of_signed_clicks_loses_no_acknowledged_decision(
 
     server = Served(slack_env(fake_slack, db_url(any_engine)), tmp_path / "serve.log")
     try:
-        # Slack never resends a click: bot/slack.py stores it in the inbox before it acks, so a 200 means
+        # Slack never resends a click: the Slack platform stores it in the inbox before it acks, so a 200 means
         # stored; the restarted server resumes what the killed one left and decides it.
         deadline = time.monotonic() + 20
         while not all(decided(sessions, c) for c in acknowledged) and time.monotonic() < deadline:
@@ -347,10 +346,9 @@ def test_slack_answering_500_then_200_delivers_the_message_once(
 def test_a_validation_waits_for_a_locked_database_and_succeeds(
         engine: Engine, world: SessionFactory, clock: Clock) -> None:
     """Another connection holds the SQLite write lock for 0.5 s: five validations wait, then all succeed."""
-    from tests.chat import RecordingSender
+    from tests.chat import RecordingSender, runtime_of
 
-    runtime = build_runtime(Settings(database_url=db_url(engine)), clock=clock, engine=engine, migrate=False)
-    runtime.add_sender(RecordingSender())
+    runtime = runtime_of(engine, clock, RecordingSender())
     refs = submit_quotes(world, 5, 10_000, clock())
     locked, release = threading.Event(), threading.Event()
 
@@ -384,18 +382,23 @@ def test_a_validation_waits_for_a_locked_database_and_succeeds(
 SWEEP_KILLED_BETWEEN_CLAIM_AND_SEND = """
 import os, signal, sys
 from datetime import datetime
-from bot import slack
-from bot.app import build_runtime
+from dataclasses import replace
+from bot.compose import compose
 from bot.config import Settings
+from bot.platforms import slack
 from bot.scheduler import sweep
 
-def die(*args, **kwargs):  # the process is killed after claiming, before Slack hears anything
-    os.kill(os.getpid(), signal.SIGKILL)
+class Dying(slack.SlackSender):
+    def post_direct(self, *args, **kwargs):  # the process is killed after claiming, before Slack hears anything
+        os.kill(os.getpid(), signal.SIGKILL)
 
-slack.SlackSender.post_direct = die
-slack.SlackSender.post_channel = die
-runtime = build_runtime(Settings.from_env(), migrate=False)
-slack.install(runtime)
+    post_channel = post_direct
+
+def build(runtime):
+    platform = slack.build(runtime)
+    return replace(platform, sender=Dying(platform.client))
+
+runtime = compose(Settings.from_env(), migrate=False, plugs=[replace(slack.PLUG, build=build)]).runtime
 sweep(runtime, datetime.fromisoformat(sys.argv[1]))
 raise SystemExit("not killed")
 """
@@ -448,13 +451,11 @@ SWEEP_ON_GO = """
 import sys, time
 from datetime import datetime
 from pathlib import Path
-from bot import slack
-from bot.app import build_runtime
+from bot.compose import compose
 from bot.config import Settings
 from bot.scheduler import sweep
 
-runtime = build_runtime(Settings.from_env(), migrate=False)
-slack.install(runtime)
+runtime = compose(Settings.from_env(), migrate=False).runtime  # Slack, configured by the environment
 Path(sys.argv[2]).touch()
 go = Path(sys.argv[3])
 deadline = time.monotonic() + 30

@@ -105,12 +105,12 @@ def test_money_and_percentages_are_formatted_the_way_of_the_language(language: s
 
 def test_english_setting_makes_help_and_budget_answer_in_english(engine, world, clock) -> None:  # type: ignore[no-untyped-def]
     """With INCUBOT_LANGUAGE=en, `aide` and `budget` answer in English with English money formatting."""
-    from bot.app import build_runtime
+    from bot.compose import compose
     from bot.config import Settings
     from handlers.types import Request
 
     settings = Settings.from_env({"INCUBOT_LANGUAGE": "en", "DATABASE_URL": str(engine.url)})
-    bot = build_runtime(settings, clock=clock, engine=engine, migrate=False).bot
+    bot = compose(settings, clock=clock, engine=engine, migrate=False, plugs=()).runtime.bot
 
     help_text = bot.message(Request("console", "lea.dupont", "aide")).text
     assert "Hello Léa Dupont! I'm incubot" in help_text

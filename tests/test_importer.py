@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from handlers.importer import ImportFileError, parse_reference
+from tests.chat import runtime_of
 
 EXAMPLE = (Path(__file__).resolve().parents[1] / "examples" / "convention-culture.toml").read_text(encoding="utf-8")
 
@@ -101,8 +102,6 @@ def test_amounts_can_be_integers_or_strings_in_euros() -> None:
 def test_people_and_startups_left_out_of_the_file_are_deactivated_not_deleted(engine, clock) -> None:  # type: ignore[no-untyped-def]
     """Re-importing without Thomas and without Locadocs: both become inactive, their history stays, the bot
     no longer knows Thomas, and Locadocs takes no new quote; putting them back reactivates them."""
-    from bot.app import build_runtime
-    from bot.config import Settings
     from bot.demo import demo_reference_text
     from handlers.importer import parse_reference
     from handlers.markup import plain
@@ -115,7 +114,7 @@ def test_people_and_startups_left_out_of_the_file_are_deactivated_not_deleted(en
     text = demo_reference_text(clock().year)
     with unit_of_work(sessions) as session:
         import_reference(session=session, data=parse_reference(text))
-    bot = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False).bot
+    bot = runtime_of(engine, clock).bot
     submitted = bot.message(Request("console", "thomas.roux", "devis locadocs; 1000; Arawa; Audit"))
     assert "enregistré" in plain(submitted.text)
 

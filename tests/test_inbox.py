@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.app import Runtime, build_runtime
-from bot.config import Settings
+from bot.inbox import InboxWorkers
+from bot.runtime import Runtime
 from storage import inbox
 from storage.db import unit_of_work
 from storage.models import InboxStatus, Quote
+from tests.chat import runtime_of
 from tests.chat_mattermost import MattermostChat
 from tests.chat_slack import SlackChat, seen_message, slack_chat, slack_id
 from tests.conftest import Clock
@@ -138,7 +139,7 @@ def test_two_mattermost_dialogs_opened_separately_are_two_quotes(mattermost: Mat
 
 @pytest.fixture
 def runtime(engine: Engine, world: Any, clock: Clock) -> Runtime:
-    return build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False)
+    return runtime_of(engine, clock)
 
 
 def test_a_stored_request_left_pending_by_a_stop_is_processed_at_the_next_start(
@@ -147,7 +148,7 @@ def test_a_stored_request_left_pending_by_a_stop_is_processed_at_the_next_start(
     with unit_of_work(runtime.services.sessions) as session:
         inbox.put(session=session, platform="test", key="k1", kind="test.echo", payload={"n": 1}, now=clock())
     seen: list[tuple[str, Any]] = []
-    workers = runtime.inbox_workers()
+    workers = runtime.inbox
     workers.register("test.echo", lambda p: seen.append(("decide", p["n"])) or p["n"] * 10,
                      lambda p, answer: seen.append(("answer", answer)))
     assert workers.resume() == 1
@@ -166,7 +167,7 @@ def test_work_committed_before_a_crash_is_not_redone_only_its_answer_is_sent(run
         inbox.answer_later(session=session, item_id=item, platform="test", key="k2", kind="test.echo",
                            payload={"n": 2, "answer": "kept"}, now=clock())
     seen: list[Any] = []
-    workers = runtime.inbox_workers()
+    workers = runtime.inbox
     workers.register("test.echo", lambda p: seen.append("decided again"), lambda p, answer: seen.append(answer))
     workers.resume()
     workers.join()
@@ -176,7 +177,7 @@ def test_work_committed_before_a_crash_is_not_redone_only_its_answer_is_sent(run
 
 def test_a_row_claimed_by_a_dead_process_of_this_host_is_taken_over_at_once(runtime: Runtime, clock: Clock) -> None:
     """A claim by a process of this host that no longer exists (kill -9) is resumed without waiting for staleness."""
-    workers = runtime.inbox_workers()
+    workers = runtime.inbox
     with unit_of_work(runtime.services.sessions) as session:
         item = inbox.put(session=session, platform="test", key="k3", kind="test.echo", payload={}, now=clock())
         assert item is not None
@@ -211,7 +212,7 @@ def test_a_failing_row_is_retried_then_failed_and_logged_as_an_error(
     """Each failure is logged with its traceback and given back; after MAX_ATTEMPTS the row is failed, at ERROR."""
     with unit_of_work(runtime.services.sessions) as session:
         inbox.put(session=session, platform="test", key="k5", kind="test.boom", payload={}, now=clock())
-    workers = runtime.inbox_workers()
+    workers = runtime.inbox
 
     def boom(_payload: dict[str, Any], _answer: Any) -> None:
         raise RuntimeError("the Web API is gone")
@@ -232,7 +233,7 @@ def test_a_failing_row_is_retried_then_failed_and_logged_as_an_error(
 
 def test_draining_past_its_bound_leaves_what_was_not_started_pending(runtime: Runtime, clock: Clock) -> None:
     """SIGTERM's drain waits at most its bound; the rows queued behind a slow one stay pending, untouched."""
-    workers = runtime.inbox_workers(threads=1)
+    workers = InboxWorkers(runtime.engine, runtime.services, threads=1)
     started, release = threading.Event(), threading.Event()
 
     def slow(_payload: dict[str, Any]) -> str:
@@ -258,7 +259,7 @@ def test_draining_past_its_bound_leaves_what_was_not_started_pending(runtime: Ru
 
 def test_draining_finishes_what_is_queued_within_its_bound(runtime: Runtime, clock: Clock) -> None:
     """Within the bound, the drain lets the workers finish every row already handed to them."""
-    workers = runtime.inbox_workers(threads=1)
+    workers = InboxWorkers(runtime.engine, runtime.services, threads=1)
     done: list[int] = []
     workers.register("test.echo", lambda p: p["n"], lambda p, answer: done.append(answer))
     for i in range(5):

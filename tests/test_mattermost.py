@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.mattermost import ZWJ, Renderer, escape, markdown
-from bot.mattermost_client import MattermostClient, MattermostError
+from bot.platforms.mattermost import MattermostClient, MattermostError, Renderer
+from bot.platforms.mattermost.adapter import ZWJ, escape, markdown
 from bot.signing import seal, token_matches, unseal
 from handlers.markup import user
 from handlers.types import Button, Form, Input, Reply
@@ -145,17 +145,19 @@ def test_dialog_outcome_falls_back_to_a_direct_message_when_the_response_url_has
 
 
 def test_serve_mounts_the_mattermost_routes_and_registers_one_sender(engine, world, clock) -> None:  # type: ignore[no-untyped-def]
-    """With Mattermost configured, create_app adds the three routes and one courier sender, calling nobody."""
-    from bot.app import build_runtime
+    """With Mattermost configured, the composition has one courier sender and create_app the three routes,
+    calling nobody; building the app again registers nothing more."""
+    from bot.compose import compose
     from bot.config import Settings
-    from bot.mattermost import MattermostSender
+    from bot.platforms.mattermost import MattermostSender
     from bot.server import create_app
 
     settings = Settings(database_url=str(engine.url), mattermost_url="http://mm.invalid", mattermost_bot_token="t",
                         mattermost_command_tokens=("c",), secret="s", public_url="https://incubot.example/")
-    runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
-    app = create_app(runtime)
-    create_app(runtime)
+    incubot = compose(settings, clock=clock, engine=engine, migrate=False)
+    runtime = incubot.runtime
+    app = create_app(incubot)
+    create_app(incubot)
     paths = {getattr(r, "path", "") for r in app.routes}
     assert {"/mattermost/command", "/mattermost/actions", "/mattermost/dialogs"} <= paths
     senders = [s for s in runtime.courier.senders if isinstance(s, MattermostSender)]

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.app import Runtime, build_runtime
+from bot.compose import compose
 from bot.config import Settings
+from bot.runtime import Runtime
 from handlers.types import Request
 from storage import ledger
 from storage.db import make_engine, session_factory, unit_of_work, upgrade
@@ -27,8 +28,8 @@ SUBMITTERS = ("lea.dupont", "julien.moreau", "camille.martin")  # a coach and an
 def runtime(any_engine: Engine) -> Runtime:
     """The whole bot in the demo world, on a SQLite file then on PostgreSQL."""
     load_world(session_factory(any_engine), NOW)
-    return build_runtime(Settings(database_url=str(any_engine.url)), clock=Clock(), engine=any_engine,
-                         migrate=False)
+    return compose(Settings(database_url=str(any_engine.url)), clock=Clock(), engine=any_engine,
+                         migrate=False, plugs=()).runtime
 
 
 def test_fifty_simultaneous_submissions_get_fifty_consecutive_references(runtime: Runtime) -> None:

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import Runtime, build_runtime
+from bot.compose import compose
 from bot.config import Settings
+from bot.runtime import Runtime
 from bot.scheduler import JOB_ID, MISFIRE_GRACE_SECONDS, StdoutSender, build_scheduler, sweep, sweep_job
 from handlers import reminders
 from handlers.markup import plain
@@ -24,7 +25,7 @@ from handlers.reminders import first_working_day, is_working_day, working_days_a
 from storage import ledger, outbox
 from storage.db import make_engine, session_factory, unit_of_work
 from storage.models import Committee, OutboxMessage
-from tests.chat import RecordingSender
+from tests.chat import RecordingSender, runtime_of
 from tests.conftest import Clock, load_world
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -67,10 +68,8 @@ class Incubator:
 
 
 def make_incubator(engine, clock: Clock) -> Incubator:  # type: ignore[no-untyped-def]
-    runtime = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False)
     sender = RecordingSender()
-    runtime.add_sender(sender)
-    return Incubator(runtime, sender, clock)
+    return Incubator(runtime_of(engine, clock, sender), sender, clock)
 
 
 @pytest.fixture
@@ -173,8 +172,7 @@ def test_committee_reminders_go_at_j30_j7_j1_at_nine_to_every_coach_and_intrapre
 def test_an_operator_can_move_the_reminder_hour(engine, world, clock: Clock) -> None:  # type: ignore[no-untyped-def]
     """INCUBOT_REMINDER_TIME=07:30: the J-7 committee reminder goes at 07:30 Paris, not before, not at 09:00."""
     settings = Settings.from_env({"DATABASE_URL": str(engine.url), "INCUBOT_REMINDER_TIME": "07:30"})
-    runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
-    runtime.add_sender(RecordingSender())
+    runtime = compose(settings, clock=clock, engine=engine, migrate=False, plugs=[RecordingSender().plug()]).runtime
     inc = Incubator(runtime, runtime.courier.senders[0], clock)  # type: ignore[arg-type]
     inc.sweep(paris(2026, 12, 7, 20, 0))  # the J-30 reminder, caught up on a fresh database
     assert not [r for r in inc.sweep(paris(2026, 12, 8, 7, 29)) if r.kind == reminders.COMMITTEE]
@@ -496,9 +494,8 @@ def test_cli_reminders_without_a_platform_are_shown_and_kept_then_go_once_a_plat
     assert "5 rappel(s) à envoyer" in capsys.readouterr().out  # still waiting, not burnt
 
     engine = make_engine(url)
-    runtime = build_runtime(Settings(database_url=url), engine=engine, migrate=False)
-    platform = RecordingSender()
-    runtime.add_sender(platform)  # Slack configured, say
+    platform = RecordingSender()  # Slack configured, say
+    runtime = runtime_of(engine, None, platform)
     assert sweep(runtime, datetime(2022, 12, 1, 10, tzinfo=PARIS)).sent == 5
     assert sweep(runtime, datetime(2022, 12, 1, 10, 1, tzinfo=PARIS)).sent == 0
     assert len([r for r in platform.messages("managers") if "Rapport mensuel — novembre 2022" in r.text]) == 1
@@ -622,6 +619,7 @@ def test_serve_starts_the_scheduler_and_shuts_it_down_on_exit(tmp_path: Path, mo
     import uvicorn
 
     import bot.scheduler
+    import bot.server
     from bot.server import serve
 
     started = []
@@ -633,7 +631,7 @@ def test_serve_starts_the_scheduler_and_shuts_it_down_on_exit(tmp_path: Path, mo
         return scheduler
 
     seen_running = []
-    monkeypatch.setattr(bot.scheduler, "start_scheduler", spy)
+    monkeypatch.setattr(bot.server, "start_scheduler", spy)
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen_running.append(bool(started) and started[-1].running))
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'serve.db'}")
     assert serve(settings, port=0) == 0

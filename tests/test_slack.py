@@ -372,7 +372,7 @@ def test_a_click_is_stored_before_it_is_acked_and_decided_after(slack: SlackChat
 def test_http_mode_without_signing_secret_is_refused() -> None:
     """Slack over HTTP without a signing secret would accept anything: the factory refuses to build it."""
     from bot.config import ConfigError, Settings
-    from bot.slack import TrackedExecutor, build_app, build_client
+    from bot.platforms.slack.adapter import TrackedExecutor, build_app, build_client
 
     settings = Settings(slack_bot_token="xoxb-x", slack_app_token="xapp-1-x")
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
@@ -382,7 +382,7 @@ def test_http_mode_without_signing_secret_is_refused() -> None:
 def test_the_client_uses_slack_api_url_and_retries_rate_limits_and_server_errors() -> None:
     """The Web API base URL comes from SLACK_API_URL (GovSlack, tests); 429 and 5xx have retry handlers."""
     from bot.config import Settings
-    from bot.slack import RetryAfterHandler, ServerErrorHandler, build_client
+    from bot.platforms.slack.adapter import RetryAfterHandler, ServerErrorHandler, build_client
 
     client = build_client(Settings(slack_bot_token="xoxb-x", slack_signing_secret="s",
                                    slack_api_url="https://slack-gov.example/api"))
@@ -395,19 +395,21 @@ def test_socket_mode_runs_the_same_listeners_without_http(engine, world, clock) 
     """With SLACK_APP_TOKEN no HTTP route is mounted; a command arriving over the WebSocket gets the same answer."""
     from slack_bolt import BoltRequest
 
-    from bot.app import build_runtime
+    from bot.compose import compose
     from bot.config import Settings
+    from bot.platforms.slack import SlackPlatform
+    from bot.platforms.slack.adapter import EVENTS_PATH
     from bot.server import create_app
-    from bot.slack import EVENTS_PATH, install
     from tests.fake_slack import BOT_TOKEN, FakeSlack
 
     with FakeSlack() as fake:
         settings = Settings(database_url=str(engine.url), slack_bot_token=BOT_TOKEN, slack_app_token="xapp-1-test",
                             slack_api_url=fake.api_url)
-        runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
-        assert all(getattr(r, "path", None) != EVENTS_PATH for r in create_app(runtime).routes)
-        wiring = install(runtime, socket_mode=True)
-        assert install(runtime, socket_mode=True) is wiring  # one sender per runtime
+        incubot = compose(settings, clock=clock, engine=engine, migrate=False)
+        assert all(getattr(r, "path", None) != EVENTS_PATH for r in create_app(incubot).routes)
+        wiring = incubot.platform("slack")
+        assert isinstance(wiring, SlackPlatform) and wiring.socket_mode
+        assert incubot.runtime.courier.senders == [wiring.sender]  # one sender, though no route was built
         response_url = fake.new_response_url()
         ack = wiring.app.dispatch(BoltRequest(mode="socket_mode", body={
             "command": "/incubot", "text": "budget", "user_id": LEA, "channel_id": "C0GENERAL", "team_id": "T0INCUBOT",

@@ -9,13 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from starlette.testclient import TestClient
 
-from bot.app import build_runtime
-from bot.config import Settings
 from bot.scheduler import sweep
 from bot.server import create_app
 from storage import ledger
 from storage.db import make_engine, unit_of_work
-from tests.chat import RecordingSender
+from tests.chat import RecordingSender, composed
 
 PARIS = ZoneInfo("Europe/Paris")
 PEOPLE = ("Camille", "Martin", "Hugo", "Bernard", "Claire", "Petit", "Julien", "Moreau", "Sophie", "Laurent",
@@ -25,8 +23,8 @@ PEOPLE = ("Camille", "Martin", "Hugo", "Bernard", "Claire", "Petit", "Julien", "
 @pytest.fixture
 def site(engine, world, clock):  # type: ignore[no-untyped-def]
     """The HTTP app on the demo world, with two decided quotes, one waiting, and the reminders of 1 December."""
-    runtime = build_runtime(Settings(database_url=str(engine.url)), clock=clock, engine=engine, migrate=False)
-    runtime.add_sender(RecordingSender())
+    incubot = composed(engine, clock, RecordingSender())
+    runtime = incubot.runtime
     t0 = datetime(2026, 10, 5, 10, tzinfo=PARIS)
     with unit_of_work(world) as session:
         for startup, intra, cents, hours, fate in (("dedale", "julien.moreau", 10_000_00, 2, "validate"),
@@ -43,7 +41,7 @@ def site(engine, world, clock):  # type: ignore[no-untyped-def]
                 ledger.refuse_quote(session=session, reference=q.reference, actor_id=intra, platform="console",
                                     reason="Hors périmètre", now=t0 + timedelta(hours=hours))
     sweep(runtime, datetime(2026, 12, 1, 9, tzinfo=PARIS))
-    return TestClient(create_app(runtime))
+    return TestClient(create_app(incubot))
 
 
 class _Parsed(HTMLParser):
@@ -100,8 +98,8 @@ def test_stats_json_gives_the_same_figures(site: TestClient) -> None:
 
 def test_stats_on_an_empty_database(engine) -> None:  # type: ignore[no-untyped-def]
     """A fresh install still renders the page (no year, no decision yet)."""
-    runtime = build_runtime(Settings(database_url=str(engine.url)), engine=engine, migrate=False)
-    client = TestClient(create_app(runtime))
+    incubot = composed(engine)
+    client = TestClient(create_app(incubot))
     assert client.get("/stats").status_code == 200
     assert client.get("/stats.json").json()["median_time_to_decision_seconds"]["quotes"] is None
 
@@ -111,7 +109,7 @@ def test_healthz_is_200_when_the_database_takes_a_write_and_counts_what_waits(si
     response = site.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "outbox": {"pending": 0, "failed": 0}, "inbox": {"pending": 0}}
-    runtime = site.app.state.runtime  # type: ignore[attr-defined]
+    runtime = site.app.state.incubot.runtime  # type: ignore[attr-defined]
     from sqlmodel import select
 
     from storage import outbox
@@ -134,8 +132,8 @@ def test_healthz_is_503_when_the_database_answers_reads_but_refuses_writes(engin
 
     read_only = make_engine(engine.url.render_as_string(hide_password=False))
     sa.event.listen(read_only, "connect", lambda conn, _record: conn.execute("PRAGMA query_only = ON"))
-    runtime = build_runtime(Settings(database_url=str(read_only.url)), engine=read_only, migrate=False)
-    response = TestClient(create_app(runtime)).get("/healthz")
+    incubot = composed(read_only)
+    response = TestClient(create_app(incubot)).get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "not writable"}
     read_only.dispose()
@@ -144,8 +142,8 @@ def test_healthz_is_503_when_the_database_answers_reads_but_refuses_writes(engin
 def test_healthz_is_503_and_stats_unavailable_when_the_database_is_down(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A database that does not answer: /healthz 503 (the load balancer stops sending), /stats 503, no traceback."""
     down = make_engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'incubot.db'}")
-    runtime = build_runtime(Settings(database_url=str(down.url)), engine=down, migrate=False)
-    client = TestClient(create_app(runtime), raise_server_exceptions=False)
+    incubot = composed(down)
+    client = TestClient(create_app(incubot), raise_server_exceptions=False)
     response = client.get("/healthz")
     assert response.status_code == 503 and response.json() == {"status": "unavailable", "database": "down"}
     assert client.get("/stats").status_code == 503
@@ -156,5 +154,5 @@ def test_healthz_is_503_and_stats_unavailable_when_the_database_is_down(tmp_path
 def test_healthz_is_503_when_postgresql_does_not_answer() -> None:
     """A PostgreSQL server that is not there (closed port): 503, quickly."""
     down = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
-    runtime = build_runtime(Settings(database_url=str(down.url)), engine=down, migrate=False)
-    assert TestClient(create_app(runtime)).get("/healthz").status_code == 503
+    incubot = composed(down)
+    assert TestClient(create_app(incubot)).get("/healthz").status_code == 503

@@ -1,20 +1,21 @@
 """Slack: translate Slack's requests into neutral ones and neutral replies into Block Kit.
 
 No rule lives here: every request becomes a call to ``runtime.bot`` (``message``,
-``action``, ``submit``), and every answer is rendered by ``bot/slack_render.py``.
+``action``, ``submit``), and every answer is rendered by ``render.py`` beside this file.
+:func:`build` makes the :class:`SlackPlatform` (a :class:`bot.port.Platform`):
 
-- HTTP mode: ``routes(runtime)`` gives ``POST /slack/events`` (commands, interactivity,
+- HTTP mode: its ``routes()`` are ``POST /slack/events`` (commands, interactivity,
   events) for the Starlette app of ``incubot serve``. Bolt's synchronous ``dispatch``
   runs in Starlette's thread pool so it never blocks the event loop.
-- Socket Mode (``SLACK_APP_TOKEN``): ``start_socket_mode(runtime)``.
-- The courier's :class:`SlackSender` posts direct messages and updates them in place.
+- Socket Mode (``SLACK_APP_TOKEN``): no route; ``start()`` connects the WebSocket, ``stop()`` closes it.
+- Its ``sender`` (:class:`SlackSender`) posts direct messages and updates them in place.
 
 Slack wants an ack within 3 s, and never resends a command or a click. So everything acked
 before its work is done — commands, events (DMs, mentions, App Home), button clicks — is
 first **stored** in the inbox (``storage/inbox.py``, one short transaction, keyed so that a
 replay or Slack's retry of an event is a no-op), then acked, then processed by the inbox
 workers (``bot/inbox.py``: a few threads that yield to requests waiting for their ack,
-:class:`AcksFirst`). A worker rebuilds what it needs from the stored request (the
+:class:`bot.inbox.AcksFirst`). A worker rebuilds what it needs from the stored request (the
 ``response_url`` of the answer, the clicked message), so after a restart the work is done
 once and its answer still goes out. A modal submission is the exception: it is decided
 *before* the ack (its field errors travel in the ack, ``response_action: errors``), in one
@@ -23,9 +24,9 @@ sent after. Requests Slack never sends (not UTF-8, not JSON, missing fields) get
 Bolt parses them; a bad signature 401. A command or a click, verified and parsed there,
 is stored and acked by :class:`SlackEndpoint` itself (its ack is empty: Bolt's dispatch
 would only check and parse it again); events and modals go through Bolt. Rendering and
-Web API calls always come after the ack. Once Slack is installed, the outbox is delivered by a background thread
-(``runtime.services.deliver`` only kicks it), so a rate-limited Web API never holds a
-request of any platform.
+Web API calls always come after the ack. With Slack on, the outbox is delivered by background threads
+(the composition root decides it: ``PLUG.deliver_in_background``), so a rate-limited Web API
+never holds a request of any platform.
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ import hashlib
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl
 
 from slack_bolt import App, BoltRequest
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
@@ -57,12 +59,13 @@ from starlette.requests import Request as HTTPRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot import slack_render as render
-from bot.app import Runtime
-from bot.background import BackgroundDelivery, TrackedExecutor
+from bot.background import TrackedExecutor
 from bot.config import ConfigError, Settings
 from bot.delivery import PlatformAddresses, Posted
-from bot.inbox import InboxWorkers
+from bot.inbox import AcksFirst, InboxWorkers
+from bot.platforms.slack import render
+from bot.port import Plug
+from bot.runtime import Runtime
 from handlers.types import Action, ActionResult, Button, Form, Reply, Request, Submission
 from storage import inbox
 from storage.models import InboxStatus
@@ -72,10 +75,8 @@ EVENTS_PATH = "/slack/events"
 # A button that opens a form, for commands typed where Slack gives no trigger_id (DMs, mentions).
 OPEN_FORM_ACTION = "incubot.open_form"
 LISTENER_THREADS = 4  # Bolt's own pool: with process_before_response it only runs lazy listeners (none)
-# The work after an ack (handlers, answers, Web API calls) runs on the inbox workers' few threads:
-# listeners only store and ack, and a burst of slow commands never queues an ack behind them.
-WORK_THREADS = 2
-WORK_NICENESS = 10  # see _lower_priority
+# The work after an ack (handlers, answers, Web API calls) runs on the inbox workers' few threads
+# (runtime.inbox): listeners only store and ack, and a burst of slow commands never queues an ack behind them.
 MAX_RETRY_AFTER = 60.0
 
 log = logging.getLogger("incubot.slack")
@@ -86,12 +87,14 @@ _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
 class _SleepInjected(RetryHandler):
-    """Retry handlers whose pause is injectable: tests check the pause, they do not take it."""
+    """Retry handlers whose pause is injected: tests record the pause, they do not take it."""
 
-    sleep: Callable[[float], None] = staticmethod(time.sleep)  # type: ignore[assignment]
+    def __init__(self, *, sleep: Callable[[float], None] = time.sleep, max_retry_count: int = 1) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.sleep = sleep
 
 
-class RetryAfterHandler(RateLimitErrorRetryHandler, _SleepInjected):
+class RetryAfterHandler(_SleepInjected, RateLimitErrorRetryHandler):
     """429 → wait what ``Retry-After`` says (bounded), then send again: no message lost to a rate limit."""
 
     def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
@@ -109,7 +112,7 @@ class RetryAfterHandler(RateLimitErrorRetryHandler, _SleepInjected):
         state.increment_current_attempt()
 
 
-class ServerErrorHandler(ServerErrorRetryHandler, _SleepInjected):
+class ServerErrorHandler(_SleepInjected, ServerErrorRetryHandler):
     """500/503 → back off (slack-sdk's interval calculator) and send again."""
 
     def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
@@ -119,46 +122,14 @@ class ServerErrorHandler(ServerErrorRetryHandler, _SleepInjected):
         state.increment_current_attempt()
 
 
-def build_client(settings: Settings) -> WebClient:
-    """The Web API client, on ``SLACK_API_URL``, retrying rate limits and server errors."""
+def build_client(settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> WebClient:
+    """The Web API client, on ``SLACK_API_URL``, retrying rate limits and server errors (pausing with ``sleep``)."""
     # slack-sdk joins method names to the base URL: without its final "/", ".../api" + "chat.update" loses "api".
     base_url = settings.slack_api_url.rstrip("/") + "/"
     client = WebClient(token=settings.slack_bot_token, base_url=base_url, timeout=15)
-    client.retry_handlers.append(RetryAfterHandler(max_retry_count=3))
-    client.retry_handlers.append(ServerErrorHandler(max_retry_count=2))
+    client.retry_handlers.append(RetryAfterHandler(max_retry_count=3, sleep=sleep))
+    client.retry_handlers.append(ServerErrorHandler(max_retry_count=2, sleep=sleep))
     return client
-
-
-# --------------------------------------------------------------------------- background work
-
-
-class AcksFirst:
-    """Acks have a 3-second deadline, answers a 30-minute one: work waits while Slack waits for an ack.
-
-    The HTTP endpoint counts the requests being acked; a work thread about to start waits
-    until none is in flight, at most ``max_wait`` (so a long burst delays answers a little,
-    never forever). Python threads share one interpreter lock: without this, a burst of
-    ``budget`` answers being computed would slow down the acks of the requests behind them.
-    """
-
-    def __init__(self, max_wait: float = 0.1) -> None:
-        self.max_wait = max_wait
-        self._idle = threading.Condition()
-        self._in_flight = 0
-
-    def enter(self) -> None:
-        with self._idle:
-            self._in_flight += 1
-
-    def leave(self) -> None:
-        with self._idle:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.notify_all()
-
-    def wait(self) -> None:
-        with self._idle:
-            self._idle.wait_for(lambda: self._in_flight == 0, timeout=self.max_wait)
 
 
 # --------------------------------------------------------------------------- courier sender
@@ -187,30 +158,81 @@ class SlackSender(PlatformAddresses):
 # --------------------------------------------------------------------------- the Bolt app
 
 
-@dataclass
-class SlackWiring:
-    """The Bolt app of one runtime, its client, executors and courier sender."""
+@dataclass(eq=False)
+class SlackPlatform:
+    """Slack as the core sees it (a :class:`bot.port.Platform`): the Bolt app, its client, the sender."""
 
     runtime: Runtime
-    app: App
     client: WebClient
     sender: SlackSender
     listeners: TrackedExecutor
-    inbox: InboxWorkers
-    delivery: BackgroundDelivery
-    acks: AcksFirst
+    socket_mode: bool = False
+    name: str = PLATFORM
+    _socket: SocketModeHandler | None = field(default=None, init=False, repr=False)
+
+    @property
+    def inbox(self) -> InboxWorkers:
+        return self.runtime.inbox
+
+    @property
+    def acks(self) -> AcksFirst:
+        return self.runtime.acks
 
     @property
     def work(self) -> TrackedExecutor:
         """The inbox workers' threads (the work after the acks)."""
         return self.inbox.executor
 
+    @cached_property
+    def app(self) -> App:
+        """The Bolt app, built on first use (its constructor calls ``auth.test``: ``incubot clock``,
+        which only needs the sender, never builds it)."""
+        app = build_app(self.runtime.settings, self.client, self.listeners, socket_mode=self.socket_mode)
+        app.command(re.compile(r"^/"))(self.on_command)
+        app.action(re.compile(r".+"))(self.on_action)
+        app.view_submission(re.compile(r".+"))(self.on_submission)
+        app.event("message")(self.on_message)
+        app.event("app_mention")(self.on_mention)
+        app.event("app_home_opened")(self.on_home)
+        app.error(self.on_error)
+        return app
+
+    # ------------------------------------------------------------------ the port
+
+    def routes(self) -> list[BaseRoute]:
+        """``POST /slack/events`` in HTTP mode; none in Socket Mode (everything comes over the WebSocket)."""
+        if self.socket_mode:
+            return []
+        endpoint = SlackEndpoint(self, self.app)  # built now: a configuration error stops `serve` at start
+        return [Route(EVENTS_PATH, endpoint.handle, methods=["POST"])]
+
+    def start(self) -> None:
+        """Socket Mode: connect the WebSocket (background threads; HTTP keeps serving /healthz, /stats…)."""
+        if not self.socket_mode or self._socket is not None:
+            return
+        self._socket = SocketModeHandler(self.app, self.runtime.settings.slack_app_token)
+        self._socket.connect()
+        log.info("slack: socket mode connected")
+
+    def stop(self, timeout: float) -> bool:
+        """Close the WebSocket, then let the listeners finish storing what they acked."""
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        try:
+            self.listeners.join(timeout)
+        except TimeoutError:
+            return False
+        return True
+
     def join(self, timeout: float = 30.0) -> None:
-        """Wait until listeners, the work after acks and deliveries have finished (tests; a graceful stop)."""
+        """Wait until listeners, the work after acks and deliveries have finished (tests)."""
+        background = self.runtime.background
         for _ in range(3):  # a listener hands work over, which kicks a delivery, which finishes last
             self.listeners.join(timeout)
             self.work.join(timeout)
-            self.delivery.executor.join(timeout)
+            if background is not None:
+                background.executor.join(timeout)
 
     def register(self) -> None:
         """What each kind of stored request does: decide (through ``runtime.bot``), then answer."""
@@ -253,7 +275,7 @@ class SlackWiring:
         if body.get("command") and body.get("user_id"):
             return "slack.command", {"body": body}
         if body.get("type") == "block_actions" and body.get("actions"):
-            return SlackWiring.click_kind(body), {"body": {k: v for k, v in body.items() if k != "message"}}
+            return SlackPlatform.click_kind(body), {"body": {k: v for k, v in body.items() if k != "message"}}
         return None
 
     @staticmethod
@@ -527,44 +549,24 @@ def build_app(settings: Settings, client: WebClient, executor: TrackedExecutor, 
     )
 
 
-def install(runtime: Runtime, *, socket_mode: bool = False) -> SlackWiring:
-    """Build the Slack side of ``runtime`` once: Bolt app, listeners, inbox workers, courier sender, delivery."""
-    for sender in runtime.courier.senders:
-        if isinstance(sender, SlackSender) and getattr(sender, "wiring", None) is not None:
-            return sender.wiring  # type: ignore[no-any-return, attr-defined]
+def build(runtime: Runtime, *, sleep: Callable[[float], None] = time.sleep) -> SlackPlatform:
+    """Slack on ``runtime``: its client (pausing with ``sleep`` between retries), sender and inbox processors."""
     settings = runtime.settings
-    client = build_client(settings)
-    listeners = TrackedExecutor(LISTENER_THREADS, "incubot-slack")
-    app = build_app(settings, client, listeners, socket_mode=socket_mode)
-    sender = SlackSender(client)
-    delivery = runtime.deliver_in_background(niceness=WORK_NICENESS)
-    acks = AcksFirst()
-    workers = runtime.inbox_workers(threads=WORK_THREADS, niceness=WORK_NICENESS, before_each=acks.wait)
-    wiring = SlackWiring(runtime, app, client, sender, listeners, workers, delivery, acks)
-    wiring.register()
-    sender.wiring = wiring  # type: ignore[attr-defined]
-    app.command(re.compile(r"^/"))(wiring.on_command)
-    app.action(re.compile(r".+"))(wiring.on_action)
-    app.view_submission(re.compile(r".+"))(wiring.on_submission)
-    app.event("message")(wiring.on_message)
-    app.event("app_mention")(wiring.on_mention)
-    app.event("app_home_opened")(wiring.on_home)
-    app.error(wiring.on_error)
-    runtime.add_sender(sender)
-    return wiring
+    client = build_client(settings, sleep=sleep)
+    slack = SlackPlatform(runtime, client, SlackSender(client), TrackedExecutor(LISTENER_THREADS, "incubot-slack"),
+                          socket_mode=settings.slack_socket_mode)
+    slack.register()
+    return slack
 
 
-def routes(runtime: Runtime) -> list[BaseRoute]:
-    """``POST /slack/events`` for the Starlette app of ``incubot serve``."""
-    wiring = install(runtime)
-    endpoint = SlackEndpoint(wiring)
-    return [Route(EVENTS_PATH, endpoint.handle, methods=["POST"])]
+PLUG = Plug(PLATFORM, enabled=lambda settings: settings.slack_enabled, build=build, deliver_in_background=True)
 
 
 class SlackEndpoint:
-    def __init__(self, wiring: SlackWiring) -> None:
-        self.wiring = wiring
-        self.verifier = SignatureVerifier(wiring.runtime.settings.slack_signing_secret or "")
+    def __init__(self, slack: SlackPlatform, app: App) -> None:
+        self.slack = slack
+        self.app = app
+        self.verifier = SignatureVerifier(slack.runtime.settings.slack_signing_secret or "")
 
     async def handle(self, request: HTTPRequest) -> Response:
         body = await request.body()  # bounded by bot/limits.py before anything reads it
@@ -572,20 +574,20 @@ class SlackEndpoint:
         if isinstance(checked, Response):
             return checked
         text, parsed = checked
-        self.wiring.acks.enter()
+        self.slack.acks.enter()
         try:
             # A command or a click is only stored before its empty ack: verified and parsed once, just
             # above, it needs nothing of Bolt's dispatch (a second signature check, a second parse,
             # middleware, listener matching) — the ack is one HMAC and one INSERT.
-            direct = SlackWiring.stored_now(parsed) if isinstance(parsed, dict) else None
+            direct = SlackPlatform.stored_now(parsed) if isinstance(parsed, dict) else None
             if direct is not None:
                 key = replay_key(parsed, request.headers.get("x-slack-request-timestamp", ""), text)
-                await run_in_threadpool(self.wiring.store, direct[0], key, direct[1])
+                await run_in_threadpool(self.slack.store, direct[0], key, direct[1])
                 return Response(status_code=200)
             # Bolt is synchronous (signature check, listeners): keep it off the event loop.
-            bolt_response = await run_in_threadpool(self.wiring.app.dispatch, to_bolt_request(request, body))
+            bolt_response = await run_in_threadpool(self.app.dispatch, to_bolt_request(request, body))
         finally:
-            self.wiring.acks.leave()
+            self.slack.acks.leave()
         return to_starlette_response(bolt_response)
 
     def verified(self, raw: bytes, headers: Mapping[str, str]) -> Response | tuple[str, Any]:
@@ -673,14 +675,3 @@ def _shape_problem(body: Any) -> str | None:
     if kind is None and "command" not in body and "ssl_check" not in body:
         return "not a Slack request"
     return None
-
-
-def start_socket_mode(runtime: Runtime) -> Any:
-    """Connect to Slack over a WebSocket (``SLACK_APP_TOKEN``); returns the running handler."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    wiring = install(runtime, socket_mode=True)
-    handler = SocketModeHandler(wiring.app, runtime.settings.slack_app_token)
-    handler.connect()  # background threads; `incubot serve` keeps serving HTTP (/healthz, /stats, Mattermost)
-    log.info("slack: socket mode connected")
-    return handler

@@ -2,7 +2,8 @@
 
 Buttons become numbered choices (type the number), forms become questions, and
 ``:as PERSON`` switches who is talking, so one person can play the coach, then
-the intrapreneur who receives the request.
+the intrapreneur who receives the request. :func:`plug` makes the console a platform of
+the composition (``incubot shell``): the conversation is also the courier's sender.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from typing import TextIO
 
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+from starlette.routing import BaseRoute
 
 from bot.delivery import Posted
+from bot.port import Plug
+from bot.runtime import Runtime
 from handlers.core import Bot
 from handlers.i18n import N_, Translator
 from handlers.markup import render
-from handlers.types import Action, ActionResult, Button, Form, Reply, Request, Submission
+from handlers.types import Action, ActionResult, Button, Form, Input, Reply, Request, Submission
 from storage import reference
 from storage.db import SessionFactory, unit_of_work
 from storage.models import Person, Startup
@@ -96,7 +100,8 @@ class Console:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     ask: Callable[[str], str] = lambda prompt: input(prompt)  # noqa: E731 - looked up when asked (tests patch it)
     color: bool = False
-    platform: str = PLATFORM
+    platform: str = PLATFORM  # the courier's name for it (Sender)
+    name: str = PLATFORM  # the composition's name for it (Platform)
     choices: dict[int, Button] = field(default_factory=dict)
     _numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -104,6 +109,21 @@ class Console:
     @property
     def t(self) -> Translator:
         return self.bot.t
+
+    # ------------------------------------------------------------------ the port
+
+    @property
+    def sender(self) -> Console:
+        return self  # what the courier sends is shown in the same terminal
+
+    def routes(self) -> list[BaseRoute]:
+        return []
+
+    def start(self) -> None:
+        """The conversation runs in :meth:`loop`, called by ``incubot shell``."""
+
+    def stop(self, timeout: float) -> bool:
+        return True
 
     # ------------------------------------------------------------------ courier sender
 
@@ -208,10 +228,7 @@ class Console:
                 self._print(self.t("Formulaire abandonné : rien n'a été enregistré.") + "\n")
                 return
 
-    def _ask_field(self, field_: object) -> str | None:
-        from handlers.types import Input
-
-        assert isinstance(field_, Input)
+    def _ask_field(self, field_: Input) -> str | None:
         label = field_.label + ("" if field_.required else self.t(" (facultatif)"))
         if field_.choices:
             for i, choice in enumerate(field_.choices, 1):
@@ -270,3 +287,12 @@ class Console:
             except KeyboardInterrupt:  # Ctrl-C while the bot works: back to the prompt, not a traceback
                 self._print("\n" + self.t("Interrompu. Ce qui était déjà enregistré le reste : vérifiez avec "
                                           "« en-attente ».") + "\n")
+
+
+def plug(person_id: str, *, color: bool = False) -> Plug:
+    """The console of ``incubot shell`` as a platform of the composition, talking as ``person_id``."""
+
+    def build(runtime: Runtime) -> Console:
+        return Console(runtime.bot, runtime.services.sessions, person_id, color=color)
+
+    return Plug(PLATFORM, enabled=lambda _settings: True, build=build)

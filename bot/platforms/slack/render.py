@@ -1,6 +1,6 @@
 """What Slack sees: neutral replies and forms as Block Kit, and modal values back.
 
-Pure functions, no Slack client: ``bot/slack.py`` calls them. Every text goes through
+Pure functions, no Slack client: ``adapter.py`` beside this file calls them. Every text goes through
 :func:`handlers.markup.render`; Slack's three control characters (``&``, ``<``, ``>``)
 are escaped everywhere in mrkdwn, so a person's ``<!channel>``, ``<@U…>`` or
 ``<https://evil|bank>`` is shown as typed and never interpreted. Handlers write no

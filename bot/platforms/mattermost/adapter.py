@@ -1,7 +1,8 @@
 """Mattermost: translation between Mattermost's payloads and the neutral types.
 
-Three routes, mounted by ``bot.server`` when ``MATTERMOST_URL`` and
-``MATTERMOST_BOT_TOKEN`` are set:
+:func:`build` makes the :class:`MattermostPlatform` (a :class:`bot.port.Platform`) when
+``MATTERMOST_URL`` and ``MATTERMOST_BOT_TOKEN`` are set. Its three routes, mounted by
+``incubot serve``:
 
 - ``POST /mattermost/command``: the slash command (form-encoded; its token is checked
   in constant time) → :meth:`Bot.message`; the reply goes back ephemeral in the
@@ -20,7 +21,7 @@ These three are answered once their work is done (no inbox needed: acknowledged 
 done). A body that is not UTF-8 or not JSON, or lacks a field, gets 400.
 
 :class:`MattermostSender` is the courier's sender: direct messages, channel posts and
-in-place updates through :mod:`bot.mattermost_client`. No rule lives here: who may
+in-place updates through :mod:`bot.platforms.mattermost.client`. No rule lives here: who may
 do what, and every sentence, come from ``handlers``.
 """
 
@@ -41,9 +42,10 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from bot.app import Runtime
 from bot.delivery import PlatformAddresses, Posted
-from bot.mattermost_client import MattermostClient, MattermostError
+from bot.platforms.mattermost.client import MattermostClient, MattermostError
+from bot.port import Plug
+from bot.runtime import Runtime
 from bot.signing import seal, token_matches, unseal
 from handlers.markup import plain, render
 from handlers.types import Action, Button, Form, Input, Reply, Request, Submission, SubmissionResult
@@ -425,22 +427,37 @@ class Adapter:
             log.exception("dialog %s: could not show the outcome to %s", state.get("callback"), user_id)
 
 
-def routes(runtime: Runtime, *, client: MattermostClient | None = None) -> list[BaseRoute]:
-    """The Mattermost routes; also registers the courier's Mattermost sender on ``runtime``."""
+@dataclass(eq=False)
+class MattermostPlatform:
+    """Mattermost as the core sees it (a :class:`bot.port.Platform`): three routes and the sender."""
+
+    adapter: Adapter
+    sender: MattermostSender
+    name: str = PLATFORM
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/mattermost/command", self.adapter.command, methods=["POST"]),
+            Route(ACTIONS_PATH, self.adapter.action, methods=["POST"]),
+            Route(DIALOGS_PATH, self.adapter.dialog, methods=["POST"]),
+        ]
+
+    def start(self) -> None:
+        """Nothing to start: Mattermost calls the routes."""
+
+    def stop(self, timeout: float) -> bool:
+        """Nothing to stop: uvicorn finishes the requests in flight (each is done when it is answered)."""
+        return True
+
+
+def build(runtime: Runtime, *, client: MattermostClient | None = None) -> MattermostPlatform:
+    """Mattermost on ``runtime`` (``client``: a given REST client, e.g. one whose retries do not sleep)."""
     settings = runtime.settings
     if not (settings.mattermost_url and settings.mattermost_bot_token and settings.secret):
         raise ValueError("Mattermost needs MATTERMOST_URL, MATTERMOST_BOT_TOKEN and INCUBOT_SECRET")
-    existing = next((s for s in runtime.courier.senders if isinstance(s, MattermostSender)), None)
-    if existing is not None and client is None:
-        sender = existing
-    else:
-        client = client or MattermostClient(settings.mattermost_url, settings.mattermost_bot_token)
-        renderer = Renderer(settings.secret, settings.effective_public_url, runtime.services.clock)
-        sender = MattermostSender(client, renderer)
-        runtime.add_sender(sender)
-    adapter = Adapter(runtime, sender.client, sender.renderer)
-    return [
-        Route("/mattermost/command", adapter.command, methods=["POST"]),
-        Route(ACTIONS_PATH, adapter.action, methods=["POST"]),
-        Route(DIALOGS_PATH, adapter.dialog, methods=["POST"]),
-    ]
+    client = client or MattermostClient(settings.mattermost_url, settings.mattermost_bot_token)
+    renderer = Renderer(settings.secret, settings.effective_public_url, runtime.services.clock)
+    return MattermostPlatform(Adapter(runtime, client, renderer), MattermostSender(client, renderer))
+
+
+PLUG = Plug(PLATFORM, enabled=lambda settings: settings.mattermost_enabled, build=build)
