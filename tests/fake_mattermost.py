@@ -62,6 +62,9 @@ class FakeMattermost:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body are two writes on a kept-alive connection: with Nagle on, the body waits
+            # for the client's delayed ACK (40 ms on Linux) — every call to the fake paid it.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:  # quiet
                 pass
