@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -36,6 +37,15 @@ class Clock:
         from datetime import timedelta
 
         self.now += timedelta(**kwargs)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the tests on the real Synapse all run in one worker: it starts one homeserver
+    (a session fixture is per worker) instead of one per worker."""
+    for item in items:
+        if "synapse" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("synapse"))
 
 
 def _pg_reachable() -> str | None:
@@ -92,11 +102,26 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# One dialect and one compiled-statement cache per backend for every test engine. SQLAlchemy caches
+# compiled SQL per engine, keyed by the dialect object: a fresh engine per test compiled each statement
+# again in each test, a quarter of a chat test's time. The database is still the test's own.
+_SHARED_COMPILATION: dict[str, tuple[Any, Any]] = {}
+
+
+def test_engine(url: str) -> Engine:
+    """``make_engine(url)`` that reuses the compiled SQL of the other tests on the same backend."""
+    engine = make_engine(url)
+    dialect, cache = _SHARED_COMPILATION.setdefault(engine.dialect.name, (engine.dialect, engine._compiled_cache))
+    engine.dialect = engine.pool._dialect = dialect
+    engine._compiled_cache = cache
+    return engine
+
+
 def fresh_sqlite(template: Path, folder: Path) -> Engine:
     """A migrated SQLite database of its own, copied from the session's template."""
     path = folder / "incubot.db"
     shutil.copyfile(template, path)
-    return make_engine(f"sqlite:///{path}")
+    return test_engine(f"sqlite:///{path}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -106,16 +131,29 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: 
         engine = fresh_sqlite(sqlite_template, tmp_path)
     else:
         url = request.getfixturevalue("pg_database")
-        engine = make_engine(url)
+        engine = test_engine(url)
         _truncate_all(engine)
     yield engine
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def world_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The migrated template with the demo world loaded, once per session (copying it is cheaper than importing)."""
+    path = tmp_path_factory.mktemp("world") / "incubot.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    load_world(session_factory(engine), NOW)
+    engine.dispose()
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
 @pytest.fixture
-def engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
-    """A fresh, migrated SQLite file database."""
-    engine = fresh_sqlite(sqlite_template, tmp_path)
+def engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
+    """A fresh, migrated SQLite file database; with the demo world in it when the test asks for ``world``."""
+    with_world = "world" in request.fixturenames
+    engine = fresh_sqlite(request.getfixturevalue("world_template") if with_world else sqlite_template, tmp_path)
     yield engine
     engine.dispose()
 
@@ -158,7 +196,8 @@ def mattermost_id(person_id: str) -> str:
 
 @pytest.fixture
 def world(sessions, clock):  # type: ignore[no-untyped-def]
-    load_world(sessions, clock())
+    """The demo world (``load_world`` at the test clock's date), already in the database ``engine`` copied."""
+    assert clock().year == NOW.year, "world_template was loaded for NOW's year"
     return sessions
 
 
