@@ -354,12 +354,12 @@ def test_ctrl_c_or_ctrl_d_at_the_prompt_ends_the_shell_cleanly(database: str, ca
 def test_ctrl_c_outside_the_shell_prompt_ends_the_command_without_a_traceback(
         database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C during a long command (an import, the start of the shell): exit code 130, no traceback."""
-    import bot.cli
+    import bot.cli.entry
 
     def interrupted(*_args: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(bot.cli, "_run", interrupted)
+    monkeypatch.setattr(bot.cli.entry, "_run", interrupted)
     try:
         code, out, err = incubot(capsys, "import", str(EXAMPLE))
     except KeyboardInterrupt:
@@ -519,3 +519,23 @@ def test_backup_and_restore_of_a_sqlite_database(database: str, capsys: pytest.C
     junk.write_text("pas une base")
     code, _, err = incubot(capsys, "restore", str(junk), "--force")
     assert code == 2 and "n'est pas une sauvegarde d'incubot" in err and dump(database) == before
+
+
+def test_the_command_line_speaks_english_when_set(database: str, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With INCUBOT_LANGUAGE=en, `incubot import` and `incubot budget` answer in English words with English
+    amounts, and a wrong option is explained in argparse's English; French stays the default."""
+    monkeypatch.setenv("INCUBOT_LANGUAGE", "en")
+    code, out, _ = incubot(capsys, "import", str(EXAMPLE))
+    assert code == 0 and "imported: 1 convention created, 3 allocations created" in out, out
+    code, out, _ = incubot(capsys, "budget", "--year", "2021")
+    assert code == 0 and out.splitlines() == [
+        "AE 2021: allocated €800,000.00, committed €0.00, available €800,000.00",
+        "CP 2021: allocated €650,000.00, consumed €0.00, available €650,000.00"]
+    with pytest.raises(SystemExit):
+        incubot(capsys, "export", "--format", "pdf")
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ") and "invalid choice: 'pdf'" in err and "utilisation" not in err
+    monkeypatch.delenv("INCUBOT_LANGUAGE")
+    code, out, _ = incubot(capsys, "budget", "--year", "2021")
+    assert "AE 2021 : allouées 800 000,00 €" in out

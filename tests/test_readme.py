@@ -39,10 +39,10 @@ def test_ci_runs_the_readmes_test_command() -> None:
 
 def test_the_commands_refer_to_what_the_project_provides() -> None:
     """`incubot` is the installed script, `shell --demo` exists, and the `test` extra brings pytest and hypothesis."""
-    from bot.cli import _parser
+    from bot.cli.parser import build_parser
 
     assert PYPROJECT["project"]["scripts"]["incubot"] == "bot.cli:main"
-    args = _parser().parse_args(["shell", "--demo"])
+    args = build_parser().parse_args(["shell", "--demo"])
     assert args.command == "shell" and args.demo
     test_extra = " ".join(PYPROJECT["project"]["optional-dependencies"]["test"])
     assert "pytest" in test_extra and "hypothesis" in test_extra and "psycopg" in test_extra

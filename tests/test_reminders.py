@@ -485,13 +485,13 @@ def test_cli_reminders_without_a_platform_are_shown_and_kept_then_go_once_a_plat
     assert main(["--database", url, "reminders", "send", "--at", "2022-12-01T09:00"]) == 0
     shown = capsys.readouterr()
     assert "Rapport mensuel — novembre 2022" in shown.out and "canal gestionnaires" in shown.out
-    assert "0 message(s) envoyé(s)" in shown.err
+    assert "0 message envoyé" in shown.err
     assert "5 rappels en attente : aucune plateforme configurée (Slack, Mattermost)" in shown.err
     assert main(["--database", url, "reminders", "send", "--at", "2022-12-01T09:00"]) == 0
     again = capsys.readouterr()
-    assert "0 nouveau(x) rappel(s), 0 message(s)" in again.err and "5 rappels en attente" in again.err
+    assert "0 nouveau rappel, 0 message envoyé" in again.err and "5 rappels en attente" in again.err
     assert main(["--database", url, "reminders", "due", "--at", "2022-12-01T09:00"]) == 0
-    assert "5 rappel(s) à envoyer" in capsys.readouterr().out  # still waiting, not burnt
+    assert "5 rappels à envoyer" in capsys.readouterr().out  # still waiting, not burnt
 
     engine = make_engine(url)
     platform = RecordingSender()  # Slack configured, say

@@ -1,0 +1,87 @@
+"""Commands that only read: ``incubot budget``, ``incubot export``, ``incubot report``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from bot.cli.common import CliError, emit
+from bot.cli.wiring import runtime_for
+from bot.config import Settings
+from handlers.errors import CommandError
+from handlers.export import export_rows, to_csv
+from handlers.i18n import Translator
+from handlers.markup import plain
+from handlers.money import decimal_euros
+from handlers.reports import monthly_report, parse_month, report_csv, report_markdown
+from storage import ledger
+from storage.db import unit_of_work
+
+
+def add_parsers(sub: Any, t: Translator) -> None:
+    budget = sub.add_parser("budget", help=t("AE et CP d'une année"))
+    budget.add_argument("--year", type=int, metavar=t("AAAA"), help=t("l'année (sinon l'année en cours)"))
+    budget.add_argument("--json", action="store_true", help=t("en JSON (montants en euros, chaînes décimales)"))
+    budget.set_defaults(run=run_budget, reads_only=True)
+
+    export = sub.add_parser("export", help=t("exporter tous les devis"))
+    export.add_argument("--format", choices=("csv", "json"), default="csv", help=t("csv (par défaut) ou json"))
+    export.add_argument("--output", type=Path, help=t("fichier (sinon la sortie standard)"))
+    export.set_defaults(run=run_export, reads_only=True)
+
+    report = sub.add_parser("report", help=t("le rapport mensuel, en fichier (Markdown ou CSV)"))
+    report.add_argument("--month", help=t("AAAA-MM (sinon le mois précédent)"))
+    report.add_argument("--format", choices=("md", "csv"), default="md", help=t("md (par défaut) ou csv"))
+    report.add_argument("--output", type=Path, help=t("fichier (sinon la sortie standard)"))
+    report.set_defaults(run=run_report, reads_only=True)
+
+
+def run_budget(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
+    runtime = runtime_for(settings)
+    year = args.year or runtime.services.today().year
+    with unit_of_work(runtime.services.sessions) as session:
+        b = ledger.year_balance(session=session, year=year)
+        known = ledger.allocation_years(session=session)
+    if not b.exists:
+        years = ", ".join(map(str, known)) if known else t("aucune (importez un fichier de référence)")
+        raise CliError(t("aucune dotation pour {year}. Années connues : {years}.", year=year, years=years))
+    if args.json:  # the contract of SPEC.md: euros as decimal strings, whatever the language
+        print(json.dumps({
+            "year": year,
+            "ae": {"allocated": decimal_euros(b.ae_cents), "committed": decimal_euros(b.ae_committed_cents),
+                   "available": decimal_euros(b.ae_available_cents)},
+            "cp": {"allocated": decimal_euros(b.cp_cents), "consumed": decimal_euros(b.cp_consumed_cents),
+                   "available": decimal_euros(b.cp_available_cents)},
+        }))
+        return 0
+    print(t("AE {year} : allouées {allocated}, engagées {committed}, disponibles {available}", year=year,
+            allocated=t.money(b.ae_cents), committed=t.money(b.ae_committed_cents),
+            available=t.money(b.ae_available_cents)))
+    print(t("CP {year} : alloués {allocated}, consommés {consumed}, disponibles {available}", year=year,
+            allocated=t.money(b.cp_cents), consumed=t.money(b.cp_consumed_cents),
+            available=t.money(b.cp_available_cents)))
+    return 0
+
+
+def run_export(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
+    runtime = runtime_for(settings)
+    with unit_of_work(runtime.services.sessions) as session:
+        rows = export_rows(session=session)
+    text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n" if args.format == "json" else to_csv(rows)
+    return emit(text, args.output, t.plural("{n} devis exporté dans {file}.", "{n} devis exportés dans {file}.",
+                                            len(rows), file=args.output))
+
+
+def run_report(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
+    runtime = runtime_for(settings)
+    try:
+        year, number = parse_month(args.month or "", runtime.services.today(), t)
+    except CommandError as exc:
+        raise CliError(plain(exc.message)) from None
+    with unit_of_work(runtime.services.sessions) as session:
+        report = monthly_report(session=session, t=t, year=year, month=number)
+    text = report_csv(report, t) if args.format == "csv" else report_markdown(report, t)
+    return emit(text, args.output, t("Rapport {year:04d}-{month:02d} écrit dans {file}.", year=year, month=number,
+                                     file=args.output))
