@@ -19,6 +19,7 @@ import datetime as dt
 import functools
 import gettext
 import io
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -35,6 +36,9 @@ LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 DOMAIN = "messages"
 # What `pybabel extract` is told to look for (README « Traductions », tests/test_i18n.py).
 EXTRACT_KEYWORDS = {"t": None, "N_": None, "plural": (1, 2)}
+# « de {startup} » / « que {name} » in a French sentence, and the letters before which French elides.
+_ELIDABLE = re.compile(r"(?<![\w'])([Dd]e|[Qq]ue) \{(\w+)\}")
+_VOWELS = frozenset("aeiouàâäéèêëîïôöùûüæœAEIOUÀÂÄÉÈÊËÎÏÔÖÙÛÜÆŒ")  # not y: « de Yahoo »
 
 
 def N_(french: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
@@ -104,11 +108,28 @@ class Translator:
 
     def __call__(self, french: str, /, **params: object) -> str:
         template = self.catalog.gettext(french)
-        return template.format(**params) if params else template
+        if not params:
+            return template
+        return self._elide(template, params).format(**params)
 
     def plural(self, singular: str, plural: str, n: int, /, **params: object) -> str:
         """The form of the language for ``n`` (French: 0 and 1 singular; English: 1 only); ``{n}`` is given."""
-        return self.catalog.ngettext(singular, plural, n).format(n=n, **params)
+        return self._elide(self.catalog.ngettext(singular, plural, n), params).format(n=n, **params)
+
+    def _elide(self, template: str, params: dict[str, object]) -> str:
+        """French élision before a value that starts with a vowel: « coach d'Archives Ouvertes », « de Dédale »,
+        « lorsqu'Élise … ». Only « de » and « que » words (a name gets no article); h is left alone (muet or aspiré
+        cannot be told from the spelling)."""
+        if self.language != "fr" or ("de {" not in template and "que {" not in template):
+            return template
+
+        def elided(match: re.Match[str]) -> str:
+            value = str(params.get(match.group(2), ""))
+            if not value[:1] or value[0] not in _VOWELS:
+                return match.group(0)
+            return f"{match.group(1)[:-1]}'{{{match.group(2)}}}"
+
+        return _ELIDABLE.sub(elided, template)
 
     def money(self, cents: int) -> str:
         """``1 500 000,00 €`` / ``€1,500,000.00``: what Babel's ``format_currency`` writes (with plain
@@ -133,10 +154,20 @@ class Translator:
         return _plain_spaces(self._percent.apply(Decimal(part) / Decimal(whole), self.locale))
 
     def date(self, value: date) -> str:
+        """« 1er décembre 2026 », « 5 novembre 2026 » (French writes the first of the month as an ordinal);
+        « 1 December 2026 »."""
+        if self.language == "fr" and value.day == 1:
+            return format_date(value, format="d'er' MMMM y", locale=self.locale)
         return format_date(value, format="long", locale=self.locale)
 
     def datetime(self, value: dt.datetime) -> str:
-        return format_datetime(value.astimezone(self.tz), format="d MMM y HH:mm", locale=self.locale)
+        """« 5 nov. 2026 à 10 h 00 » (French time typography, « 1er » too); « 5 Nov 2026 10:00 »."""
+        local = value.astimezone(self.tz)
+        if self.language != "fr":
+            return format_datetime(local, format="d MMM y HH:mm", locale=self.locale)
+        day = "d'er'" if local.day == 1 else "d"
+        # Plain spaces, as in amounts (see _plain_spaces): « 10 h 00 » is typed and searched that way.
+        return format_datetime(local, format=f"{day} MMM y 'à' H 'h' mm", locale=self.locale)
 
     def month(self, year: int, month: int) -> str:
         return format_date(dt.date(year, month, 1), format="MMMM y", locale=self.locale)

@@ -181,7 +181,7 @@ def test_startups_shows_money_only_to_the_team_and_the_managers(ready: ChatDrive
     """`startups`: names, phases and people for everyone known; a startup's money only to its team and managers."""
     add_person_without_role(engine, "marie.noel", "Marie Noël")
     nobody = refused(ready, engine, "marie.noel", "startups", "Startups de l'incubateur (4)",
-                     "Dédale", "construction depuis le 1 février 2026", "intrapreneur(s) : Julien Moreau",
+                     "Dédale", "construction depuis le 1er février 2026", "intrapreneur(s) : Julien Moreau",
                      "Les montants de chaque startup sont réservés à son équipe et aux gestionnaires.")
     assert "AE engagées" not in nobody and "10 000,00 €" not in nobody
     refused(ready, engine, "marie.noel", "budget dedale",

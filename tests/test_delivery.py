@@ -285,7 +285,7 @@ def test_incubot_outbox_lists_what_waits_or_failed_and_retry_puts_failed_ones_ba
     assert "4 messages en attente, en échec ou non distribuables :" in listed
     assert "n° 1     en échec" in listed and "dernière erreur : ConnectionError: plateforme injoignable" in listed
     assert "slack" in listed and "essais 1" in listed and "n° 3     non distribuable" in listed
-    assert "n° 4     en attente          alert.delivery_failed" in listed and "prévu 2 déc. 2026 10:05" in listed
+    assert "n° 4     en attente          alert.delivery_failed" in listed and "prévu 2 déc. 2026 à 10 h 05" in listed
 
     assert main(["--database", url, "outbox", "retry"]) == 2
     assert "précisez le numéro d'un message" in capsys.readouterr().err

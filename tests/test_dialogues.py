@@ -163,7 +163,7 @@ def test_startups_lists_phases_people_and_budget_used(chat: ChatDriver) -> None:
     chat.click("julien.moreau", "D-2026-0001", "Valider")
     said = chat.say("lea.dupont", "startups").text  # Dédale's coach: its money is hers to see
     assert "Startups de l'incubateur (4)" in said
-    assert "Dédale" in said and "construction depuis le 1 février 2026" in said
+    assert "Dédale" in said and "construction depuis le 1er février 2026" in said
     assert "intrapreneur(s) : Julien Moreau · coach(s) : Léa Dupont" in said
     assert "AE engagées 10 000,00 €" in said and "accélération" in said
 

@@ -121,3 +121,23 @@ def test_english_setting_makes_help_and_budget_answer_in_english(engine, world, 
     assert "allocated €1,500,000.00" in budget and "available €1,700,000.00" in budget
     assert "**By startup**" in budget
     assert "allouées" not in budget and "1 500 000,00 €" not in budget
+
+
+def test_french_typography_first_of_the_month_elision_and_hours() -> None:
+    """« 1er décembre 2026 », « coach d'Archives Ouvertes » but « coach de Dédale », « 5 nov. 2026 à 10 h 00 »;
+    English keeps « 1 December 2026 » and « 10:00 »."""
+    from datetime import UTC, date, datetime
+
+    fr, en = Translator("fr"), Translator("en")
+    assert fr.date(date(2026, 12, 1)) == "1er décembre 2026" and fr.date(date(2026, 12, 5)) == "5 décembre 2026"
+    assert en.date(date(2026, 12, 1)) == "1 December 2026"
+    assert fr.datetime(datetime(2026, 11, 5, 9, 0, tzinfo=UTC)) == "5 nov. 2026 à 10 h 00"
+    assert fr.datetime(datetime(2026, 12, 1, 8, 5, tzinfo=UTC)) == "1er déc. 2026 à 9 h 05"
+    assert en.datetime(datetime(2026, 11, 5, 9, 0, tzinfo=UTC)) == "5 Nov 2026 10:00"
+    assert fr("{role} de {startup}", role="coach", startup="Archives Ouvertes") == "coach d'Archives Ouvertes"
+    assert fr("{role} de {startup}", role="coach", startup="Dédale") == "coach de Dédale"
+    assert fr("{role} de {startup}", role="coach", startup="Euphrosyne") == "coach d'Euphrosyne"
+    assert fr("{role} de {startup}", role="coach", startup="Hachette") == "coach de Hachette"  # h: left alone
+    assert fr("Le détail de {startup} est réservé à son équipe et aux gestionnaires.", startup="Ouvrages") \
+        .startswith("Le détail d'Ouvrages")
+    assert en("{role} de {startup}", role="coach", startup="Archives Ouvertes") == "coach of Archives Ouvertes"
