@@ -26,6 +26,7 @@ from bot.delivery import Posted
 from bot.platforms.console import render_reply
 from bot.runtime import Runtime
 from handlers import reminders
+from handlers.i18n import Translator
 from handlers.types import Reply
 from storage.db import unit_of_work
 from storage.models import Person, Startup
@@ -121,8 +122,9 @@ class StdoutSender:
     platform = "stdout"
     carries = False
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, t: Translator | None = None) -> None:
         self.out = out
+        self.t = t or Translator()
         self._count = 0
         self._lock = threading.Lock()
 
@@ -130,20 +132,20 @@ class StdoutSender:
         return person.name
 
     def channel_address(self, session: Session, startup: Startup | None) -> str | None:
-        return "gestionnaires" if startup is None else startup.name
+        return self.t("gestionnaires") if startup is None else startup.name
 
     def post_direct(self, user: str, reply: Reply) -> Posted:
-        return self._print(f"→ message direct pour {user}", reply)
+        return self._print(self.t("→ message direct pour {user}", user=user), reply)
 
     def post_channel(self, channel: str, reply: Reply) -> Posted:
-        return self._print(f"→ canal {channel}", reply)
+        return self._print(self.t("→ canal {channel}", channel=channel), reply)
 
     def update(self, channel: str, message_id: str, reply: Reply) -> None:
-        self._print(f"→ mise à jour du message {message_id} ({channel})", reply)
+        self._print(self.t("→ mise à jour du message {id} ({channel})", id=message_id, channel=channel), reply)
 
     def _print(self, header: str, reply: Reply) -> Posted:
         with self._lock:
             self._count += 1
             out = self.out or sys.stdout
-            print(f"{header}\n{render_reply(reply)}\n", file=out, flush=True)
+            print(f"{header}\n{render_reply(reply, t=self.t)}\n", file=out, flush=True)
             return Posted(header, str(self._count))

@@ -539,3 +539,18 @@ def test_the_command_line_speaks_english_when_set(database: str, capsys: pytest.
     monkeypatch.delenv("INCUBOT_LANGUAGE")
     code, out, _ = incubot(capsys, "budget", "--year", "2021")
     assert "AE 2021 : allouées 800 000,00 €" in out
+
+
+def test_the_terminal_frames_speak_the_language_of_the_bot() -> None:
+    """The console's fact lines and the preview of `incubot reminders send` go through the catalogs:
+    « Montant : 3 000,00 € » in French, « Amount: … » and « → direct message for … » in English."""
+    from bot.console import render_reply
+    from bot.scheduler import StdoutSender
+    from handlers.types import Fact, Reply
+
+    reply = Reply("Devis", facts=(Fact("Montant", "3 000,00 €"),))
+    assert render_reply(reply, t=Translator("fr")).splitlines()[1] == "  Montant : 3 000,00 €"
+    assert render_reply(reply, t=Translator("en")).splitlines()[1] == "  Montant: 3 000,00 €"
+    out = io.StringIO()
+    StdoutSender(out, t=Translator("en")).post_direct("Julien Moreau", Reply("Hello"))
+    assert out.getvalue().startswith("→ direct message for Julien Moreau\nHello")

@@ -64,7 +64,7 @@ def not_carried(runtime: Runtime, now: datetime, t: Translator) -> None:
     """No platform: print what waits (a preview, nothing is used up) and say why it waits."""
     with unit_of_work(runtime.services.sessions) as session:
         waiting = list(outbox.waiting(session=session, now=now))
-    preview = StdoutSender()
+    preview = StdoutSender(t=t)
     for message in waiting:
         runtime.courier.send_on(preview, message, now=now)
     n_reminders = sum(m.kind.startswith(reminders.KIND_PREFIX) for m in waiting)

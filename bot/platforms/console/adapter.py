@@ -42,7 +42,7 @@ PLATFORM = PlatformName.CONSOLE
 _CODE = re.compile(r"`([^`\n]+)`")
 
 
-def render_reply(reply: Reply, *, bold: Callable[[str], str] = lambda s: s) -> str:
+def render_reply(reply: Reply, *, bold: Callable[[str], str] = lambda s: s, t: Translator | None = None) -> str:
     """A reply as terminal text (user text is shown as typed: a terminal interprets no markup).
 
     Our own ``**bold**`` is bold where the terminal has colours; a ``code`` span (a command to
@@ -53,8 +53,9 @@ def render_reply(reply: Reply, *, bold: Callable[[str], str] = lambda s: s) -> s
         return _CODE.sub(lambda m: bold(m.group(1)), render(text, escape=str, bold=bold))
 
     lines = [terminal(reply.text)]
-    for fact in reply.facts:
-        lines.append(f"  {terminal(fact.label)} : {terminal(fact.value)}")
+    if reply.facts:
+        t = t or Translator()
+        lines += ["  " + t("{label} : {value}", label=terminal(f.label), value=terminal(f.value)) for f in reply.facts]
     return "\n".join(lines)
 
 
@@ -162,7 +163,7 @@ class Console:
     def _show(self, header: str | None, reply: Reply) -> None:
         if header:
             self._print(header)
-        self._print(render_reply(reply, bold=self._bold))
+        self._print(render_reply(reply, bold=self._bold, t=self.t))
         if reply.buttons:
             numbered = []
             for button in reply.buttons:
