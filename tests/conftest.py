@@ -39,15 +39,6 @@ class Clock:
         self.now += timedelta(**kwargs)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist, the tests on the real Synapse all run in one worker: it starts one homeserver
-    (a session fixture is per worker) instead of one per worker."""
-    for item in items:
-        if "synapse" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("synapse"))
-
-
 def _pg_reachable() -> str | None:
     try:
         engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 2})
