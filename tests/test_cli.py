@@ -544,7 +544,7 @@ def test_the_command_line_speaks_english_when_set(database: str, capsys: pytest.
 def test_the_terminal_frames_speak_the_language_of_the_bot() -> None:
     """The console's fact lines and the preview of `incubot reminders send` go through the catalogs:
     « Montant : 3 000,00 € » in French, « Amount: … » and « → direct message for … » in English."""
-    from bot.console import render_reply
+    from bot.platforms.console import render_reply
     from bot.scheduler import StdoutSender
     from handlers.types import Fact, Reply
 

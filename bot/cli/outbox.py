@@ -7,10 +7,10 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from bot.runtime import Runtime
 from bot.cli.common import CliError, at_moment
 from bot.cli.wiring import runtime_for
 from bot.config import Settings
+from bot.runtime import Runtime
 from bot.scheduler import StdoutSender, sweep
 from handlers import reminders
 from handlers.i18n import N_, Translator

@@ -10,8 +10,8 @@ from typing import Any
 from bot.cli.common import CliError, with_database
 from bot.cli.wiring import console_for
 from bot.config import Settings
-from bot.platforms.console import enable_line_editing, history_file
 from bot.demo import load_demo
+from bot.platforms.console import enable_line_editing, history_file
 from handlers.i18n import Translator
 
 DEMO_DATABASE = Path("incubot-demo.db")
