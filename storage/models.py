@@ -435,3 +435,47 @@ class InboxItem(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=100)
     done_at: datetime | None = Field(default=None, sa_column=_dt_null())
     last_error: str | None = Field(default=None, max_length=1000)
+
+
+class PlatformState(SQLModel, table=True):
+    """A platform's own small state, kept across restarts (migration 0008): a sync position,
+    which room is whose direct room… ``name`` is the platform's key, ``value`` its text."""
+
+    __tablename__ = "platform_state"
+
+    platform: str = Field(primary_key=True, max_length=20)
+    name: str = Field(primary_key=True, max_length=300)
+    value: str = Field(sa_type=sa.Text)
+    at: datetime = Field(sa_column=_dt())
+
+
+class PostedChoice(SQLModel, table=True):
+    """A choice offered on a posted message where the platform has no buttons (a reaction key on a
+    Matrix message): what it does (``action`` on ``value``) and the mark the bot put there, if any."""
+
+    __tablename__ = "posted_choice"
+
+    platform: str = Field(primary_key=True, max_length=20)
+    channel: str = Field(primary_key=True, max_length=255)
+    message_id: str = Field(primary_key=True, max_length=255)
+    key: str = Field(primary_key=True, max_length=32)
+    label: str = Field(max_length=200)
+    action: str = Field(max_length=64)
+    value: str = Field(max_length=100)
+    mark_id: str | None = Field(default=None, max_length=255)
+    at: datetime = Field(sa_column=_dt())
+
+
+class FormDialogue(SQLModel, table=True):
+    """A form being filled in step by step (``handlers/steps.py``): one per person and place, so a
+    restart in the middle of it resumes at the same question."""
+
+    __tablename__ = "form_dialogue"
+
+    platform: str = Field(primary_key=True, max_length=20)
+    user_id: str = Field(primary_key=True, max_length=255)
+    place: str = Field(primary_key=True, max_length=600)
+    form: str = Field(sa_type=sa.Text)  # the Form, as JSON
+    queue: str = Field(sa_type=sa.Text)  # the names of the fields still to ask, as a JSON list
+    answers: str = Field(sa_type=sa.Text)  # {name: value} given so far, as JSON
+    updated_at: datetime = Field(sa_column=_dt())
