@@ -112,6 +112,15 @@ class Settings:
     mattermost_command_tokens: tuple[str, ...] = field(default_factory=tuple)
     public_url: str | None = None
     secret: str | None = None
+    # Tchap (Matrix): on when the homeserver, the bot's account and its token are set; no public URL needed.
+    matrix_homeserver_url: str | None = None  # MATRIX_HOMESERVER_URL
+    matrix_user_id: str | None = None  # MATRIX_USER_ID, @incubot-…:server
+    matrix_access_token: str | None = None  # MATRIX_ACCESS_TOKEN (log in once; never a password login per start)
+    matrix_device_id: str | None = None  # MATRIX_DEVICE_ID, the device of that token (encryption keys are per device)
+    matrix_recovery_key: str | None = None  # MATRIX_RECOVERY_KEY: cross-signs the bot's device at start
+    matrix_store: str = "incubot-matrix.db"  # MATRIX_STORE: the key store (SQLite file, or postgres://…)
+    matrix_pickle_key: str | None = None  # MATRIX_PICKLE_KEY: encrypts the stored keys (default: INCUBOT_SECRET)
+    matrix_encrypt_direct: str = "auto"  # MATRIX_ENCRYPT_DIRECT: auto | always | never, for direct rooms it opens
     drain_seconds: float = 10.0  # SIGTERM: how long `serve` lets the inbox workers finish
     max_body: int = 1_048_576  # bytes: a larger request body gets 413 before anything reads it
 
@@ -130,6 +139,10 @@ class Settings:
     @property
     def mattermost_enabled(self) -> bool:
         return bool(self.mattermost_url and self.mattermost_bot_token)
+
+    @property
+    def matrix_enabled(self) -> bool:
+        return bool(self.matrix_homeserver_url and self.matrix_user_id and self.matrix_access_token)
 
     @property
     def effective_public_url(self) -> str:
@@ -197,6 +210,14 @@ class Settings:
             ),
             public_url=get("INCUBOT_PUBLIC_URL"),
             secret=get("INCUBOT_SECRET"),
+            matrix_homeserver_url=(get("MATRIX_HOMESERVER_URL") or "").rstrip("/") or None,
+            matrix_user_id=get("MATRIX_USER_ID"),
+            matrix_access_token=get("MATRIX_ACCESS_TOKEN"),
+            matrix_device_id=get("MATRIX_DEVICE_ID"),
+            matrix_recovery_key=get("MATRIX_RECOVERY_KEY"),
+            matrix_store=get("MATRIX_STORE") or "incubot-matrix.db",
+            matrix_pickle_key=get("MATRIX_PICKLE_KEY"),
+            matrix_encrypt_direct=(get("MATRIX_ENCRYPT_DIRECT") or "auto").lower(),
             drain_seconds=drain_seconds,
             max_body=max_body,
         )
@@ -215,8 +236,14 @@ class Settings:
         if self.mattermost_enabled and not self.mattermost_command_tokens:
             raise ConfigError("Mattermost a besoin de MATTERMOST_COMMAND_TOKENS (jeton de la commande slash).")
 
+        if self.matrix_enabled and not self.matrix_device_id:
+            raise ConfigError("Matrix a besoin de MATRIX_DEVICE_ID (l'appareil du jeton MATRIX_ACCESS_TOKEN).")
+        if self.matrix_encrypt_direct not in ("auto", "always", "never"):
+            raise ConfigError("MATRIX_ENCRYPT_DIRECT vaut « auto », « always » ou « never ».")
+
     def platforms_status(self) -> dict[str, str]:
         return {
             "slack": ("socket mode" if self.slack_socket_mode else "http") if self.slack_enabled else "off",
             "mattermost": "on" if self.mattermost_enabled else "off",
+            "matrix": "on" if self.matrix_enabled else "off",
         }

@@ -84,7 +84,8 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0", scheduler: bo
 
     incubot = compose(settings)
     hints = {"slack": "set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)",
-             "mattermost": "set MATTERMOST_URL, MATTERMOST_BOT_TOKEN, MATTERMOST_COMMAND_TOKENS, INCUBOT_SECRET"}
+             "mattermost": "set MATTERMOST_URL, MATTERMOST_BOT_TOKEN, MATTERMOST_COMMAND_TOKENS, INCUBOT_SECRET",
+             "matrix": "set MATRIX_HOMESERVER_URL, MATRIX_USER_ID, MATRIX_ACCESS_TOKEN, MATRIX_DEVICE_ID"}
     for platform, status in settings.platforms_status().items():
         if status == "off":
             log.warning("platform %s: off (%s); /healthz and /stats are served anyway", platform, hints[platform])

@@ -1,0 +1,296 @@
+"""The connection to the homeserver: mautrix-python on its own thread and asyncio loop.
+
+mautrix is the only Matrix library here, and only this module imports it: it decrypts and
+encrypts (Olm/Megolm, key store in its SQL store, kept across restarts) and can cross-sign
+the bot's device with a recovery key, which current Tchap clients need for encrypted rooms
+(matrix-nio cannot). The rest of the platform calls :meth:`Link.call` from its threads.
+
+The sync loop is ours, not mautrix's: each ``/sync`` response goes through mautrix's
+``handle_sync`` (to-device keys, device lists, the room state store), then its room events —
+decrypted when they can be — are handed to ``on_batch`` *with the next sync token*, which
+stores both in one transaction (``bot/platforms/matrix/platform.py``). A homeserver that is
+down is retried with a growing pause; a ``429 M_LIMIT_EXCEEDED`` is waited out
+(``retry_after_ms``), for syncs and sends alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+log = logging.getLogger("incubot.matrix")
+
+T = TypeVar("T")
+SYNC_TIMEOUT_MS = 30_000
+MAX_PAUSE = 60.0
+MAX_RETRY_AFTER = 60.0
+SEND_ATTEMPTS = 5
+_FILTER = {"presence": {"types": []}, "account_data": {"types": []},
+           "room": {"ephemeral": {"types": []}, "timeline": {"limit": 100}}}
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    homeserver: str
+    user_id: str
+    access_token: str
+    device_id: str
+    store: str  # where mautrix keeps the keys: a SQLite file path or a postgres:// URL
+    pickle_key: str
+    recovery_key: str | None = None
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds a 429 asks to wait, or None if ``exc`` is not a rate limit."""
+    if getattr(exc, "errcode", None) != "M_LIMIT_EXCEEDED" and getattr(exc, "http_status", None) != 429:
+        return None
+    try:
+        body = json.loads(getattr(exc, "text", "") or "{}")
+        ms = float(body.get("retry_after_ms", 1000))
+    except (ValueError, TypeError, AttributeError):
+        ms = 1000.0
+    return min(max(ms / 1000.0, 0.0), MAX_RETRY_AFTER)
+
+
+class Link:
+    """mautrix on a thread of its own; ``call`` runs a coroutine there from any thread."""
+
+    def __init__(self, settings: LinkSettings, on_batch: Callable[[list[dict[str, Any]], str, bool], None],
+                 load_token: Callable[[], str | None], sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
+        self.settings = settings
+        self.on_batch = on_batch
+        self.load_token = load_token
+        self.sleep = sleep or asyncio.sleep
+        self.loop = asyncio.new_event_loop()
+        self.client: Any = None
+        self.db: Any = None
+        self.ready = threading.Event()
+        self.failed: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._sync_task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # ------------------------------------------------------------------ life cycle
+
+    def start(self, timeout: float = 60.0) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="incubot-matrix", daemon=True)
+        self._thread.start()
+        if not self.ready.wait(timeout):
+            raise TimeoutError("the Matrix client did not start in time")
+        if self.failed is not None:
+            raise self.failed
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._open())
+        except BaseException as exc:  # noqa: BLE001 - reported to start()
+            self.failed = exc
+            self.ready.set()
+            return
+        self.ready.set()
+        self._sync_task = self.loop.create_task(self._sync_forever())
+        with contextlib.suppress(asyncio.CancelledError):
+            self.loop.run_until_complete(self._sync_task)
+        self.loop.run_until_complete(self._close())
+        self.loop.close()
+
+    def stop(self, timeout: float) -> bool:
+        """Stop the sync loop, close the HTTP session and the key store (or the process hangs)."""
+        if self._thread is None:
+            return True
+        self._stopping = True
+        if self._sync_task is not None:
+            self.loop.call_soon_threadsafe(self._sync_task.cancel)
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def call(self, make: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
+        """Run ``make()`` on the Matrix loop and wait for its result (from another thread)."""
+        future: Future[T] = asyncio.run_coroutine_threadsafe(self._awaited(make), self.loop)
+        return future.result(timeout)
+
+    @staticmethod
+    async def _awaited(make: Callable[[], Awaitable[T]]) -> T:
+        return await make()
+
+    async def _open(self) -> None:
+        from mautrix.client import Client
+        from mautrix.client.encryption_manager import DecryptionDispatcher
+        from mautrix.client.state_store.asyncpg import PgStateStore
+        from mautrix.crypto import OlmMachine, PgCryptoStore
+        from mautrix.util.async_db import Database
+
+        s = self.settings
+        url = s.store if "://" in s.store else f"sqlite:///{Path(s.store).resolve()}"
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        # One database for both stores: mautrix shares a transaction's connection between them.
+        self.db = Database.create(url, upgrade_table=PgCryptoStore.upgrade_table)
+        await self.db.start()
+        await PgStateStore.upgrade_table.upgrade(self.db)
+        crypto_store = PgCryptoStore(account_id=s.user_id, pickle_key=s.pickle_key, db=self.db)
+        state_store = PgStateStore(self.db)
+        await crypto_store.open()
+        stored_device = await crypto_store.get_device_id()
+        if stored_device and stored_device != s.device_id:  # a new login: the old device's keys are useless
+            log.warning("matrix: device changed (%s → %s): starting a new key store", stored_device, s.device_id)
+            await crypto_store.delete()
+        client = Client(mxid=s.user_id, device_id=s.device_id, base_url=s.homeserver, token=s.access_token,
+                        state_store=state_store, sync_store=crypto_store)
+        crypto = OlmMachine(client, crypto_store, state_store)  # type: ignore[arg-type]
+        client.crypto = crypto
+        client.remove_dispatcher(DecryptionDispatcher)  # we decrypt ourselves, before storing the event
+        await crypto.load()
+        await crypto.share_keys()
+        self.client = client
+        if s.recovery_key:
+            try:
+                await crypto.verify_with_recovery_key(s.recovery_key)
+                log.info("matrix: device %s cross-signed with the recovery key", s.device_id)
+            except Exception:  # noqa: BLE001 - encryption still works; current clients may hide the device
+                log.exception("matrix: cross-signing with MATRIX_RECOVERY_KEY failed")
+
+    async def _close(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                await self.client.api.session.close()
+        if self.db is not None:
+            with contextlib.suppress(Exception):
+                await self.db.stop()
+
+    # ------------------------------------------------------------------ sync
+
+    async def _sync_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        token = await loop.run_in_executor(None, self.load_token)
+        filter_id = None
+        pause = 1.0
+        while not self._stopping:
+            try:
+                if filter_id is None:
+                    from mautrix.types import Filter
+
+                    filter_id = await self.client.create_filter(Filter.deserialize(_FILTER))
+                data = await self.client.sync(since=token, filter_id=filter_id, timeout=SYNC_TIMEOUT_MS)
+                tasks = self.client.handle_sync(data)
+                await asyncio.gather(*tasks)
+                events = await self._events(data, token)
+                next_batch = str(data["next_batch"])
+                await loop.run_in_executor(None, self.on_batch, events, next_batch, token is None)
+                token = next_batch
+                pause = 1.0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the homeserver may be down: Matrix waits, nothing else does
+                wait = retry_after(exc)
+                if wait is None:
+                    wait, pause = pause, min(pause * 2, MAX_PAUSE)
+                    log.warning("matrix: sync failed (%s: %s); next try in %.0f s", type(exc).__name__, exc, wait)
+                await self.sleep(wait)
+
+    async def _events(self, data: dict[str, Any], since: str | None) -> list[dict[str, Any]]:
+        """The room events of one sync worth handling, decrypted where possible, oldest first."""
+        rooms = data.get("rooms") or {}
+        found: list[dict[str, Any]] = []
+        for room_id, room in (rooms.get("invite") or {}).items():
+            for event in (room.get("invite_state") or {}).get("events", []):
+                if event.get("type") == "m.room.member" and event.get("state_key") == self.settings.user_id:
+                    found.append({"kind": "invite", "room": room_id, "event": event})
+        for room_id, room in (rooms.get("join") or {}).items():
+            timeline = room.get("timeline") or {}
+            events = list(timeline.get("events") or [])
+            if timeline.get("limited") and since and timeline.get("prev_batch"):
+                events = await self._backfill(room_id, timeline["prev_batch"], since) + events
+            direct = await self._is_direct(room_id)
+            for event in events:
+                if event.get("sender") == self.settings.user_id:
+                    continue
+                kind = event.get("type")
+                if kind not in ("m.room.message", "m.reaction", "m.room.encrypted"):
+                    continue
+                entry = {"kind": "event", "room": room_id, "event": event, "direct": direct, "encrypted": False}
+                if kind == "m.room.encrypted":
+                    entry["encrypted"] = True
+                    decrypted = await self.decrypt(room_id, event, wait=2.0)
+                    if decrypted is not None:
+                        entry["event"] = decrypted
+                found.append(entry)
+        return found
+
+    async def _backfill(self, room_id: str, prev_batch: str, since: str) -> list[dict[str, Any]]:
+        """What a limited timeline left out since the stored token (the bot was down a long time)."""
+        from mautrix.api import Method
+        from mautrix.api import Path as MxPath
+
+        events: list[dict[str, Any]] = []
+        start = prev_batch
+        for _ in range(20):
+            page = await self.client.api.request(Method.GET, MxPath.v3.rooms[room_id].messages, query_params={
+                "from": start, "to": since, "dir": "b", "limit": "100"})
+            chunk = page.get("chunk") or []
+            events = list(reversed(chunk)) + events
+            if not chunk or not page.get("end"):
+                break
+            start = page["end"]
+        return events
+
+    async def _is_direct(self, room_id: str) -> bool:
+        """A direct room: exactly two members, the bot and one person (Tchap's rule)."""
+        try:
+            members = await self.client.state_store.get_members(room_id)
+        except Exception:  # noqa: BLE001
+            return False
+        return len(set(members)) == 2
+
+    async def decrypt(self, room_id: str, raw: dict[str, Any], wait: float = 10.0) -> dict[str, Any] | None:
+        """The decrypted event (as JSON), waiting up to ``wait`` s for its room key; None if it cannot be."""
+        from mautrix.crypto import DecryptionError
+        from mautrix.types import EncryptedEvent
+
+        event = EncryptedEvent.deserialize({**raw, "room_id": room_id})
+        for attempt in (0, 1):
+            try:
+                decrypted = await self.client.crypto.decrypt_megolm_event(event)
+                out: dict[str, Any] = decrypted.serialize()
+                out["room_id"] = room_id
+                return out
+            except DecryptionError:
+                if attempt or not wait:
+                    return None
+                session_id = getattr(event.content, "session_id", None)
+                if session_id is None:
+                    return None
+                await self.client.crypto.wait_for_session(room_id, session_id, timeout=wait)
+        return None
+
+    # ------------------------------------------------------------------ sending
+
+    async def send(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+        """Send one event (encrypted if the room is), waiting out 429s; its event id."""
+        from mautrix.types import EventType
+
+        kind = EventType.find(event_type, t_class=EventType.Class.MESSAGE)
+        return str(await self.retrying(lambda: self.client.send_message_event(room_id, kind, content)))
+
+    async def retrying(self, make: Callable[[], Awaitable[T]]) -> T:
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                return await make()
+            except Exception as exc:
+                wait = retry_after(exc)
+                if wait is None or attempt == SEND_ATTEMPTS - 1:
+                    raise
+                log.info("matrix: 429 M_LIMIT_EXCEEDED, waiting %.2f s", wait)
+                await self.sleep(wait)
+        raise AssertionError("unreachable")

@@ -1,0 +1,151 @@
+"""Tchap (Matrix) on a real Synapse: people talk to the bot from their own Matrix clients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.synapse import MatrixEvent, MatrixPerson, Synapse
+
+pytest.importorskip("mautrix")
+
+PEOPLE = ("lea.dupont", "julien.moreau", "claire.petit", "camille.martin")
+
+
+class MatrixWorld:
+    """The demo world with a Matrix account per person, and the bot syncing with its own account."""
+
+    def __init__(self, synapse: Synapse, engine: Any, clock: Any, folder: Any) -> None:
+        self.synapse, self.engine, self.clock, self.folder = synapse, engine, clock, folder
+        self.bot_id, self.bot_token, self.bot_device = synapse.register(f"incubot-{id(self) % 10**6}", "bot-password")
+        self.people: dict[str, MatrixPerson] = {who: synapse.person(who.split(".")[0]) for who in PEOPLE}
+        from storage.db import session_factory, unit_of_work
+        from storage.reference import set_account
+
+        with unit_of_work(session_factory(engine)) as session:
+            for who, person in self.people.items():
+                set_account(session=session, person_id=who, platform="matrix", external_id=person.user_id)
+        self.platform: Any = None
+        self.start()
+
+    def start(self) -> None:
+        from bot.app import build_runtime
+        from bot.config import Settings
+        from bot.platforms import matrix
+
+        settings = Settings(database_url=str(self.engine.url), matrix_homeserver_url=self.synapse.base_url,
+                            matrix_user_id=self.bot_id, matrix_access_token=self.bot_token,
+                            matrix_device_id=self.bot_device, matrix_store=str(self.folder / "matrix-store.db"),
+                            matrix_pickle_key="test")
+        self.runtime = build_runtime(settings, clock=self.clock, engine=self.engine, migrate=False)
+        self.platform = matrix.build(self.runtime)
+        self.runtime.add_sender(self.platform.sender)
+        self.platform.start()
+        self.runtime.inbox.start(every=3600)
+
+    def stop(self) -> None:
+        self.platform.stop(10)
+        self.runtime.inbox.drain(10)
+
+    def close(self) -> None:
+        self.stop()
+        for person in self.people.values():
+            person.close()
+
+    def dm(self, who: str) -> str:
+        """``who`` opens a direct room with the bot, which joins it."""
+        person = self.people[who]
+        room = person.create_dm(self.bot_id)
+        person.wait_for_join(room, self.bot_id, deadline=30)
+        return room
+
+    def answer_to(self, who: str, room: str, event_id: str) -> MatrixEvent:
+        return self.people[who].wait_for(
+            lambda e: e.room_id == room and e.sender == self.bot_id and e.type == "m.room.message"
+            and (e.relates_to.get("m.in_reply_to") or {}).get("event_id") == event_id,
+            deadline=30, what="the bot's answer")
+
+    def from_bot(self, who: str, predicate: Callable[[MatrixEvent], bool], what: str) -> MatrixEvent:
+        return self.people[who].wait_for(lambda e: e.sender == self.bot_id and predicate(e), deadline=30, what=what)
+
+
+@pytest.fixture
+def matrix(synapse: Synapse, engine: Any, world: Any, clock: Any, tmp_path: Any) -> Iterator[MatrixWorld]:
+    made = MatrixWorld(synapse, engine, clock, tmp_path)
+    yield made
+    made.close()
+
+
+def test_budget_in_a_direct_room_is_answered_as_a_reply_with_html(matrix: MatrixWorld) -> None:
+    """Léa opens a direct room with the bot and types `budget`: the answer is a reply, HTML and plain text."""
+    room = matrix.dm("lea.dupont")
+    asked = matrix.people["lea.dupont"].send_text(room, "budget")
+    answer = matrix.answer_to("lea.dupont", room, asked)
+    assert "Budget 2026" in answer.content["body"] and "<strong>" in answer.content["formatted_body"]
+    assert answer.content["m.mentions"] == {}
+
+
+def test_stranger_invitation_is_declined(synapse: Synapse, matrix: MatrixWorld) -> None:
+    """Someone the bot does not know invites it: the invitation is declined."""
+    stranger = synapse.person("inconnu")
+    try:
+        room = stranger.create_dm(matrix.bot_id)
+        left = stranger.wait_for(lambda e: e.room_id == room and e.type == "m.room.member"
+                                 and e.event.get("state_key") == matrix.bot_id
+                                 and e.content.get("membership") == "leave", deadline=30, what="the refusal")
+        assert left.sender == matrix.bot_id
+    finally:
+        stranger.close()
+
+
+def test_quote_reaction_decides_edits_in_place_and_tells_the_coach(matrix: MatrixWorld) -> None:
+    """Léa's `devis` reaches Julien as a DM with ✅/❌; his ✅ validates, the request is edited, Léa is told."""
+    lea_room = matrix.dm("lea.dupont")
+    asked = matrix.people["lea.dupont"].send_text(lea_room, "devis dedale; 12 500 HT; Scopyleft; Sprint 7")
+    said = matrix.answer_to("lea.dupont", lea_room, asked)
+    assert "D-2026-0001" in said.content["body"]
+
+    julien = matrix.people["julien.moreau"]
+    invite = julien.wait_for_invite(deadline=30)
+    julien.join(invite.room_id)
+    request = matrix.from_bot("julien.moreau", lambda e: e.type == "m.room.message"
+                              and "D-2026-0001" in e.content.get("body", ""), "the request")
+    assert "✅ Valider · ❌ Refuser" in request.content["body"]
+    marks = {matrix.from_bot("julien.moreau", lambda e: e.type == "m.reaction", "a reaction").relates_to["key"]
+             for _ in range(2)}
+    assert marks == {"✅", "❌"}
+
+    julien.react(request.room_id, request.event_id, "✅")
+    edit = matrix.from_bot("julien.moreau", lambda e: e.relates_to.get("rel_type") == "m.replace", "the edit")
+    assert edit.relates_to["event_id"] == request.event_id
+    assert "Validé" in edit.content["m.new_content"]["body"]
+    told = matrix.from_bot("lea.dupont", lambda e: e.type == "m.room.message" and "validé" in e.content.get("body", ""),
+                           "the coach told")
+    assert "D-2026-0001" in told.content["body"]
+
+    late = julien.react(request.room_id, request.event_id, "✅️")  # a second ✅ (emoji variant): already decided
+    answer = matrix.answer_to("julien.moreau", request.room_id, request.event_id)
+    assert "déjà validé" in answer.content["body"] and late
+
+
+def test_refusal_reason_is_asked_in_the_thread(matrix: MatrixWorld) -> None:
+    """Julien's ❌ makes the bot ask the reason in the request's thread; his next message there refuses."""
+    lea_room = matrix.dm("lea.dupont")
+    matrix.people["lea.dupont"].send_text(lea_room, "devis dedale; 3000; Arawa; Audit")
+    julien = matrix.people["julien.moreau"]
+    invite = julien.wait_for_invite(deadline=30)
+    julien.join(invite.room_id)
+    request = matrix.from_bot("julien.moreau", lambda e: e.type == "m.room.message"
+                              and "D-2026-0001" in e.content.get("body", ""), "the request")
+    julien.react(request.room_id, request.event_id, "❌")
+    question = matrix.from_bot("julien.moreau", lambda e: e.relates_to.get("rel_type") == "m.thread", "the question")
+    assert "Motif du refus" in question.content["body"]
+    julien.send(request.room_id, "m.room.message", {"msgtype": "m.text", "body": "trop cher", "m.relates_to": {
+        "rel_type": "m.thread", "event_id": request.event_id}})
+    done = matrix.from_bot("julien.moreau", lambda e: e.relates_to.get("rel_type") == "m.thread"
+                           and "refusé" in e.content.get("body", ""), "the confirmation")
+    assert "trop cher" in done.content["body"]
+    told = matrix.from_bot("lea.dupont", lambda e: "refusé" in e.content.get("body", ""), "the coach told")
+    assert "trop cher" in told.content["body"]
