@@ -40,6 +40,7 @@ class MatrixWorld:
                             matrix_device_id=self.bot_device, matrix_store=str(self.folder / "matrix-store.db"),
                             matrix_pickle_key="test")
         self.runtime = build_runtime(settings, clock=self.clock, engine=self.engine, migrate=False)
+        self.runtime.deliver_in_background()  # as `incubot serve` does with Matrix on
         self.platform = matrix.build(self.runtime)
         self.runtime.add_sender(self.platform.sender)
         self.platform.start()
@@ -125,9 +126,11 @@ def test_quote_reaction_decides_edits_in_place_and_tells_the_coach(matrix: Matri
                            "the coach told")
     assert "D-2026-0001" in told.content["body"]
 
-    late = julien.react(request.room_id, request.event_id, "✅️")  # a second ✅ (emoji variant): already decided
-    answer = matrix.answer_to("julien.moreau", request.room_id, request.event_id)
-    assert "déjà validé" in answer.content["body"] and late
+    done = matrix.answer_to("julien.moreau", request.room_id, request.event_id)
+    assert "C'est fait" in done.content["body"]
+    julien.react(request.room_id, request.event_id, "✅️")  # a second ✅ (emoji variant): already decided
+    late = matrix.answer_to("julien.moreau", request.room_id, request.event_id)
+    assert "déjà validé" in late.content["body"]
 
 
 def test_refusal_reason_is_asked_in_the_thread(matrix: MatrixWorld) -> None:
