@@ -152,3 +152,47 @@ def test_refusal_reason_is_asked_in_the_thread(matrix: MatrixWorld) -> None:
     assert "trop cher" in done.content["body"]
     told = matrix.from_bot("lea.dupont", lambda e: "refusé" in e.content.get("body", ""), "the coach told")
     assert "trop cher" in told.content["body"]
+
+
+def test_quote_form_step_by_step_survives_a_restart(matrix: MatrixWorld) -> None:
+    """`devis` alone asks field by field; the bot restarts mid-form, the answer sent meanwhile is not lost
+    nor answered twice, a field error is asked again, and the quote is submitted."""
+    lea = matrix.people["lea.dupont"]
+    room = matrix.dm("lea.dupont")
+
+    def say(text: str) -> str:
+        asked = lea.send_text(room, text)
+        return str(matrix.answer_to("lea.dupont", room, asked).content["body"])
+
+    assert "Nouveau devis" in say("devis")
+    assert "annulé" in say("annuler")
+    first = say("devis")
+    assert "Startup" in first and "2. Dédale" in first
+    assert "Montant" in say("dedale")
+    matrix.stop()
+    asked = lea.send_text(room, "12 500,123")  # while the bot is down
+    matrix.start()
+    error = matrix.answer_to("lea.dupont", room, asked).content["body"]
+    assert "Le montant est" in error
+    assert "Fournisseur" in say("HT")
+    assert "Objet" in say("Scopyleft")
+    refused = say("Sprint 7")
+    assert "Montant" in refused and "D-2026" not in refused  # 12 500,123 is not an amount: asked again
+    done = say("12 500")
+    assert "D-2026-0001" in done and "15 000,00 € TTC" in done
+    answers = [e for e in lea.pending if e.sender == matrix.bot_id and e.type == "m.room.message"
+               and (e.relates_to.get("m.in_reply_to") or {}).get("event_id") == asked]
+    assert answers == []  # the message sent while the bot was down was answered once
+
+
+def test_a_real_429_is_waited_out(synapse: Synapse, matrix: MatrixWorld) -> None:
+    """With the bot's rate limit lowered, its answers meet 429 M_LIMIT_EXCEEDED and still all arrive."""
+    lea = matrix.people["lea.dupont"]
+    room = matrix.dm("lea.dupont")
+    synapse.override_ratelimit(matrix.bot_id, messages_per_second=1, burst_count=2)
+    try:
+        asked = [lea.send_text(room, "comite") for _ in range(4)]
+        for event_id in asked:
+            assert "Prochain comité" in matrix.answer_to("lea.dupont", room, event_id).content["body"]
+    finally:
+        synapse.clear_ratelimit_override(matrix.bot_id)
