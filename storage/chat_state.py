@@ -36,7 +36,7 @@ def put_state(*, session: Session | sa.Connection, platform: str, name: str, val
     table = PlatformState.__table__  # type: ignore[attr-defined]
     where = (table.c.platform == platform, table.c.name == name[:300])
     done = session.execute(sa.update(table).where(*where).values(value=value, at=now))
-    if not done.rowcount:
+    if not done.rowcount:  # type: ignore[attr-defined]
         session.execute(sa.insert(table).values(platform=platform, name=name[:300], value=value, at=now))
 
 

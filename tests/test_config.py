@@ -24,7 +24,7 @@ def test_defaults_are_the_specs() -> None:
     s = Settings.from_env({})
     assert (s.database_url, s.port, s.timezone, s.language) == ("sqlite:///incubot.db", 3000, "Europe/Paris", "fr")
     assert s.reminder_time.isoformat(timespec="minutes") == "09:00"
-    assert s.platforms_status() == {"slack": "off", "mattermost": "off"}
+    assert s.platforms_status() == {"slack": "off", "mattermost": "off", "matrix": "off"}
     assert s.effective_public_url == "http://localhost:3000"
 
 

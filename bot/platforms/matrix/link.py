@@ -181,7 +181,7 @@ class Link:
                 if filter_id is None:
                     from mautrix.types import Filter
 
-                    filter_id = await self.client.create_filter(Filter.deserialize(_FILTER))
+                    filter_id = await self.client.create_filter(Filter.deserialize(_FILTER))  # type: ignore[arg-type]
                 data = await self.client.sync(since=token, filter_id=filter_id, timeout=SYNC_TIMEOUT_MS)
                 tasks = self.client.handle_sync(data)
                 await asyncio.gather(*tasks)
@@ -255,10 +255,10 @@ class Link:
 
     async def decrypt(self, room_id: str, raw: dict[str, Any], wait: float = 10.0) -> dict[str, Any] | None:
         """The decrypted event (as JSON), waiting up to ``wait`` s for its room key; None if it cannot be."""
-        from mautrix.crypto import DecryptionError
+        from mautrix.errors import DecryptionError
         from mautrix.types import EncryptedEvent
 
-        event = EncryptedEvent.deserialize({**raw, "room_id": room_id})
+        event = EncryptedEvent.deserialize({**raw, "room_id": room_id})  # type: ignore[arg-type]
         for attempt in (0, 1):
             try:
                 decrypted = await self.client.crypto.decrypt_megolm_event(event)

@@ -261,8 +261,9 @@ class MatrixPlatform:
                 chat_state.record_choices(session=session, platform=PLATFORM, channel=room, message_id=event_id,
                                           choices=offered, now=now)
             for choice in offered:
-                mark = self.link.call(lambda key=choice.key: self.link.send(room, "m.reaction", {
-                    "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}))
+                reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": choice.key}}
+                mark = self.link.call(lambda reaction=reaction: self.link.send(  # type: ignore[misc]
+                    room, "m.reaction", reaction))
                 with unit_of_work(self.runtime.services.sessions) as session:
                     chat_state.set_mark(session=session, platform=PLATFORM, channel=room, message_id=event_id,
                                         key=choice.key, mark_id=mark)
@@ -281,7 +282,8 @@ class MatrixPlatform:
         for key, mark in marks:
             if key in kept or mark is None:
                 continue
-            self.link.call(lambda mark=mark: self.link.retrying(lambda: self.link.client.redact(room, mark)))
+            self.link.call(lambda mark=mark: self.link.retrying(  # type: ignore[misc]
+                lambda: self.link.client.redact(room, mark)))
             with unit_of_work(self.runtime.services.sessions) as session:
                 chat_state.set_mark(session=session, platform=PLATFORM, channel=room, message_id=event_id,
                                     key=key, mark_id=None)
