@@ -196,3 +196,54 @@ def test_a_real_429_is_waited_out(synapse: Synapse, matrix: MatrixWorld) -> None
             assert "Prochain comité" in matrix.answer_to("lea.dupont", room, event_id).content["body"]
     finally:
         synapse.clear_ratelimit_override(matrix.bot_id)
+
+
+def test_encrypted_direct_room_both_ways(synapse: Synapse, matrix: MatrixWorld, tmp_path: Any) -> None:
+    """Julien's client encrypts: the bot opens an encrypted DM for the request, reads his encrypted
+    `valider` and answers encrypted."""
+    import asyncio
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from matrix_echo import close_client, mautrix_client  # the benchmark's mautrix client, with its Olm machine
+
+    from mautrix.types import EventType, Membership, MemberStateEventContent, MessageEvent, StateEvent
+    from storage.db import session_factory, unit_of_work
+    from storage.reference import set_account
+
+    julien_id, token, device = synapse.register(f"julien-e2e-{id(tmp_path) % 10**6}", "julien-password")
+    with unit_of_work(session_factory(matrix.engine)) as session:
+        set_account(session=session, person_id="julien.moreau", platform="matrix", external_id=julien_id)
+
+    async def play() -> tuple[MessageEvent, MessageEvent]:
+        client = await mautrix_client(synapse.base_url, julien_id, token, device, tmp_path / "julien")
+        messages: asyncio.Queue[MessageEvent] = asyncio.Queue()
+
+        async def on_member(evt: StateEvent) -> None:
+            if evt.state_key == julien_id and isinstance(evt.content, MemberStateEventContent) \
+                    and evt.content.membership == Membership.INVITE:
+                await client.join_room_by_id(evt.room_id)
+
+        async def on_message(evt: MessageEvent) -> None:
+            if evt.sender == matrix.bot_id:
+                await messages.put(evt)
+
+        client.add_event_handler(EventType.ROOM_MEMBER, on_member)
+        client.add_event_handler(EventType.ROOM_MESSAGE, on_message)
+        client.start(None)
+        try:
+            lea_room = await asyncio.to_thread(matrix.dm, "lea.dupont")
+            await asyncio.to_thread(matrix.people["lea.dupont"].send_text, lea_room, "devis dedale; 3000; Arawa; Audit")
+            request = await asyncio.wait_for(messages.get(), 60)
+            await client.send_text(request.room_id, "valider D-2026-0001")
+            while True:
+                answer = await asyncio.wait_for(messages.get(), 60)
+                if "C'est fait" in answer.content.body:
+                    return request, answer
+        finally:
+            await close_client(client)
+
+    request, answer = asyncio.run(play())
+    assert "D-2026-0001" in request.content.body
+    assert request["mautrix"]["was_encrypted"] and answer["mautrix"]["was_encrypted"]

@@ -117,6 +117,8 @@ class Link:
 
     def call(self, make: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
         """Run ``make()`` on the Matrix loop and wait for its result (from another thread)."""
+        if self.loop.is_closed() or self._stopping:
+            raise ConnectionError("the Matrix connection is stopped")  # the outbox keeps the message for later
         future: Future[T] = asyncio.run_coroutine_threadsafe(self._awaited(make), self.loop)
         return future.result(timeout)
 
