@@ -207,8 +207,8 @@ def test_encrypted_direct_room_both_ways(synapse: Synapse, matrix: MatrixWorld, 
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
     from matrix_echo import close_client, mautrix_client  # the benchmark's mautrix client, with its Olm machine
-
     from mautrix.types import EventType, Membership, MemberStateEventContent, MessageEvent, StateEvent
+
     from storage.db import session_factory, unit_of_work
     from storage.reference import set_account
 
