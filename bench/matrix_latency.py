@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     args = parser.parse_args()
 
-    from bot.app import build_runtime
+    from bot.compose import compose
     from bot.config import Settings
     from bot.demo import demo_reference_text
     from bot.platforms import matrix
@@ -75,19 +75,14 @@ def main() -> None:
         settings = Settings(database_url=str(engine.url), matrix_homeserver_url=synapse.base_url,
                             matrix_user_id=bot_id, matrix_access_token=token, matrix_device_id=device,
                             matrix_store=f"{scratch}/matrix-store.db", matrix_pickle_key="bench")
-        runtime = build_runtime(settings, engine=engine, migrate=False)
-        runtime.deliver_in_background()
-        platform = matrix.build(runtime)
-        runtime.add_sender(platform.sender)
-        platform.start()
-        runtime.inbox.start(every=3600)
+        incubot = compose(settings, engine=engine, migrate=False, plugs=[matrix.PLUG])
+        incubot.start()
         try:
             room = person.create_dm(bot_id)
             person.wait_for_join(room, bot_id, deadline=60)
             ours = round_trips(person, room, bot_id, "budget", args.warmup + args.messages)[args.warmup:]
         finally:
-            platform.stop(10)
-            runtime.inbox.drain(10)
+            incubot.stop(10)
             person.close()
 
     for name, figures in (("echo bot (mautrix)", echo_figures), ("incubot budget", ours)):

@@ -25,7 +25,7 @@ from bot.background import BackgroundDelivery
 from bot.config import Settings
 from bot.delivery import Courier
 from bot.inbox import AcksFirst, InboxWorkers, JoinableSessions
-from bot.platforms import mattermost, slack
+from bot.platforms import matrix, mattermost, slack
 from bot.port import Platform, Plug
 from bot.runtime import Runtime
 from handlers.core import Bot
@@ -37,6 +37,7 @@ from storage.db import make_engine, session_factory, upgrade
 PLATFORMS: tuple[Plug, ...] = (
     slack.PLUG,
     mattermost.PLUG,
+    matrix.PLUG,
 )
 
 WORK_THREADS = 2  # the inbox workers: the work after the acks runs on a few threads, never in an ack

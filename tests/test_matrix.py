@@ -31,7 +31,7 @@ class MatrixWorld:
         self.start()
 
     def start(self) -> None:
-        from bot.app import build_runtime
+        from bot.compose import compose
         from bot.config import Settings
         from bot.platforms import matrix
 
@@ -39,16 +39,14 @@ class MatrixWorld:
                             matrix_user_id=self.bot_id, matrix_access_token=self.bot_token,
                             matrix_device_id=self.bot_device, matrix_store=str(self.folder / "matrix-store.db"),
                             matrix_pickle_key="test")
-        self.runtime = build_runtime(settings, clock=self.clock, engine=self.engine, migrate=False)
-        self.runtime.deliver_in_background()  # as `incubot serve` does with Matrix on
-        self.platform = matrix.build(self.runtime)
-        self.runtime.add_sender(self.platform.sender)
-        self.platform.start()
-        self.runtime.inbox.start(every=3600)
+        # As `incubot serve` composes it with Matrix on (the outbox goes out in the background).
+        self.incubot = compose(settings, clock=self.clock, engine=self.engine, migrate=False, plugs=[matrix.PLUG])
+        self.runtime = self.incubot.runtime
+        self.platform = self.incubot.platform("matrix")
+        self.incubot.start()
 
     def stop(self) -> None:
-        self.platform.stop(10)
-        self.runtime.inbox.drain(10)
+        self.incubot.stop(10)
 
     def close(self) -> None:
         self.stop()

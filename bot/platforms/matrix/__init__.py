@@ -1,13 +1,9 @@
-"""Tchap (Matrix) on mautrix-python: one :class:`~bot.platforms.matrix.platform.MatrixPlatform`
-satisfying :class:`bot.port.Platform` (no routes: the bot syncs; ``start``/``stop`` run the
-sync loop on its own thread and asyncio loop). mautrix stays inside this folder."""
+"""Tchap (Matrix) on mautrix-python: ``PLUG`` builds one :class:`MatrixPlatform` satisfying
+:class:`bot.port.Platform` (no routes: the bot syncs; ``start``/``stop`` run the sync loop on its
+own thread and asyncio loop). mautrix is imported inside ``link.py`` only, when the loop starts."""
 
 from __future__ import annotations
 
-from typing import Any
+from bot.platforms.matrix.platform import PLUG, MatrixPlatform, MatrixSender, build
 
-
-def build(runtime: Any) -> Any:
-    from bot.platforms.matrix.platform import build as build_platform  # mautrix is an optional extra
-
-    return build_platform(runtime)
+__all__ = ["PLUG", "MatrixPlatform", "MatrixSender", "build"]

@@ -24,6 +24,7 @@ from typing import Any
 from bot.delivery import PlatformAddresses, Posted
 from bot.platforms.matrix import render
 from bot.platforms.matrix.link import Link, LinkSettings
+from bot.port import Plug
 from handlers.steps import Steps
 from handlers.types import Action, Reply, Request
 from storage import chat_state, inbox, reference
@@ -85,7 +86,7 @@ class MatrixPlatform:
         self.link = Link(self.link_settings, self._store_batch, self._load_token)
         self.steps = Steps(self.runtime.bot)
         self._sender = MatrixSender(self)
-        self.inbox = self.runtime.inbox_workers()
+        self.inbox = self.runtime.inbox
         self.inbox.register("matrix.invite", self._decide_invite, self._answer)
         self.inbox.register("matrix.event", self._decide_event, self._answer)
 
@@ -344,5 +345,9 @@ def build(runtime: Any) -> MatrixPlatform:
                         access_token=s.matrix_access_token, device_id=s.matrix_device_id or "",
                         store=s.matrix_store, pickle_key=s.matrix_pickle_key or s.secret or "incubot",
                         recovery_key=s.matrix_recovery_key)
-    platform = MatrixPlatform(runtime, link, encrypt_direct=s.matrix_encrypt_direct)
-    return platform
+    return MatrixPlatform(runtime, link, encrypt_direct=s.matrix_encrypt_direct)
+
+
+# Events are stored before they are answered (like Slack's acks): the outbox goes out from background
+# threads, so a homeserver that is slow or down never holds another platform's messages.
+PLUG = Plug("matrix", enabled=lambda settings: settings.matrix_enabled, build=build, deliver_in_background=True)
