@@ -213,7 +213,7 @@ def run(backend: str, via: str = "bot") -> dict[str, object]:
             barrier.wait()
             start = time.perf_counter()
             result = runtime.bot.action(Action("console", who, "quote.validate", ref))
-            return (time.perf_counter() - start) * 1000, result.reply.text if result.reply else ""
+            return (time.perf_counter() - start) * 1000, result.text
 
         sent = itertools.count()
 

@@ -14,7 +14,6 @@ import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
 
 from sqlmodel import Session
 
@@ -23,7 +22,7 @@ from handlers.i18n import Translator
 from handlers.markup import MAX_INPUT_CHARS, clean_input, user
 from handlers.permissions import Actor
 from handlers.services import Services
-from handlers.types import Action, ActionResult, Reply, Request, Submission, SubmissionResult
+from handlers.types import Action, Reply, Request, Submission
 from storage import reference
 from storage.db import unit_of_work
 from storage.errors import LedgerRefusal
@@ -55,9 +54,10 @@ class Context:
         return self.now().year
 
 
+# Commands, clicks and forms all answer a Reply (handlers/types.py).
 CommandFn = Callable[[Context, str], Reply]
-ActionFn = Callable[[Context, str], ActionResult]
-SubmitFn = Callable[[Context, str, Mapping[str, str]], SubmissionResult]
+ActionFn = Callable[[Context, str], Reply]
+SubmitFn = Callable[[Context, str, Mapping[str, str]], Reply]
 
 
 @dataclass(frozen=True)
@@ -107,9 +107,6 @@ class Registry:
         return names[close[0]] if close else None
 
 
-T = TypeVar("T")
-
-
 class Bot:
     """Entry point of every platform: ``message``, ``action``, ``submit``."""
 
@@ -152,34 +149,25 @@ class Bot:
                 raise CommandError(self.t("La commande **{name}** est réservée aux gestionnaires.", name=cmd.name))
             return cmd.run(ctx, args)
 
-        return self._run(request.platform, request.user_id, run, lambda message: Reply(message))
+        return self._run(request.platform, request.user_id, run, Reply)
 
-    def action(self, action: Action) -> ActionResult:
+    def action(self, action: Action) -> Reply:
         handler = self.registry.actions.get(action.action)
         if handler is None:
-            return ActionResult(reply=Reply(self.t("Ce bouton n'est plus valable.")))
-        return self._run(
-            action.platform,
-            action.user_id,
-            lambda ctx: handler(ctx, action.value),
-            lambda message: ActionResult(reply=Reply(message)),
-        )
+            return Reply(self.t("Ce bouton n'est plus valable."))
+        return self._run(action.platform, action.user_id, lambda ctx: handler(ctx, action.value), Reply)
 
-    def submit(self, submission: Submission) -> SubmissionResult:
+    def submit(self, submission: Submission) -> Reply:
         handler = self.registry.forms.get(submission.callback)
         if handler is None:
-            return SubmissionResult(reply=Reply(self.t("Ce formulaire n'est plus valable.")))
+            return Reply(self.t("Ce formulaire n'est plus valable."))
         values = {k: clean_input(v or "") for k, v in submission.values.items()}
-
-        def on_refusal(message: str) -> SubmissionResult:
-            return SubmissionResult(reply=Reply(message))
-
         return self._run(
             submission.platform,
             submission.user_id,
             lambda ctx: handler(ctx, submission.value, values),
-            on_refusal,
-            on_fields=lambda errors: SubmissionResult(errors=errors),
+            Reply,
+            on_fields=lambda errors: Reply("", errors=errors),
         )
 
     # ------------------------------------------------------------------ plumbing
@@ -188,10 +176,10 @@ class Bot:
         self,
         platform: str,
         user_id: str,
-        body: Callable[[Context], T],
-        on_refusal: Callable[[str], T],
-        on_fields: Callable[[dict[str, str]], T] | None = None,
-    ) -> T:
+        body: Callable[[Context], Reply],
+        on_refusal: Callable[[str], Reply],
+        on_fields: Callable[[dict[str, str]], Reply] | None = None,
+    ) -> Reply:
         try:
             with unit_of_work(self.services.sessions) as session:
                 found = reference.find_actor(session=session, platform=platform, user_id=user_id)

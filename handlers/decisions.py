@@ -30,7 +30,7 @@ from handlers.i18n import N_
 from handlers.markup import user
 from handlers.permissions import can_decide
 from handlers.refusals import explain, status_label
-from handlers.types import ActionResult, Form, Input, Reply, SubmissionResult
+from handlers.types import Form, Input, Reply
 from storage import ledger, reference
 from storage.errors import AlreadyDecided, InsufficientCredits, NoAllocation
 from storage.models import QuoteStatus, ServiceDone, ServiceDoneStatus
@@ -151,19 +151,19 @@ class _Announcement:
                                  reply=Reply(f"{self.sentence}\n{decision}", facts=self.card.facts))
 
 
-def approve(ctx: Context, flow: Flow, ref: str) -> ActionResult:
+def approve(ctx: Context, flow: Flow, ref: str) -> Reply:
+    """Approve ``ref``; what the decider is told (every copy of the request is updated by the outbox)."""
     subject = flow.load(ctx, ref)
     _check_decider(ctx, flow, subject)
     announcement = _Announcement(ctx, flow, subject)
     try:
         flow.approve(ctx, subject, announcement)
     except AlreadyDecided as exc:
-        return ActionResult(reply=Reply(_already(ctx, exc)), update=flow.card(ctx, subject))
+        return Reply(_already(ctx, exc))
     except (InsufficientCredits, NoAllocation) as exc:
         _alert_managers(ctx, flow, subject, exc)
-        return ActionResult(reply=Reply(explain(ctx.t, exc)))
-    return ActionResult(reply=Reply(ctx.t("C'est fait : {text}", text=announcement.sentence)),
-                        update=announcement.card)
+        return Reply(explain(ctx.t, exc))
+    return Reply(ctx.t("C'est fait : {text}", text=announcement.sentence))
 
 
 def _alert_managers(ctx: Context, flow: Flow, subject: Subject, exc: InsufficientCredits | NoAllocation) -> None:
@@ -198,17 +198,16 @@ def reason_form(ctx: Context, flow: Flow, ref: str) -> Form:
     )
 
 
-def ask_reason(ctx: Context, flow: Flow, ref: str) -> ActionResult:
+def ask_reason(ctx: Context, flow: Flow, ref: str) -> Reply:
     subject = flow.load(ctx, ref)
     _check_decider(ctx, flow, subject)
     if subject.status not in (QuoteStatus.PENDING, ServiceDoneStatus.PENDING):
-        return ActionResult(reply=Reply(ctx.t("{ref} est déjà {status} : rien n'a changé.", ref=subject.reference,
-                                              status=status_label(ctx.t, subject.status))),
-                            update=flow.card(ctx, subject))
-    return ActionResult(form=reason_form(ctx, flow, subject.reference))
+        return Reply(ctx.t("{ref} est déjà {status} : rien n'a changé.", ref=subject.reference,
+                           status=status_label(ctx.t, subject.status)))
+    return Reply("", form=reason_form(ctx, flow, subject.reference))
 
 
-def refuse(ctx: Context, flow: Flow, ref: str, reason: str, subject: Subject | None = None) -> SubmissionResult:
+def refuse(ctx: Context, flow: Flow, ref: str, reason: str, subject: Subject | None = None) -> Reply:
     """Refuse ``ref`` with ``reason``; ``subject``: the request if already loaded."""
     reason = (reason or "").strip()
     if not reason:
@@ -223,26 +222,18 @@ def refuse(ctx: Context, flow: Flow, ref: str, reason: str, subject: Subject | N
     try:
         flow.refuse(ctx, subject, reason, announcement)
     except AlreadyDecided as exc:
-        return SubmissionResult(reply=Reply(_already(ctx, exc)))
-    return SubmissionResult(reply=Reply(ctx.t("C'est fait : {text} Motif : {reason}", text=announcement.sentence,
-                                              reason=user(reason))),
-                            update=announcement.card)
+        return Reply(_already(ctx, exc))
+    return Reply(ctx.t("C'est fait : {text} Motif : {reason}", text=announcement.sentence, reason=user(reason)))
 
 
 # --------------------------------------------------------------------------- typed commands
-
-
-def _as_reply(result: ActionResult | SubmissionResult) -> Reply:
-    if isinstance(result, SubmissionResult) and result.errors:
-        return Reply("\n".join(result.errors.values()))
-    return result.reply or Reply("")
 
 
 def cmd_approve(ctx: Context, args: str) -> Reply:
     ref = args.strip().split()[0] if args.strip() else ""
     if not ref:
         raise CommandError(ctx.t("Précisez la référence : valider D-2026-0001 ou certifier SF-2026-0001."))
-    return _as_reply(approve(ctx, flow_of(ref), ref))
+    return approve(ctx, flow_of(ref), ref)
 
 
 def cmd_refuse(ctx: Context, args: str) -> Reply:
@@ -253,7 +244,7 @@ def cmd_refuse(ctx: Context, args: str) -> Reply:
         raise CommandError(ctx.t("Précisez la référence et le motif : refuser D-2026-0001; motif."))
     flow = flow_of(ref)
     subject = flow.load(ctx, ref)
-    return _as_reply(refuse(ctx, flow, ref, reason, subject))
+    return refuse(ctx, flow, ref, reason, subject)
 
 
 def register(registry: Registry) -> None:
@@ -263,13 +254,13 @@ def register(registry: Registry) -> None:
         registry.forms[flow.refuse_action] = partial(_refuse_form, flow)
 
 
-def _approve_action(flow: Flow, ctx: Context, ref: str) -> ActionResult:
+def _approve_action(flow: Flow, ctx: Context, ref: str) -> Reply:
     return approve(ctx, flow, ref)
 
 
-def _refuse_action(flow: Flow, ctx: Context, ref: str) -> ActionResult:
+def _refuse_action(flow: Flow, ctx: Context, ref: str) -> Reply:
     return ask_reason(ctx, flow, ref)
 
 
-def _refuse_form(flow: Flow, ctx: Context, ref: str, values: Mapping[str, str]) -> SubmissionResult:
+def _refuse_form(flow: Flow, ctx: Context, ref: str, values: Mapping[str, str]) -> Reply:
     return refuse(ctx, flow, ref, values.get("reason", ""))

@@ -18,7 +18,7 @@ from handlers.i18n import N_
 from handlers.markup import user
 from handlers.money import Amount, parse_amount, stated_tax
 from handlers.permissions import can_submit
-from handlers.types import Choice, Form, Input, Reply, SubmissionResult
+from handlers.types import Choice, Form, Input, Reply
 from storage import ledger, reference, reports
 from storage.models import Quote
 
@@ -158,8 +158,8 @@ def cmd_quote(ctx: Context, args: str) -> Reply:
     return submit_quote(ctx, fields)
 
 
-def form_quote(ctx: Context, _value: str, values: Mapping[str, str]) -> SubmissionResult:
-    return SubmissionResult(reply=submit_quote(ctx, values))
+def form_quote(ctx: Context, _value: str, values: Mapping[str, str]) -> Reply:
+    return submit_quote(ctx, values)
 
 
 def register(registry: Registry) -> None:

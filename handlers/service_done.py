@@ -17,7 +17,7 @@ from handlers.i18n import N_
 from handlers.markup import user
 from handlers.money import parse_amount
 from handlers.permissions import can_submit
-from handlers.types import Choice, Form, Input, Reply, SubmissionResult
+from handlers.types import Choice, Form, Input, Reply
 from storage import ledger
 from storage.errors import LedgerRefusal, NotFound
 
@@ -108,8 +108,8 @@ def cmd_service_done(ctx: Context, args: str) -> Reply:
     return submit_service_done(ctx, fields)
 
 
-def form_service_done(ctx: Context, _value: str, values: Mapping[str, str]) -> SubmissionResult:
-    return SubmissionResult(reply=submit_service_done(ctx, values))
+def form_service_done(ctx: Context, _value: str, values: Mapping[str, str]) -> Reply:
+    return submit_service_done(ctx, values)
 
 
 def register(registry: Registry) -> None:

@@ -106,7 +106,7 @@ class Steps:
             chat_state.end_dialogue(session=session, platform=platform, user_id=user_id, place=place)
         result = self.bot.submit(Submission(platform, user_id, form.callback, form.value, dialogue.answers))
         if not result.errors:
-            return Step(result.reply or Reply(t("C'est fait.")), done=True)
+            return Step(Reply(t("C'est fait.")) if result.silent else result, done=True)
         # The same field errors as a form: ask again what is wrong, keep the rest.
         wrong = [name for name in fields if name in result.errors] or list(fields)
         dialogue.queue = wrong

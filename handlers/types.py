@@ -1,9 +1,13 @@
 """The neutral request and reply: what every platform adapter translates to and from.
 
 A handler never sees a Slack payload or a Mattermost post; it gets a
-:class:`Request` (or :class:`Action`, :class:`Submission`) and returns a
-:class:`Reply` (or :class:`ActionResult`, :class:`SubmissionResult`). Adapters in
-``bot/`` render these as Block Kit, Mattermost attachments/dialogs or terminal text.
+:class:`Request`, :class:`Action` or :class:`Submission` and returns one type for all
+three, a :class:`Reply`. Platforms in ``bot/platforms/`` present it (Block Kit, Mattermost
+attachments/dialogs, Matrix HTML, terminal text): to the person who asked only —
+ephemeral where the platform can, else a direct message — unless it is ``public``.
+
+A reply never changes a message already posted: a decision updates every copy of its
+request through the outbox (``handlers.notify.update_subject``), exactly once.
 
 Text uses a tiny markup that every adapter renders: ``**bold**`` and user-typed
 text wrapped by :func:`handlers.markup.user` (escaped by each adapter its own way).
@@ -72,11 +76,25 @@ class Form:
 
 @dataclass(frozen=True)
 class Reply:
+    """What the bot answers a command, a click or a form — and the content of a message it posts.
+
+    ``text`` (with ``facts`` and ``buttons``) is shown to the person who asked, or nothing when
+    :attr:`silent`; ``form`` is to be opened for them (a modal, a dialog, questions one by one);
+    ``errors`` (field name → French sentence) answer a submitted form whose fields are wrong:
+    the form stays open and nothing was stored.
+    """
+
     text: str
     facts: tuple[Fact, ...] = ()
     buttons: tuple[Button, ...] = ()
     form: Form | None = None
     public: bool = False  # False: only the person who asked sees it
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def silent(self) -> bool:
+        """Nothing to show (a click that only opens a form, a form with field errors)."""
+        return not (self.text or self.facts or self.buttons)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,6 +108,7 @@ class Reply:
             buttons=tuple(Button(**b) for b in data.get("buttons", ())),
             form=_form_from_dict(form) if form else None,
             public=bool(data.get("public", False)),
+            errors=dict(data.get("errors") or {}),
         )
 
 
@@ -135,17 +154,3 @@ class Submission:
     callback: str
     value: str
     values: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    reply: Reply | None = None  # shown to the clicker only
-    update: Reply | None = None  # replaces the clicked message
-    form: Form | None = None  # to open (e.g. the reason of a refusal)
-
-
-@dataclass(frozen=True)
-class SubmissionResult:
-    errors: Mapping[str, str] = field(default_factory=dict)  # field name -> message; form stays open
-    reply: Reply | None = None  # shown to the submitter when the form closes
-    update: Reply | None = None  # replaces the message the form came from, if any

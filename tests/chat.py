@@ -24,7 +24,7 @@ from bot.port import Plug
 from bot.runtime import Runtime
 from handlers.core import Bot
 from handlers.markup import plain
-from handlers.types import Action, ActionResult, Form, Reply, Request, Submission
+from handlers.types import Action, Form, Reply, Request, Submission
 from storage.models import Person, Startup
 
 
@@ -149,11 +149,11 @@ class NeutralChat:
                     return self._result(who, self.bot.action(Action(self.platform, who, button.action, ref)))
         raise AssertionError(f"{who} has no button {label!r} for {ref}")
 
-    def _result(self, who: str, result: ActionResult) -> Seen:
-        if result.form is not None:
-            self.forms[who] = result.form
-            return Seen(f"[form: {result.form.title}]")
-        return seen(result.reply)
+    def _result(self, who: str, reply: Reply) -> Seen:
+        if reply.form is not None:
+            self.forms[who] = reply.form
+            return Seen(f"[form: {reply.form.title}]")
+        return seen(reply)
 
     def fill(self, who: str, values: Mapping[str, str]) -> Seen:
         form = self.forms[who]
@@ -161,7 +161,7 @@ class NeutralChat:
         if result.errors:
             return Seen("\n".join(plain(m) for m in result.errors.values()))
         self.forms.pop(who, None)
-        return seen(result.reply)
+        return seen(result)
 
     def inbox(self, who: str) -> list[Seen]:
         return [seen(r) for r in self.sender.messages(f"dm:{who}")]

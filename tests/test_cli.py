@@ -397,15 +397,15 @@ def test_ctrl_c_while_a_command_runs_comes_back_to_the_prompt() -> None:
 def test_shell_gives_up_a_form_whose_errors_it_cannot_ask_again() -> None:
     """A form error on a field the form does not have abandons the form instead of looping forever."""
     from bot.platforms.console import Console
-    from handlers.types import Form, Input, SubmissionResult
+    from handlers.types import Form, Input, Reply
 
     class Stub:
         submissions = 0
         t = Translator()
 
-        def submit(self, submission: object) -> SubmissionResult:
+        def submit(self, submission: object) -> Reply:
             self.submissions += 1
-            return SubmissionResult(errors={"elsewhere": "Erreur ailleurs."})
+            return Reply("", errors={"elsewhere": "Erreur ailleurs."})
 
     out = io.StringIO()
     stub = Stub()

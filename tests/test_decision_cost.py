@@ -61,8 +61,7 @@ def submit(runtime: Runtime, text: str) -> str:
 
 def click(runtime: Runtime, action: str, ref: str, who: str = "julien.moreau") -> str:
     result = runtime.bot.action(Action("console", who, action, ref))
-    assert result.reply is not None
-    return result.reply.text
+    return result.text
 
 
 def messages_about(runtime: Runtime, ref: str) -> list[tuple[str, str]]:

@@ -28,6 +28,7 @@ from tests.chat_mattermost import (
     MattermostChat,
     mattermost_chat,
     mm_id,
+    seen_post,
     visible,
 )
 from tests.conftest import NOW
@@ -234,22 +235,21 @@ def test_double_click_validates_once(mm: MattermostChat) -> None:
     first = mm.post_click("julien.moreau", post, button["integration"]["context"]).json()
     second = mm.post_click("julien.moreau", post, button["integration"]["context"]).json()
     assert "validé" in visible(first["ephemeral_text"])
-    assert "déjà validé" in visible(second["ephemeral_text"])
-    assert second["update"]["props"]["attachments"][0].get("actions") is None
+    assert "déjà validé" in visible(second["ephemeral_text"]) and "update" not in second
+    assert len(mm.fake.calls_to("PUT", f"/api/v4/posts/{post['id']}/patch")) == 1  # the first click's, only
     assert "engagées 3 000,00 €" in committed(mm)
 
 
-def test_click_answer_updates_the_post_without_buttons(mm: MattermostChat) -> None:
-    """Valider answers with an update: same post, buttons gone, decision, who; and the coach is told by DM."""
+def test_click_is_answered_to_the_clicker_and_the_post_is_patched_once_by_the_courier(mm: MattermostChat) -> None:
+    """Valider answers the clicker only (no "update" in the answer); the courier patches the post once: same
+    post, buttons gone, decision, who; and the coach is told by DM."""
     post, button = quote_posted(mm)
     answer = mm.post_click("julien.moreau", post, button["integration"]["context"]).json()
-    update = answer["update"]
-    assert "actions" not in update["props"]["attachments"][0]
-    shown = "\n".join([visible(update["message"])] + [f"{f['title']} : {visible(f['value'])}"
-                                                        for f in update["props"]["attachments"][0]["fields"]])
-    assert "Validé" in shown and "Julien Moreau" in shown
-    # The courier also patched every copy in place.
-    assert mm.fake.calls_to("PUT", f"/api/v4/posts/{post['id']}/patch")
+    assert set(answer) == {"ephemeral_text"} and "validé" in visible(answer["ephemeral_text"])
+    [patch] = mm.fake.calls_to("PUT", "/api/v4/posts/")
+    assert patch.path == f"/api/v4/posts/{post['id']}/patch" and "actions" not in patch.body["props"]["attachments"][0]
+    shown = seen_post(mm.fake.posts[post["id"]])
+    assert shown.buttons == [] and "Validé" in shown and "Julien Moreau" in shown
     assert "validé" in mm.inbox("lea.dupont")[-1].text
 
 

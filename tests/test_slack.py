@@ -59,14 +59,13 @@ def test_command_is_acked_empty_then_answered_and_intrapreneur_gets_valider_refu
 
 
 def test_valider_updates_the_message_in_place_and_tells_the_submitter(slack: SlackChat) -> None:
-    """A click on Valider: chat.update of that very message (buttons gone, who, when), the clicker sees
+    """A click on Valider: one chat.update of that very message (buttons gone, who, when), the clicker sees
     an ephemeral confirmation and the coach a direct message."""
     request = submit_quote(slack)
     _, _, response_url = slack.block_action(JULIEN, request, button(request, "Valider"))
 
-    updates = slack.fake.calls_to("chat.update")
-    assert updates and all(u.args["ts"] == request["ts"] and u.args["channel"] == request["channel"]
-                           for u in updates)
+    [update] = slack.fake.calls_to("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == (request["channel"], request["ts"])
     now = seen_message(slack.fake.find_message(request["channel"], request["ts"]))
     assert now.buttons == [] and "Validé" in now and "Julien Moreau" in now
     [confirmation] = [r for r in slack.fake.responses_to(response_url) if not r.get("replace_original")]
@@ -87,6 +86,8 @@ def test_refuser_opens_a_modal_whose_reason_is_stored_and_shown(slack: SlackChat
 
     response = slack.view_submission(JULIEN, view, {"reason": "Hors périmètre de la convention"})
     assert response.status_code == 200 and response.content == b""
+    [update] = slack.fake.calls_to("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == (request["channel"], request["ts"])
     now = seen_message(slack.fake.find_message(request["channel"], request["ts"]))
     assert now.buttons == [] and "Refusé" in now and "Hors périmètre de la convention" in now
     assert "Hors périmètre de la convention" in seen_message(slack.fake.dm(LEA)[-1])
@@ -419,8 +420,9 @@ def test_socket_mode_runs_the_same_listeners_without_http(engine, world, clock) 
         assert "AE" in fake.responses_to(response_url)[-1]["text"]
 
 
-def test_a_button_in_an_ephemeral_answer_updates_that_answer(slack: SlackChat) -> None:
-    """`/incubot en-attente` lists buttons in an ephemeral answer; a click replaces it through its response_url."""
+def test_a_button_in_an_ephemeral_answer_replaces_that_answer_by_what_it_did(slack: SlackChat) -> None:
+    """`/incubot en-attente` lists buttons in an ephemeral answer; a click replaces that answer by its confirmation
+    (through its response_url), and the request's direct message is updated once, by the courier."""
     submit_quote(slack)
     _, _, listed_url = slack.command(JULIEN, "en-attente")
     [listed] = slack.fake.responses_to(listed_url)
@@ -433,8 +435,10 @@ def test_a_button_in_an_ephemeral_answer_updates_that_answer(slack: SlackChat) -
                             "value": "D-2026-0001"}]}
     assert slack.interaction(payload).status_code == 200
     answers = slack.fake.responses_to(clicked_url)
-    assert any(a.get("replace_original") and "Validé" in seen_message(a) for a in answers)
-    assert slack.fake.calls_to("chat.update")  # the DM copy of the request is updated too, by the courier
+    [answer] = answers
+    assert answer.get("replace_original") and "validé par Julien Moreau" in seen_message(answer)
+    [update] = slack.fake.calls_to("chat.update")  # the DM copy of the request, by the courier
+    assert "Validé" in seen_message(slack.fake.find_message(update.args["channel"], update.args["ts"]))
     assert "engagées 3 000,00 €" in committed_text(slack)
 
 

@@ -30,7 +30,7 @@ from bot.runtime import Runtime
 from handlers.core import Bot
 from handlers.i18n import N_, Translator
 from handlers.markup import render
-from handlers.types import Action, ActionResult, Button, Form, Input, Reply, Request, Submission
+from handlers.types import Action, Button, Form, Input, Reply, Request, Submission
 from storage import reference
 from storage.db import SessionFactory, unit_of_work
 from storage.models import Person, Startup
@@ -197,11 +197,11 @@ class Console:
         result = self.bot.action(Action(PLATFORM, self.person_id, button.action, button.value))
         self.show_result(result)
 
-    def show_result(self, result: ActionResult) -> None:
-        if result.reply is not None:
-            self._show(None, result.reply)
-        if result.form is not None:
-            self.fill(result.form)
+    def show_result(self, reply: Reply) -> None:
+        if not reply.silent:
+            self._show(None, reply)
+        if reply.form is not None:
+            self.fill(reply.form)
 
     def fill(self, form: Form) -> None:
         """Ask each field of ``form`` in turn, then submit; field errors ask again."""
@@ -219,8 +219,8 @@ class Console:
                 values[field_.name] = answer
             result = self.bot.submit(Submission(PLATFORM, self.person_id, form.callback, form.value, values))
             if not result.errors:
-                if result.reply is not None:
-                    self._show(None, result.reply)
+                if not result.silent:
+                    self._show(None, result)
                 return
             for name, message in result.errors.items():
                 self._print(f"⚠️  {render(message, escape=str, bold=self._bold)}")

@@ -217,16 +217,16 @@ class MatrixPlatform:
             if choice is None:
                 return None  # a 👍 on any message: nothing to do
             action, value = choice.action, choice.value
-        result = self.runtime.bot.action(Action(PLATFORM, sender, action, value))
+        reply = self.runtime.bot.action(Action(PLATFORM, sender, action, value))
         where = {"room": room, "reply_to": target, "thread": None}
-        if result.form is not None:
-            question = self.steps.start(PLATFORM, sender, f"{room}/{target}", result.form)
+        if reply.form is not None:
+            question = self.steps.start(PLATFORM, sender, f"{room}/{target}", reply.form)
             return {"posts": [{"room": room, "reply_to": None, "thread": target, "reply": question.to_dict()}]}
-        if result.reply is None:
+        if reply.silent:
             return None
         if direct:
-            return {"posts": [{**where, "reply": result.reply.to_dict()}]}
-        return {"posts": [{"dm": sender, "reply": result.reply.to_dict()}]}
+            return {"posts": [{**where, "reply": reply.to_dict()}]}
+        return {"posts": [{"dm": sender, "reply": reply.to_dict()}]}
 
     # ------------------------------------------------------------------ answering (after the commit)
 

@@ -48,7 +48,7 @@ from bot.port import Plug
 from bot.runtime import Runtime
 from bot.signing import seal, token_matches, unseal
 from handlers.markup import plain, render
-from handlers.types import Action, Button, Form, Input, Reply, Request, Submission, SubmissionResult
+from handlers.types import Action, Button, Form, Input, Reply, Request, Submission
 from storage import inbox
 from storage.db import unit_of_work
 from storage.models import InboxStatus
@@ -335,19 +335,17 @@ class Adapter:
             return _denied("invalid context signature")
         if not isinstance(user_id, str) or not user_id:
             return JSONResponse({"error": "user_id missing"}, status_code=400)
-        result = await run_in_threadpool(
+        reply = await run_in_threadpool(
             self.runtime.bot.action, Action(PLATFORM, user_id, context["action"], context["value"]))
+        # No "update" in the answer: a decision patches every copy of its request through the outbox, once.
         body: dict[str, Any] = {}
-        if result.update is not None:
-            body["update"] = self.renderer.post(result.update)
-        reply = result.reply
-        if result.form is not None:
+        if reply.form is not None:
             opened = await run_in_threadpool(
-                self._open, result.form, str(payload.get("trigger_id") or ""), user_id=user_id,
+                self._open, reply.form, str(payload.get("trigger_id") or ""), user_id=user_id,
                 channel_id=str(payload.get("channel_id") or ""), post_id=str(payload.get("post_id") or ""))
             if not opened:
                 reply = Reply(self._failed())
-        if reply is not None:
+        if not reply.silent:
             body["ephemeral_text"] = self.renderer.ephemeral_text(reply)
         return JSONResponse(body)
 
@@ -377,10 +375,10 @@ class Adapter:
             return JSONResponse({})
         if result.errors:
             return JSONResponse({"errors": {name: text_only(message) for name, message in result.errors.items()}})
-        await run_in_threadpool(self._after_submission, state, user_id, result.reply, result.update)
+        await run_in_threadpool(self._after_submission, state, user_id, result)
         return JSONResponse({})
 
-    def _submit_once(self, state: Mapping[str, str], submission: Submission) -> SubmissionResult | None:
+    def _submit_once(self, state: Mapping[str, str], submission: Submission) -> Reply | None:
         """``runtime.bot.submit`` if this dialog's nonce is not consumed yet; None for a replay.
 
         The nonce is consumed (an inbox row) before the submission is handled, so two identical
@@ -401,14 +399,11 @@ class Adapter:
                 inbox.release_key(session=session, platform=PLATFORM, key=key)
         return result
 
-    def _after_submission(self, state: Mapping[str, str], user_id: str, reply: Reply | None,
-                          update: Reply | None) -> None:
-        """Show the outcome: ephemeral through the command's response_url, else in the clicked post's thread."""
+    def _after_submission(self, state: Mapping[str, str], user_id: str, reply: Reply) -> None:
+        """Show the outcome: ephemeral through the command's response_url, else in the clicked post's thread
+        (the clicked post itself is patched by the outbox, with every other copy of the request)."""
         try:
-            if update is not None and state.get("post"):
-                body = self.renderer.post(update)
-                self.client.patch_post(state["post"], body["message"], body["props"])
-            if reply is None:
+            if reply.silent:
                 return
             if state.get("response_url"):
                 try:

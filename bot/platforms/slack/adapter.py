@@ -66,7 +66,7 @@ from bot.inbox import AcksFirst, InboxWorkers
 from bot.platforms.slack import render
 from bot.port import Plug
 from bot.runtime import Runtime
-from handlers.types import Action, ActionResult, Button, Form, Reply, Request, Submission
+from handlers.types import Action, Button, Form, Reply, Request, Submission
 from storage import inbox
 from storage.models import InboxStatus
 
@@ -409,17 +409,10 @@ class SlackPlatform:
 
     def _decide_action(self, payload: dict[str, Any]) -> dict[str, Any]:
         user, action, value = self._clicked(payload["body"])
-        result = self.runtime.bot.action(Action(PLATFORM, user, action, value))
-        return {"reply": result.reply.to_dict() if result.reply else None,
-                "update": result.update.to_dict() if result.update else None,
-                "form": Reply("", form=result.form).to_dict() if result.form else None}
+        return self.runtime.bot.action(Action(PLATFORM, user, action, value)).to_dict()
 
     def _answer_action(self, payload: dict[str, Any], answer: dict[str, Any]) -> None:
-        body = payload["body"]
-        form = Reply.from_dict(answer["form"]).form if answer.get("form") else None
-        result = ActionResult(reply=Reply.from_dict(answer["reply"]) if answer.get("reply") else None,
-                              update=Reply.from_dict(answer["update"]) if answer.get("update") else None, form=form)
-        self._show_click_result(body, self._respond(payload), self.client, result)
+        self._show_click_result(payload["body"], self._respond(payload), self.client, Reply.from_dict(answer))
 
     def _decide_open_form(self, payload: dict[str, Any]) -> dict[str, Any]:
         body = payload["body"]
@@ -440,22 +433,24 @@ class SlackPlatform:
         return str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
 
     def _show_click_result(self, body: dict[str, Any], respond: Callable[..., Any], client: WebClient,
-                           result: ActionResult) -> None:
+                           reply: Reply) -> None:
+        """What the clicker is told. The clicked message itself is never changed here: a decision
+        updates every copy of its request through the outbox (one ``chat.update`` per copy)."""
         user, channel = body["user"]["id"], self._channel_of(body)
         container = body.get("container") or {}
-        if result.form is not None and not self._open_form(client, body.get("trigger_id"), result.form,
-                                                           {"channel": channel}):
+        if reply.form is not None and not self._open_form(client, body.get("trigger_id"), reply.form,
+                                                          {"channel": channel}):
             self._tell(client, body, respond, user,
                        Reply(self.t("Le formulaire n'a pas pu s'ouvrir : cliquez à nouveau.")))
-        if result.update is not None:
-            if container.get("type") == "view":  # a button of the App Home
-                self.publish_home(client, user)
-            elif container.get("is_ephemeral") or not container.get("message_ts"):
-                respond(**render.message(result.update), replace_original=True)
-            else:
-                client.chat_update(channel=channel, ts=container["message_ts"], **render.message(result.update))
-        if result.reply is not None:
-            self._tell(client, body, respond, user, result.reply)
+        if container.get("type") == "view" and reply.form is None:  # a button of the App Home: show it anew
+            self.publish_home(client, user)
+        if reply.silent:
+            return
+        if container.get("is_ephemeral") and body.get("response_url"):
+            # A button in an ephemeral answer (« en attente »): what the click did takes that answer's place.
+            respond(**render.message(reply), replace_original=True)
+        else:
+            self._tell(client, body, respond, user, reply)
 
     def _tell(self, client: WebClient, body: dict[str, Any], respond: Callable[..., Any], user: str,
               reply: Reply) -> None:
@@ -487,8 +482,8 @@ class SlackPlatform:
                     Submission(PLATFORM, user, meta["callback"], meta["value"], render.submitted_values(view)))
                 if result.errors:
                     session.rollback_all()  # nothing stored: the corrected form is submitted again
-                elif result.reply is not None:
-                    answer = {"channel": meta.get("channel") or "", "user": user, "answer": result.reply.to_dict()}
+                elif not result.silent:
+                    answer = {"channel": meta.get("channel") or "", "user": user, "answer": result.to_dict()}
                     item_id = inbox.answer_later(session=session, item_id=item_id, platform=PLATFORM, key=key,
                                                  kind="slack.submission", payload=answer, now=now)
                 else:
@@ -497,7 +492,7 @@ class SlackPlatform:
             ack(response_action="errors", errors=render.field_errors(result.errors, view))
             return
         ack()  # the modal closes when this listener returns: posting the reply comes after
-        # result.update needs nothing here: the courier updates every copy of the subject.
+        # Nothing to update here: the courier updates every copy of the subject.
         self.runtime.services.deliver()
         if item_id is not None:
             self.inbox.kick(item_id)
