@@ -1,27 +1,71 @@
-"""Every quote, flat, for ``incubot export`` (CSV or JSON): state, amounts, dates, actors, CHORUS.
+"""``incubot export``: the quotes, the services done or the payments, flat, in CSV, JSON or XLSX.
 
-CSV cells go through :func:`spreadsheet_cell`: a supplier typed ``=HYPERLINK(…)`` must be
-read as text by Excel or LibreOffice, never run (SPEC: exports neutralise formulas). JSON
-keeps the raw values: it is read by programs, not spreadsheets.
+Each export is a :class:`Table` of typed values (amounts in integer cents, dates, datetimes,
+text); the three formats render the same table with the same column names:
+
+* **JSON** is read by programs: amounts as exact decimal strings (``"12500.00"``), dates and
+  datetimes in ISO 8601, an absent value as ``""``; text kept raw.
+* **CSV** is the JSON's values as cells (``,`` separator, ``.`` decimals), every cell through
+  :func:`spreadsheet_cell`: a supplier typed ``=HYPERLINK(…)`` is read as text by Excel or
+  LibreOffice, never run (SPEC: exports neutralise formulas).
+* **XLSX** is for people (DOMAIN: what replaces their Grist and Notion boards opens cleanly
+  in a spreadsheet): amounts are numbers in euros shown ``1 250,00 €`` on a French system
+  (:data:`EUROS_FORMAT`), dates are dates, datetimes are in the configured time zone, the
+  header row is bold, frozen and filtered, columns are wide enough. A text that starts like a
+  formula is written as a text cell with Excel's quote prefix (the cell keeps exactly what was
+  typed, shows it, and stays text when edited); characters XML cannot carry are dropped.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from handlers.i18n import N_, Translator
 from handlers.money import decimal_euros
-from storage import ledger, reference
+from storage import exchange, ledger, reference
 from storage.models import QuoteStatus
 
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+# Excel's format codes are written with "," for thousands and "." for decimals whatever the
+# viewer's language; a French system shows this one as « 1 250,00 € ».
+EUROS_FORMAT = '#,##0.00\\ "€"'
+DATE_FORMAT = "dd/mm/yyyy"
+DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
+FORMATS = ("csv", "json", "xlsx")
+
+Kind = Literal["text", "euros", "date", "datetime", "int"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind = "text"
+
+
+@dataclass
+class Table:
+    """An export: its sheet's title (French, a msgid), its columns and its rows of typed values."""
+
+    title: str
+    columns: tuple[Column, ...]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
 
 
 def spreadsheet_cell(value: object) -> str:
@@ -30,9 +74,13 @@ def spreadsheet_cell(value: object) -> str:
     text = "" if value is None else str(value)
     if _NUMBER.fullmatch(text):
         return text
-    if text.startswith(FORMULA_STARTS) or text.lstrip(" ").startswith(FORMULA_STARTS):
+    if starts_like_a_formula(text):
         return "'" + text
     return text
+
+
+def starts_like_a_formula(text: str) -> bool:
+    return text.startswith(FORMULA_STARTS) or text.lstrip(" ").startswith(FORMULA_STARTS)
 
 
 def to_csv(rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str] | None = None, delimiter: str = ",") -> str:
@@ -45,43 +93,221 @@ def to_csv(rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str] | None =
     return buffer.getvalue()
 
 
-def _euros(cents: int | None) -> str:
-    return "" if cents is None else decimal_euros(cents)
+# --------------------------------------------------------------------------- the three formats
 
 
-def export_rows(*, session: Session) -> list[dict[str, Any]]:
+def _flat(value: Any, kind: Kind) -> Any:
+    """A typed value as JSON and CSV carry it."""
+    if value is None or value == "":
+        return ""
+    if kind == "euros":
+        return decimal_euros(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def flat_rows(table: Table) -> list[dict[str, Any]]:
+    return [{c.name: _flat(row.get(c.name), c.kind) for c in table.columns} for row in table.rows]
+
+
+def table_json(table: Table) -> str:
+    return json.dumps(flat_rows(table), ensure_ascii=False, indent=2) + "\n"
+
+
+def table_csv(table: Table) -> str:
+    return to_csv(flat_rows(table), columns=table.names)
+
+
+_WIDTHS = {"euros": 16, "date": 12, "datetime": 17, "int": 8}
+MAX_WIDTH = 60
+
+
+def _xlsx_value(value: Any, kind: Kind, tz: ZoneInfo) -> Any:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if value is None or value == "":
+        return None
+    if kind == "euros":
+        return Decimal(value) / 100  # exact: openpyxl writes str(Decimal)
+    if kind == "datetime" and isinstance(value, datetime):
+        local = value.astimezone(tz) if value.tzinfo else value
+        return local.replace(tzinfo=None)  # the file format has no time zones: the configured one
+    if kind in ("date", "int"):
+        return value
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
+
+
+def to_xlsx(tables: Iterable[Table], *, t: Translator, tz: ZoneInfo) -> bytes:
+    """The tables as one XLSX workbook (a sheet each), typed cells; see the module's docstring.
+
+    openpyxl's write-only mode: rows are streamed, so 10⁵ quotes fit in a few tens of MB.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for table in tables:
+        sheet = workbook.create_sheet(t(table.title)[:31])
+        values = [[_xlsx_value(row.get(c.name), c.kind, tz) for c in table.columns] for row in table.rows]
+        for index, column in enumerate(table.columns):
+            width = _WIDTHS.get(column.kind) or max([len(str(r[index])) for r in values if r[index] is not None]
+                                                    + [8])
+            sheet.column_dimensions[get_column_letter(index + 1)].width = min(max(width, len(column.name)) + 2,
+                                                                               MAX_WIDTH)
+        sheet.freeze_panes = "A2"
+        if table.columns:
+            last = get_column_letter(len(table.columns))
+            sheet.auto_filter.ref = f"A1:{last}{len(values) + 1}"
+        header = []
+        for column in table.columns:
+            cell = WriteOnlyCell(sheet, value=column.name)
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        for row in values:
+            cells = []
+            for column, value in zip(table.columns, row, strict=True):
+                cell = WriteOnlyCell(sheet, value=value)
+                if column.kind == "euros" and value is not None:
+                    cell.number_format = EUROS_FORMAT
+                elif column.kind == "date" and value is not None:
+                    cell.number_format = DATE_FORMAT
+                elif column.kind == "datetime" and value is not None:
+                    cell.number_format = DATETIME_FORMAT
+                elif isinstance(value, str):
+                    cell.data_type = "s"  # never "f": openpyxl would write a text starting with = as a formula
+                    if starts_like_a_formula(value):
+                        cell.quotePrefix = True
+                cells.append(cell)
+            sheet.append(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- what is exported
+
+
+CHORUS = (
+    Column("chorus_axe_ministeriel"), Column("chorus_domaine_fonctionnel"), Column("chorus_centre_financier"),
+    Column("chorus_activite"), Column("chorus_centre_de_cout"), Column("convention"), Column("operational_unit"),
+)
+
+QUOTE_COLUMNS = (
+    Column("reference"), Column("status"), Column("startup_id"), Column("startup"), Column("supplier"),
+    Column("object"), Column("amount_ttc", "euros"), Column("amount_ht", "euros"), Column("certified", "euros"),
+    Column("remaining", "euros"), Column("submitted_by"), Column("submitted_at", "datetime"), Column("decided_by"),
+    Column("decided_at", "datetime"), Column("commitment_year", "int"), Column("refusal_reason"),
+    Column("platform"), *CHORUS,
+)
+
+SERVICE_DONE_COLUMNS = (
+    Column("reference"), Column("quote"), Column("status"), Column("startup_id"), Column("startup"),
+    Column("supplier"), Column("object"), Column("amount", "euros"), Column("period"), Column("submitted_by"),
+    Column("submitted_at", "datetime"), Column("decided_by"), Column("decided_at", "datetime"),
+    Column("consumption_year", "int"), Column("refusal_reason"), Column("platform"), *CHORUS,
+)
+
+
+def _chorus(session: Session) -> dict[str, str]:
     convention = reference.current_convention(session=session)
-    names = {p.id: p.name for p in reference.people(session=session)}
-    startups = {s.id: s.name for s in reference.startups(session=session)}
-    chorus = {
-        "chorus_axe_ministeriel": convention.chorus_axe_ministeriel if convention else "",
-        "chorus_domaine_fonctionnel": convention.chorus_domaine_fonctionnel if convention else "",
-        "chorus_centre_financier": convention.chorus_centre_financier if convention else "",
-        "chorus_activite": convention.chorus_activite if convention else "",
-        "chorus_centre_de_cout": convention.chorus_centre_de_cout if convention else "",
-        "convention": convention.reference if convention else "",
-        "operational_unit": convention.operational_unit if convention else "",
+    if convention is None:
+        return {c.name: "" for c in CHORUS}
+    return {
+        "chorus_axe_ministeriel": convention.chorus_axe_ministeriel,
+        "chorus_domaine_fonctionnel": convention.chorus_domaine_fonctionnel,
+        "chorus_centre_financier": convention.chorus_centre_financier,
+        "chorus_activite": convention.chorus_activite,
+        "chorus_centre_de_cout": convention.chorus_centre_de_cout,
+        "convention": convention.reference,
+        "operational_unit": convention.operational_unit,
     }
-    rows = []
+
+
+def _names(session: Session) -> tuple[Callable[[str | None], str], dict[str, str]]:
+    people = {p.id: p.name for p in reference.people(session=session)}
+    startups = {s.id: s.name for s in reference.startups(session=session)}
+
+    def name(person: str | None) -> str:
+        return people.get(person, person) if person else ""
+
+    return name, startups
+
+
+def quotes_table(*, session: Session) -> Table:
+    """Every quote with its state, amounts, dates, actors and the convention's CHORUS references."""
+    name, startups = _names(session)
+    chorus = _chorus(session)
+    table = Table(N_("devis"), QUOTE_COLUMNS)
     for q in ledger.all_quotes(session=session):
-        rows.append({
+        table.rows.append({
             "reference": q.reference,
             "status": q.status,
             "startup_id": q.startup_id,
             "startup": startups.get(q.startup_id, q.startup_id),
             "supplier": q.supplier,
             "object": q.object,
-            "amount_ttc": _euros(q.amount_cents),
-            "amount_ht": _euros(q.amount_ht_cents),
-            "certified": _euros(q.certified_cents),
-            "remaining": _euros(q.amount_cents - q.certified_cents) if q.status == QuoteStatus.VALIDATED else "",
-            "submitted_by": names.get(q.submitted_by, q.submitted_by),
-            "submitted_at": q.created_at.isoformat(),
-            "decided_by": names.get(q.decided_by, q.decided_by) if q.decided_by else "",
-            "decided_at": q.decided_at.isoformat() if q.decided_at else "",
-            "commitment_year": q.commitment_year or "",
-            "refusal_reason": q.refusal_reason or "",
+            "amount_ttc": q.amount_cents,
+            "amount_ht": q.amount_ht_cents,
+            "certified": q.certified_cents,
+            "remaining": q.amount_cents - q.certified_cents if q.status == QuoteStatus.VALIDATED else None,
+            "submitted_by": name(q.submitted_by),
+            "submitted_at": q.created_at,
+            "decided_by": name(q.decided_by),
+            "decided_at": q.decided_at,
+            "commitment_year": q.commitment_year,
+            "refusal_reason": q.refusal_reason,
             "platform": q.platform,
             **chorus,
         })
-    return rows
+    return table
+
+
+def service_done_table(*, session: Session) -> Table:
+    """Every service done with its order, amount, period, state, actors and CHORUS references."""
+    name, startups = _names(session)
+    chorus = _chorus(session)
+    table = Table(N_("services faits"), SERVICE_DONE_COLUMNS)
+    for row, quote in exchange.service_done_with_orders(session=session):
+        table.rows.append({
+            "reference": row.reference,
+            "quote": quote.reference,
+            "status": row.status,
+            "startup_id": quote.startup_id,
+            "startup": startups.get(quote.startup_id, quote.startup_id),
+            "supplier": quote.supplier,
+            "object": quote.object,
+            "amount": row.amount_cents,
+            "period": row.period,
+            "submitted_by": name(row.submitted_by),
+            "submitted_at": row.created_at,
+            "decided_by": name(row.decided_by),
+            "decided_at": row.decided_at,
+            "consumption_year": row.consumption_year,
+            "refusal_reason": row.refusal_reason,
+            "platform": row.platform,
+            **chorus,
+        })
+    return table
+
+
+TABLES: dict[str, Callable[..., Table]] = {
+    "quotes": quotes_table,
+    "service-done": service_done_table,
+}
+
+
+WHAT = tuple(TABLES)
+
+
+def export_table(*, session: Session, what: str) -> Table:
+    return TABLES[what](session=session)
+
+
+def export_rows(*, session: Session) -> list[dict[str, Any]]:
+    """Every quote as JSON carries it (kept for the callers of the first export)."""
+    return flat_rows(quotes_table(session=session))

@@ -219,11 +219,11 @@ def test_a_csv_cell_is_text_a_spreadsheet_never_runs(cell: object, safe: str) ->
 
 
 def test_export_of_an_empty_database_is_a_header(database: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """No quote yet: CSV is just a header, JSON an empty list."""
+    """No quote yet: CSV is just a header (every column), JSON an empty list."""
     incubot(capsys, "db", "upgrade")
     assert exported(capsys, "json") == []
     code, out, _ = incubot(capsys, "export", "--format", "csv")
-    assert code == 0 and out.strip() == "reference"
+    assert code == 0 and out.startswith("reference,status,") and len(out.splitlines()) == 1
 
 
 def test_shell_demo_lets_a_newcomer_submit_and_validate(database: str, capsys: pytest.CaptureFixture[str],
@@ -487,7 +487,7 @@ def test_the_command_line_speaks_french_even_in_argparse(database: str, capsys: 
         incubot(capsys, "export", "--format", "pdf")
     err = capsys.readouterr().err
     assert exit_.value.code == 2
-    assert err.startswith("utilisation : ") and "choix invalide : 'pdf' (choisissez parmi 'csv', 'json')" in err
+    assert err.startswith("utilisation : ") and "choix invalide : 'pdf' (choisissez parmi 'csv', 'json', 'xlsx')" in err
     with pytest.raises(SystemExit):
         incubot(capsys, "import")
     assert "ces arguments sont obligatoires : FICHIER" in capsys.readouterr().err

@@ -69,5 +69,5 @@ def test_files_write_exact_decimal_euros_with_their_sign(cents: int, text: str) 
 
     assert decimal_euros(cents) == text
     assert Decimal(text) * 100 == cents
-    assert export._euros(cents) == text and export._euros(None) == ""
+    assert export._flat(cents, "euros") == text and export._flat(None, "euros") == ""
     assert reports.decimal_euros is decimal_euros

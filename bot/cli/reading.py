@@ -1,4 +1,4 @@
-"""Commands that only read: ``incubot budget``, ``incubot export``, ``incubot report``."""
+"""Commands that only read: ``incubot budget``, ``incubot report``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from bot.cli.common import CliError, emit
 from bot.cli.wiring import runtime_for
 from bot.config import Settings
 from handlers.errors import CommandError
-from handlers.export import export_rows, to_csv
 from handlers.i18n import Translator
 from handlers.markup import plain
 from handlers.money import decimal_euros
@@ -25,11 +24,6 @@ def add_parsers(sub: Any, t: Translator) -> None:
     budget.add_argument("--year", type=int, metavar=t("AAAA"), help=t("l'année (sinon l'année en cours)"))
     budget.add_argument("--json", action="store_true", help=t("en JSON (montants en euros, chaînes décimales)"))
     budget.set_defaults(run=run_budget, reads_only=True)
-
-    export = sub.add_parser("export", help=t("exporter tous les devis"))
-    export.add_argument("--format", choices=("csv", "json"), default="csv", help=t("csv (par défaut) ou json"))
-    export.add_argument("--output", type=Path, help=t("fichier (sinon la sortie standard)"))
-    export.set_defaults(run=run_export, reads_only=True)
 
     report = sub.add_parser("report", help=t("le rapport mensuel, en fichier (Markdown ou CSV)"))
     report.add_argument("--month", help=t("AAAA-MM (sinon le mois précédent)"))
@@ -63,15 +57,6 @@ def run_budget(args: argparse.Namespace, settings: Settings, t: Translator) -> i
             allocated=t.money(b.cp_cents), consumed=t.money(b.cp_consumed_cents),
             available=t.money(b.cp_available_cents)))
     return 0
-
-
-def run_export(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
-    runtime = runtime_for(settings)
-    with unit_of_work(runtime.services.sessions) as session:
-        rows = export_rows(session=session)
-    text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n" if args.format == "json" else to_csv(rows)
-    return emit(text, args.output, t.plural("{n} devis exporté dans {file}.", "{n} devis exportés dans {file}.",
-                                            len(rows), file=args.output))
 
 
 def run_report(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
