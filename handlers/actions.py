@@ -14,3 +14,5 @@ class ActionId(enum.StrEnum):
     SERVICE_DONE_CERTIFY = "service_done.certify"
     SERVICE_DONE_REFUSE = "service_done.refuse"
     SERVICE_DONE_SUBMIT = "service_done.submit"
+    COMMITTEE_DECISION = "committee.decision"  # the form of a committee decision
+    COMMITTEE_INPUTS = "committee.inputs"  # the button and form of a coach's inputs before a committee

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from handlers.core import Command, Context, Registry
+from handlers.envelopes import envelope_lines
 from handlers.errors import CommandError
 from handlers.i18n import N_
 from handlers.markup import user
@@ -60,6 +61,7 @@ def cmd_budget(ctx: Context, args: str) -> Reply:
             t("CP consommés : {consumed}", consumed=t.money(usage.consumed_cents)),
             t("Devis en attente : {n} ({amount})", n=usage.pending_count, amount=t.money(usage.pending_cents)),
         ]
+        lines += ["", *envelope_lines(ctx, startup)]
         return Reply("\n".join(lines))
     if not balance.exists:
         years = ledger.allocation_years(session=ctx.session)

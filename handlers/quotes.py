@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 
-from handlers import decisions, notify
+from handlers import decisions, envelopes, notify
 from handlers.actions import ActionId
 from handlers.cards import amount_text, quote_card
 from handlers.core import Command, Context, Registry
@@ -93,6 +93,8 @@ def submit_quote(ctx: Context, fields: Mapping[str, str]) -> Reply:
     if startup is not None and not can_submit(ctx.actor, startup.id):
         raise CommandError(t("Vous ne faites pas partie de {startup} : seuls ses coachs, ses intrapreneurs "
                              "et les gestionnaires peuvent soumettre un devis pour elle.", startup=startup.name))
+    if startup is not None:
+        envelopes.refuse_if_stopped(ctx, startup)
     if errors or startup is None or amount is None:
         raise FieldErrors(errors, "\n".join(errors.values()))
     ttc = amount.ttc_cents
@@ -139,6 +141,8 @@ def _warnings(ctx: Context, quote: Quote) -> list[str]:
     if balance.exists and quote.amount_cents > balance.ae_available_cents:
         warnings.append(t("⚠️ Ce montant dépasse ce qui reste des AE {year} ({left}) : sa validation sera refusée "
                           "si rien ne se libère d'ici là.", year=ctx.year, left=t.money(balance.ae_available_cents)))
+    if (over_envelope := envelopes.submission_warning(ctx, quote)) is not None:
+        warnings.append(over_envelope)
     twin = reports.similar_quote(session=ctx.session, quote=quote, since=ctx.now() - DUPLICATE_WINDOW)
     if twin is not None:
         warnings.append(t("⚠️ Un devis identique ({ref}, même startup, même fournisseur, même montant) a été soumis "

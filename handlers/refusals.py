@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.i18n import N_, Translator
 from handlers.markup import user
+from storage.committees import EnvelopeEnded, EnvelopeExceeded
 from storage.errors import (
     AlreadyDecided,
     ExceedsOrder,
@@ -56,4 +57,8 @@ def explain(t: Translator, exc: LedgerRefusal) -> str:
     if isinstance(exc, QuoteNotValidated):
         return t("Le devis {ref} est {status} : un service fait ne peut porter que sur un devis validé.",
                  ref=exc.reference, status=status_label(t, exc.status))
+    if isinstance(exc, EnvelopeExceeded | EnvelopeEnded):
+        from handlers.envelopes import explain as explain_envelope
+
+        return explain_envelope(t, exc)
     return t("Demande refusée.")

@@ -7,11 +7,12 @@ a startup's money only to its team and the managers, as ``budget STARTUP``
 
 from __future__ import annotations
 
+from handlers.committees import decision_line
 from handlers.core import Command, Context, Registry
 from handlers.i18n import N_
 from handlers.permissions import can_see_startup
 from handlers.types import Reply
-from storage import ledger, reference
+from storage import committees, ledger, reference
 from storage.models import StartupRole
 
 PHASE_FR = {
@@ -31,6 +32,7 @@ def cmd_startups(ctx: Context, _args: str) -> Reply:
     visible = [s.id for s in items if can_see_startup(ctx.actor, s.id)]
     usage = ({u.startup_id: u for u in ledger.startup_usage(session=ctx.session, year=year, startup_ids=visible)}
              if visible else {})
+    decided = committees.latest_decisions(session=ctx.session) if visible else {}
     lines = [t("**Startups de l'incubateur** ({n}) — budget {year}", n=len(items), year=year)]
     for s in items:
         phase = t(PHASE_FR.get(s.phase, s.phase))
@@ -45,6 +47,8 @@ def cmd_startups(ctx: Context, _args: str) -> Reply:
         if u is not None:
             lines.append(t("   AE engagées {committed} · CP consommés {consumed}",
                            committed=t.money(u.committed_cents), consumed=t.money(u.consumed_cents)))
+        if s.id in visible and (d := decided.get(s.id)) is not None:
+            lines.append(t("   dernière décision : {line}", line=decision_line(t, d)))
     if len(visible) < len(items):
         lines.append(t("Les montants de chaque startup sont réservés à son équipe et aux gestionnaires."))
     return Reply("\n".join(lines))

@@ -198,8 +198,104 @@ class Membership(SQLModel, table=True):
 
 
 class Committee(SQLModel, table=True):
+    """An investment committee (art. 2). ``president_id``: the person presiding it, on the délégant's
+    side; ``startups``: the ids of the startups it reviews, as a JSON list (None: all of them)."""
+
     id: int | None = Field(default=None, primary_key=True)
     held_on: date = Field(unique=True)
+    president_id: str | None = Field(default=None, max_length=100)
+    startups: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class DecisionKind(enum.StrEnum):
+    """What a committee decides for a startup (art. 2)."""
+
+    POURSUITE = "poursuite"  # six months funded
+    RELAIS = "relais"  # one or two months while something is settled
+    ACCELERATION = "acceleration"
+    ARRET = "arret"  # the startup's new quotes end
+
+
+class Envelope(SQLModel, table=True):
+    """A startup's money for one period: set by the last decision recorded after a committee
+    (migration 0009). ``reserved_cents`` counts the quotes of the startup validated against it,
+    moved only by a guarded UPDATE (``reserved + amount <= amount_cents``), like the year's AE;
+    the CHECK is the backstop. A later decision after the same committee changes the envelope
+    (never below what it already reserved); a decision after the next committee opens a new one."""
+
+    __tablename__ = "envelope"
+    __table_args__ = (
+        sa.UniqueConstraint("startup_id", "committee_id", name="envelope_one_per_committee"),
+        sa.CheckConstraint("reserved_cents >= 0 AND reserved_cents <= amount_cents", name="envelope_ceiling"),
+        sa.CheckConstraint("starts_on < ends_on", name="envelope_period"),
+        sa.CheckConstraint("kind IN ('poursuite', 'relais', 'acceleration', 'arret')", name="envelope_kind_known"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    startup_id: str = Field(foreign_key="startup.id", index=True, max_length=100)
+    committee_id: int = Field(foreign_key="committee.id")
+    kind: str = Field(max_length=16)
+    starts_on: date
+    ends_on: date
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    reserved_cents: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class CommitteeDecision(SQLModel, table=True):
+    """One decision as a manager recorded it (``decision STARTUP; …``), append-only: the envelope
+    holds its effect, this row what was said, by whom and when."""
+
+    __tablename__ = "committee_decision"
+    __table_args__ = (
+        sa.CheckConstraint("amount_cents >= 0", name="committee_decision_amount_non_negative"),
+        sa.CheckConstraint("kind IN ('poursuite', 'relais', 'acceleration', 'arret')",
+                           name="committee_decision_kind_known"),
+        sa.Index("committee_decision_startup_at", "startup_id", "decided_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    envelope_id: int = Field(foreign_key="envelope.id", index=True)
+    startup_id: str = Field(foreign_key="startup.id", max_length=100)
+    committee_id: int = Field(foreign_key="committee.id")
+    kind: str = Field(max_length=16)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    until: date
+    note: str | None = Field(default=None, max_length=1000)
+    decided_by: str = Field(foreign_key="person.id", max_length=100)
+    decided_at: datetime = Field(sa_column=_dt())
+    platform: str = Field(default=PlatformName.CONSOLE.value, max_length=20)
+
+
+class EnvelopeQuote(SQLModel, table=True):
+    """A validated quote and the envelope it was reserved on (with the amount reserved there):
+    what an envelope's engaged and paid figures are summed over."""
+
+    __tablename__ = "envelope_quote"
+
+    quote_id: int = Field(foreign_key="quote.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    envelope_id: int = Field(foreign_key="envelope.id", index=True)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    reserved_at: datetime = Field(sa_column=_dt())
+
+
+class CommitteeInput(SQLModel, table=True):
+    """What a coach gives for a startup before a committee: the impact indicators, the /stats page,
+    the next six months' objectives and the budget requested (asked 14 days before)."""
+
+    __tablename__ = "committee_input"
+    __table_args__ = (sa.CheckConstraint("budget_requested_cents >= 0", name="committee_input_budget_non_negative"),)
+
+    committee_id: int = Field(foreign_key="committee.id", primary_key=True)
+    startup_id: str = Field(foreign_key="startup.id", primary_key=True, max_length=100)
+    usable: str = Field(max_length=500)
+    used: str = Field(max_length=500)
+    useful: str = Field(max_length=500)
+    impactful: str = Field(max_length=500)
+    stats_url: str = Field(max_length=500)
+    objectives: str = Field(sa_type=sa.Text)
+    budget_requested_cents: int = Field(sa_type=sa.BigInteger)
+    given_by: str = Field(foreign_key="person.id", max_length=100)
+    given_at: datetime = Field(sa_column=_dt())
 
 
 class Quote(SQLModel, table=True):
