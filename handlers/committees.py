@@ -19,7 +19,7 @@ from handlers.i18n import N_, Translator
 from handlers.markup import user
 from handlers.money import parse_amount
 from handlers.permissions import can_see_startup
-from handlers.types import Choice, Form, Input, Reply, SubmissionResult
+from handlers.types import Choice, Form, Input, Reply
 from storage import committees as store
 from storage import reference
 from storage.models import Committee, DecisionKind, Startup
@@ -246,10 +246,10 @@ def cmd_decision(ctx: Context, args: str) -> Reply:
     return record_decision(ctx, fields)
 
 
-def form_decision(ctx: Context, _value: str, values: Mapping[str, str]) -> SubmissionResult:
+def form_decision(ctx: Context, _value: str, values: Mapping[str, str]) -> Reply:
     if not ctx.actor.is_manager:
         raise CommandError(ctx.t("La commande **{name}** est réservée aux gestionnaires.", name="decision"))
-    return SubmissionResult(reply=record_decision(ctx, values))
+    return record_decision(ctx, values)
 
 
 def register(registry: Registry) -> None:

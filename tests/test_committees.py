@@ -84,7 +84,7 @@ def test_only_managers_record_decisions(bot: Bot, engine: Engine) -> None:
     assert "réservée aux gestionnaires" in say(bot, "lea.dupont", DECISION)
     result = bot.submit(Submission("console", "lea.dupont", "committee.decision", "",
                                    {"startup": "dedale", "kind": "poursuite", "amount": "1000", "until": "2027-06-30"}))
-    assert result.reply is not None and "réservée aux gestionnaires" in result.reply.text
+    assert "réservée aux gestionnaires" in result.text
     assert count(engine, "committee_decision") == 0
 
 
@@ -98,7 +98,7 @@ def test_the_decision_form_gives_the_same_decision_and_the_same_field_errors(bot
     assert set(wrong.errors) == {"until"} and count(engine, "committee_decision") == 0
     right = bot.submit(Submission("console", "camille.martin", reply.form.callback, "",
                                   {**values, "until": "2027-06-30"}))
-    assert not right.errors and right.reply is not None and "accélération, 200 000,00 €" in right.reply.text
+    assert not right.errors and "accélération, 200 000,00 €" in right.text
 
 
 def test_a_startup_with_no_decision_has_no_envelope(bot: Bot) -> None:
