@@ -196,8 +196,9 @@ class MattermostChat:
         return [seen_post(p) for p in self.fake.channel_posts("pilotage")]
 
 
-def mattermost_chat(engine: Engine, clock: Any, request: pytest.FixtureRequest) -> MattermostChat:
-    """The bot served over HTTP with Mattermost on, against a fresh fake Mattermost server."""
+def mattermost_chat(engine: Engine, clock: Any, request: pytest.FixtureRequest, **options: Any) -> MattermostChat:
+    """The bot served over HTTP with Mattermost on, against a fresh fake Mattermost server
+    (``options``: for ``compose``, e.g. ``delivery="manual"``)."""
     fake = FakeMattermost().start()
     request.addfinalizer(fake.stop)
     settings = Settings(
@@ -210,6 +211,6 @@ def mattermost_chat(engine: Engine, clock: Any, request: pytest.FixtureRequest) 
     client = MattermostClient(fake.url, BOT_TOKEN, sleep=sleeps.append)
     request.addfinalizer(client.close)
     incubot = composed(engine, clock, settings=settings,
-                       plugs=[replace(mattermost.PLUG, build=partial(mattermost.build, client=client))])
+                       plugs=[replace(mattermost.PLUG, build=partial(mattermost.build, client=client))], **options)
     http = TestClient(create_app(incubot), base_url=PUBLIC_URL)
     return MattermostChat(incubot.runtime, fake, http, sleeps)

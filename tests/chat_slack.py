@@ -244,10 +244,11 @@ class SlackChat:
         return [seen_message(m) for m in self.fake.messages.get(MANAGERS_CHANNEL, [])]
 
 
-def slack_chat(engine: Any, clock: Any, request: Any) -> SlackChat:
-    """The ``slack`` entry of ``CHAT_DRIVERS``: a fake Web API, incubot with Slack on, the driver."""
+def slack_chat(engine: Any, clock: Any, request: Any, **options: Any) -> SlackChat:
+    """The ``slack`` entry of ``CHAT_DRIVERS``: a fake Web API, incubot with Slack on, the driver
+    (``options``: for ``compose``, e.g. ``delivery="manual"``)."""
     fake = FakeSlack().start()
-    chat = SlackChat(*slack_incubot(engine, clock, fake))
+    chat = SlackChat(*slack_incubot(engine, clock, fake, options=options))
 
     def close() -> None:
         chat.close()
@@ -257,11 +258,13 @@ def slack_chat(engine: Any, clock: Any, request: Any) -> SlackChat:
     return chat
 
 
-def slack_incubot(engine: Any, clock: Any, fake: FakeSlack, **settings: Any) -> tuple[Incubot, FakeSlack, list[float]]:
+def slack_incubot(engine: Any, clock: Any, fake: FakeSlack, options: Mapping[str, Any] | None = None,
+                  **settings: Any) -> tuple[Incubot, FakeSlack, list[float]]:
     """incubot with Slack on against ``fake``: its retries record their pauses instead of sleeping."""
     paused: list[float] = []
     plug = replace(slack.PLUG, build=partial(slack.build, sleep=paused.append))
     incubot = composed(engine, clock, settings=Settings(
         database_url=engine.url.render_as_string(hide_password=False), slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url, **settings), plugs=[plug])
+        slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url, **settings), plugs=[plug],
+        **(options or {}))
     return incubot, fake, paused

@@ -100,7 +100,7 @@ def test_stranger_invitation_is_declined(synapse: Synapse, matrix: MatrixWorld) 
 
 
 def test_quote_reaction_decides_edits_in_place_and_tells_the_coach(matrix: MatrixWorld) -> None:
-    """Léa's `devis` reaches Julien as a DM with ✅/❌; his ✅ validates, the request is edited, Léa is told."""
+    """Léa's `devis` reaches Julien as a DM with ✅/❌; his ✅ validates, the request is edited once, Léa is told."""
     lea_room = matrix.dm("lea.dupont")
     asked = matrix.people["lea.dupont"].send_text(lea_room, "devis dedale; 12 500 HT; Scopyleft; Sprint 7")
     said = matrix.answer_to("lea.dupont", lea_room, asked)
@@ -129,6 +129,8 @@ def test_quote_reaction_decides_edits_in_place_and_tells_the_coach(matrix: Matri
     julien.react(request.room_id, request.event_id, "✅️")  # a second ✅ (emoji variant): already decided
     late = matrix.answer_to("julien.moreau", request.room_id, request.event_id)
     assert "déjà validé" in late.content["body"]
+    julien.sync(timeout_ms=0)  # one m.replace per decision: the late ✅ edits nothing
+    assert not [e for e in julien.pending if e.relates_to.get("rel_type") == "m.replace"]
 
 
 def test_refusal_reason_is_asked_in_the_thread(matrix: MatrixWorld) -> None:

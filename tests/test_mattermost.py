@@ -501,3 +501,32 @@ def test_connection_errors_are_retried() -> None:
     sleeps: list[float] = []
     client = MattermostClient("http://mm.example", "tok", transport=httpx.MockTransport(flaky), sleep=sleeps.append)
     assert client.bot_user_id() == "bot" and sleeps == [0.5]
+
+
+def test_a_click_patches_the_request_only_through_the_outbox(engine: Any, world: Any, clock: Any,
+                                                               request: pytest.FixtureRequest) -> None:
+    """With the outbox held back, Julien's Valider is answered at once but the post is not patched; the
+    courier's next pass patches it, once, and a second pass does not patch it again."""
+    held = mattermost_chat(engine, clock, request, delivery="manual")
+    held.say("lea.dupont", "devis dedale; 3000; Arawa; Audit")
+    held.runtime.courier.flush()
+    post, button = held.find_button("julien.moreau", "D-2026-0001", "Valider")
+    answer = held.post_click("julien.moreau", post, button["integration"]["context"]).json()
+
+    assert set(answer) == {"ephemeral_text"} and "validé" in visible(answer["ephemeral_text"])
+    assert held.fake.calls_to("PUT", "/api/v4/posts/") == []
+    held.runtime.courier.flush()
+    held.runtime.courier.flush()
+    [patch] = held.fake.calls_to("PUT", "/api/v4/posts/")
+    assert patch.path == f"/api/v4/posts/{post['id']}/patch"
+    assert seen_post(held.fake.posts[post["id"]]).buttons == []
+
+
+def test_a_refusal_dialog_patches_the_request_once(mm: MattermostChat) -> None:
+    """Refuser, then the reason's dialog: the request's post is patched once (by the courier), not by the dialog."""
+    post, _ = quote_posted(mm)
+    mm.click("julien.moreau", "D-2026-0001", "Refuser")
+    mm.fill("julien.moreau", {"reason": "Hors périmètre"})
+    [patch] = mm.fake.calls_to("PUT", "/api/v4/posts/")
+    assert patch.path == f"/api/v4/posts/{post['id']}/patch"
+    assert "Refusé" in seen_post(mm.fake.posts[post["id"]]) and "Hors périmètre" in seen_post(mm.fake.posts[post["id"]])

@@ -13,7 +13,7 @@ import pytest
 
 from storage import inbox, ledger
 from storage.db import unit_of_work
-from tests.chat_slack import SlackChat, seen_message, sign, slack_id
+from tests.chat_slack import SlackChat, seen_message, sign, slack_chat, slack_id
 from tests.fake_slack import BOT_USER, dm_channel
 
 JULIEN, LEA, CLAIRE, CAMILLE = (slack_id(p) for p in ("julien.moreau", "lea.dupont", "claire.petit", "camille.martin"))
@@ -503,3 +503,23 @@ def test_a_modal_submission_is_stored_before_its_ack_and_answered_after(slack: S
     busy.set()
     slack.wiring.join()
     assert any(e["user"] == JULIEN and "refusé" in e["text"] for e in slack.fake.ephemeral)
+
+
+def test_a_click_changes_the_request_only_through_the_outbox(engine: Any, world: Any, clock: Any,
+                                                               request: pytest.FixtureRequest) -> None:
+    """With the outbox held back, Julien's Valider is answered at once but his request is not touched;
+    the courier's next pass updates it, once, and a second pass does not update it again."""
+    held = slack_chat(engine, clock, request, delivery="manual")
+    held.command(LEA, "devis dedale; 3000; Arawa; Audit")
+    held.runtime.courier.flush()
+    [card] = held.fake.dm(JULIEN)
+    _, _, response_url = held.block_action(JULIEN, card, button(card, "Valider"))
+
+    assert "validé" in held.fake.responses_to(response_url)[-1]["text"]
+    assert held.fake.calls_to("chat.update") == []
+    assert seen_message(held.fake.find_message(card["channel"], card["ts"])).buttons == ["Valider", "Refuser"]
+    held.runtime.courier.flush()
+    held.runtime.courier.flush()
+    [update] = held.fake.calls_to("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == (card["channel"], card["ts"])
+    assert seen_message(held.fake.find_message(card["channel"], card["ts"])).buttons == []
