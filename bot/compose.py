@@ -29,6 +29,7 @@ from bot.platforms import matrix, mattermost, slack
 from bot.port import Platform, Plug
 from bot.runtime import Runtime
 from handlers.core import Bot
+from handlers.registry import register_all
 from handlers.services import Services, system_clock
 from storage.db import make_engine, session_factory, upgrade
 
@@ -136,7 +137,8 @@ def compose(settings: Settings, *, clock: Callable[[], datetime] = system_clock,
                         deliver=deliver)
     acks = AcksFirst()
     inbox = InboxWorkers(engine, services, threads=WORK_THREADS, niceness=WORK_NICENESS, before_each=acks.wait)
-    runtime = Runtime(settings, engine, services, courier, Bot(services), inbox, acks, background)
+    runtime = Runtime(settings, engine, services, courier, Bot(services, register_all()), inbox, acks,
+                      background)
 
     platforms = tuple(plug.build(runtime) for plug in chosen)
     for platform in platforms:

@@ -2,9 +2,9 @@
 
 :class:`Bot` is what every adapter calls. It resolves the person, opens one unit
 of work per request, routes to the command / action / form handlers registered
-by the modules of this package, turns refusals into their French sentence and
-anything unexpected into a short generic message (the traceback goes to the log,
-never to the user). After the unit of work commits, it asks ``services.deliver``
+by the modules of this package (:mod:`handlers.registry`), turns refusals into
+their French sentence and anything unexpected into a short generic message (the
+traceback goes to the log, never to the user). After the unit of work commits, it asks ``services.deliver``
 to send what the handler put in the outbox.
 """
 
@@ -21,6 +21,7 @@ from handlers.errors import CommandError, FieldErrors
 from handlers.i18n import Translator
 from handlers.markup import MAX_INPUT_CHARS, clean_input, user
 from handlers.permissions import Actor
+from handlers.refusals import explain
 from handlers.services import Services
 from handlers.types import Action, Reply, Request, Submission
 from storage import reference
@@ -108,11 +109,15 @@ class Registry:
 
 
 class Bot:
-    """Entry point of every platform: ``message``, ``action``, ``submit``."""
+    """Entry point of every platform: ``message``, ``action``, ``submit``.
 
-    def __init__(self, services: Services, registry: Registry | None = None) -> None:
+    ``registry``: what it answers to — :func:`handlers.registry.register_all` for incubot's own
+    commands (the core imports no handler module).
+    """
+
+    def __init__(self, services: Services, registry: Registry) -> None:
         self.services = services
-        self.registry = registry or default_registry()
+        self.registry = registry
 
     @property
     def t(self) -> Translator:
@@ -192,8 +197,6 @@ class Bot:
         except CommandError as exc:
             return on_refusal(exc.message)
         except LedgerRefusal as exc:
-            from handlers.refusals import explain
-
             return on_refusal(explain(self.t, exc))
         except Exception:
             self.services.log.exception("request failed (platform=%s user=%s)", platform, user_id)
@@ -218,16 +221,6 @@ class Bot:
             "Demandez à {whom} de vous ajouter à incubot.",
             whom=whom,
         )
-
-
-def default_registry() -> Registry:
-    """Every command family of incubot, registered explicitly."""
-    from handlers import budget, committees, help, history, pending, quotes, reports, service_done, startups
-
-    registry = Registry()
-    for module in (help, budget, quotes, service_done, pending, history, committees, reports, startups):
-        module.register(registry)
-    return registry
 
 
 def _first_word(text: str) -> tuple[str, str]:

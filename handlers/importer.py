@@ -15,6 +15,7 @@ from typing import Any
 
 from handlers.errors import CommandError
 from handlers.i18n import Translator
+from handlers.markup import plain
 from handlers.money import parse_amount
 from storage.models import Convention, Person, Phase, Startup
 from storage.platforms import CHAT_PLATFORMS, ChatPlatform
@@ -102,8 +103,6 @@ def _cents(data: Mapping[str, Any], key: str, where: str, t: Translator) -> int:
     try:
         amount = parse_amount(value, t)
     except CommandError as exc:
-        from handlers.markup import plain
-
         raise ImportFileError(f"{where}.{key}", plain(exc.message)) from None
     return amount.cents
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import calendar
 import functools
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -399,8 +400,6 @@ def enqueue_due(*, session: Session, t: Translator, now: datetime, at: time = RE
 
 def waiting_in_outbox(*, session: Session, now: datetime) -> list[Reminder]:
     """Reminders already enqueued, due, and not sent yet (a platform was down)."""
-    import json
-
     return [Reminder(m.kind, m.target, m.occurrence, m.due_at, Reply.from_dict(json.loads(m.payload)["reply"]))
             for m in outbox.messages(session=session, kind_prefix=KIND_PREFIX)
             if m.status in (OutboxStatus.PENDING, OutboxStatus.CLAIMED) and m.due_at <= now]

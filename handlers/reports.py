@@ -10,8 +10,9 @@ from sqlmodel import Session
 
 from handlers.core import Command, Context, Registry
 from handlers.errors import CommandError
+from handlers.export import to_csv
 from handlers.i18n import N_, Translator
-from handlers.markup import user
+from handlers.markup import plain, user
 from handlers.money import decimal_euros
 from handlers.permissions import can_report
 from handlers.types import Reply
@@ -145,16 +146,12 @@ def report_table(report: MonthlyReport, t: Translator) -> list[dict[str, str]]:
 
 def report_csv(report: MonthlyReport, t: Translator) -> str:
     """The report as CSV (``;``-separated, as French spreadsheets expect), one line per startup plus the total."""
-    from handlers.export import to_csv
-
     rows = [{t(label): r[key] for key, label in REPORT_COLUMNS_FR.items()} for r in report_table(report, t)]
     return to_csv(rows, columns=[t(label) for label in REPORT_COLUMNS_FR.values()], delimiter=";")
 
 
 def report_markdown(report: MonthlyReport, t: Translator) -> str:
     """The report as a Markdown document: the chat text's totals, then the table with every figure."""
-    from handlers.markup import plain
-
     b = report.balance
     lines = [f"# {plain(t('**Rapport mensuel — {month}**', month=t.month(report.year, report.month)))}", ""]
     lines.append(t("Dotation {year} : AE {ae} · CP {cp}.", year=report.year, ae=t.money(b.ae_cents),

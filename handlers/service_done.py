@@ -17,6 +17,7 @@ from handlers.i18n import N_
 from handlers.markup import user
 from handlers.money import parse_amount
 from handlers.permissions import can_submit
+from handlers.refusals import explain
 from handlers.types import Choice, Form, Input, Reply
 from storage import ledger
 from storage.errors import LedgerRefusal, NotFound
@@ -81,8 +82,6 @@ def submit_service_done(ctx: Context, fields: Mapping[str, str]) -> Reply:
                 amount_cents=amount_cents, period=period, platform=ctx.platform, now=ctx.now(), year=ctx.year,
             )
     except LedgerRefusal as exc:
-        from handlers.refusals import explain
-
         raise FieldErrors({"amount": explain(t, exc)}, explain(t, exc)) from exc
     card = service_done_card(ctx, row, quote, with_buttons=True)
     deciders = notify.to_intrapreneurs(ctx, quote.startup_id, kind="service_done.request", subject=row.reference,

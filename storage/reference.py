@@ -22,6 +22,7 @@ from storage.models import (
     StartupRole,
 )
 from storage.platforms import PlatformName
+from storage.text import fold
 
 
 def current_convention(*, session: Session) -> Convention | None:
@@ -123,8 +124,6 @@ def get_startup(*, session: Session, startup_id: str) -> Startup | None:
 
 def find_startup(*, session: Session, text: str) -> Startup | None:
     """A startup by id or name, case- and accent-insensitive on the id/name as typed."""
-    from storage.text import fold
-
     wanted = fold(text)
     if not wanted:
         return None

@@ -4,8 +4,8 @@ enum, platforms from another, and a Matrix id of the reference file is someone t
 from __future__ import annotations
 
 from handlers.actions import ActionId
-from handlers.core import default_registry
 from handlers.markup import plain
+from handlers.registry import register_all
 from handlers.types import Request
 from storage.platforms import CHAT_PLATFORMS, PlatformName
 from tests.chat import say
@@ -15,7 +15,7 @@ LEA_ON_MATRIX = "@lea.dupont-example.org:tchap.example.org"  # her matrix_id in 
 
 def test_every_button_and_form_id_is_registered_under_its_enum_name() -> None:
     """What a card's buttons and forms name is exactly what the registry answers to: nothing is spelt twice."""
-    registry = default_registry()
+    registry = register_all()
     assert set(registry.actions) | set(registry.forms) == set(ActionId)
     assert all(isinstance(key, ActionId) for key in [*registry.actions, *registry.forms])
 
