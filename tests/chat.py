@@ -1,10 +1,11 @@
 """Chat drivers: drive the bot as people do, and read what each person sees.
 
 A dialogue test is written once against :class:`ChatDriver` and runs on every
-platform (the ``chat`` fixture is parametrised): the neutral driver below calls
-:class:`handlers.core.Bot` directly; the Slack and Mattermost drivers send the
-platforms' real, signed request formats to ``incubot serve``'s ASGI app and read
-a fake Web API. Same dialogue, same expectations: no flow is written twice.
+platform (the ``chat`` fixture is parametrised): the neutral driver, the transcript
+stub of ``tests/stub.py``, calls :class:`handlers.core.Bot` directly; the Slack and
+Mattermost drivers send the platforms' real, signed request formats to ``incubot
+serve``'s ASGI app and read a fake Web API. Same dialogue, same expectations: no flow
+is written twice.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from bot.port import Plug
 from bot.runtime import Runtime
 from handlers.core import Bot
 from handlers.markup import plain
-from handlers.types import Action, Form, Reply, Request, Submission
+from handlers.types import Reply, Request
 from storage.models import Person, Startup
 
 
@@ -121,53 +122,6 @@ class RecordingSender:
 
     def messages(self, channel: str) -> list[Reply]:
         return [self.posts[k] for k in self.order if k[0] == channel]
-
-
-class NeutralChat:
-    """Drives :class:`Bot` directly (what the console does)."""
-
-    platform = "console"
-
-    def __init__(self, runtime: Runtime, sender: RecordingSender) -> None:
-        self.runtime = runtime
-        self.bot = runtime.bot
-        self.sender = sender
-        self.forms: dict[str, Form] = {}
-
-    def say(self, who: str, text: str) -> Seen:
-        if text.startswith("/incubot"):
-            text = text[len("/incubot"):].strip()
-        reply = self.bot.message(Request(self.platform, who, text))
-        if reply.form is not None:
-            self.forms[who] = reply.form
-        return seen(reply)
-
-    def click(self, who: str, ref: str, label: str) -> Seen:
-        for reply in reversed(self.sender.messages(f"dm:{who}")):
-            for button in reply.buttons:
-                if button.value == ref and button.label == label:
-                    return self._result(who, self.bot.action(Action(self.platform, who, button.action, ref)))
-        raise AssertionError(f"{who} has no button {label!r} for {ref}")
-
-    def _result(self, who: str, reply: Reply) -> Seen:
-        if reply.form is not None:
-            self.forms[who] = reply.form
-            return Seen(f"[form: {reply.form.title}]")
-        return seen(reply)
-
-    def fill(self, who: str, values: Mapping[str, str]) -> Seen:
-        form = self.forms[who]
-        result = self.bot.submit(Submission(self.platform, who, form.callback, form.value, dict(values)))
-        if result.errors:
-            return Seen("\n".join(plain(m) for m in result.errors.values()))
-        self.forms.pop(who, None)
-        return seen(result)
-
-    def inbox(self, who: str) -> list[Seen]:
-        return [seen(r) for r in self.sender.messages(f"dm:{who}")]
-
-    def managers_channel(self) -> list[Seen]:
-        return [seen(r) for r in self.sender.messages("managers")]
 
 
 def say(bot: Bot, person: str, text: str) -> str:

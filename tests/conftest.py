@@ -192,15 +192,17 @@ def world(sessions, clock):  # type: ignore[no-untyped-def]
     return sessions
 
 
-def _neutral_chat(engine: Engine, clock: Clock):  # type: ignore[no-untyped-def]
-    from tests.chat import NeutralChat, RecordingSender, runtime_of
+def _stub_chat(engine: Engine, clock: Clock):  # type: ignore[no-untyped-def]
+    from tests.chat import runtime_of
+    from tests.stub import StubChat, StubPlatform
 
-    sender = RecordingSender()
-    return NeutralChat(runtime_of(engine, clock, sender), sender)
+    stub = StubPlatform()
+    return StubChat(runtime_of(engine, clock, stub), stub)
 
 
-# Platform drivers register here: {"neutral": factory(engine, clock, request) -> ChatDriver}.
-CHAT_DRIVERS = {"neutral": lambda engine, clock, request: _neutral_chat(engine, clock)}
+# Platform drivers register here: {"neutral": factory(engine, clock, request) -> ChatDriver}; "neutral" is
+# the transcript stub (tests/stub.py), which calls the bot directly.
+CHAT_DRIVERS = {"neutral": lambda engine, clock, request: _stub_chat(engine, clock)}
 CHAT_DRIVERS["mattermost"] = lambda engine, clock, request: __import__(
     "tests.chat_mattermost", fromlist=["mattermost_chat"]).mattermost_chat(engine, clock, request)
 CHAT_DRIVERS["slack"] = lambda engine, clock, request: __import__(
@@ -213,6 +215,15 @@ def bot(engine: Engine, world, clock: Clock):  # type: ignore[no-untyped-def]
     from tests.chat import runtime_of
 
     return runtime_of(engine, clock).bot
+
+
+@pytest.fixture
+def stub(engine: Engine, world, clock: Clock):  # type: ignore[no-untyped-def]
+    """The bot on the transcript stub (tests/stub.py) in the demo world: when the test ends, it fails if
+    the bot said anything the test did not expect."""
+    chat = _stub_chat(engine, clock)
+    yield chat
+    chat.expect_nothing_more()
 
 
 @pytest.fixture

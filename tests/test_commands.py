@@ -1,5 +1,9 @@
-"""Bad input and forbidden requests, on every chat platform: each gets a precise French answer and
-changes nothing (same rows, same counters, same audit trail, nothing queued to send)."""
+"""Bad input and forbidden requests: each gets a precise French answer, that answer only, and changes
+nothing (same rows, same counters, same audit trail, nothing queued to send).
+
+The cases run on the transcript stub (tests/stub.py), which fails on any message beyond the answer;
+how each platform shows an answer, a form's field errors and hostile text is tested on every platform
+(the ``chat`` tests below, tests/test_slack.py, tests/test_mattermost.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.chat import ChatDriver, runtime_of
+from tests.stub import StubChat
 
 HUGE = "x" * 100_000  # 100 kB typed or pasted in one go
 
@@ -28,21 +33,25 @@ def snapshot(engine: Engine) -> dict[str, Any]:
 
 
 @pytest.fixture
-def ready(chat: ChatDriver, engine: Engine) -> ChatDriver:
+def ready(stub: StubChat, engine: Engine) -> StubChat:
     """Dédale has a validated order D-2026-0001 (10 000 €) and a pending quote D-2026-0002 (3 000 €)."""
-    chat.say("lea.dupont", "devis dedale; 10 000; Scopyleft; Sprints")
-    chat.click("julien.moreau", "D-2026-0001", "Valider")
-    chat.say("lea.dupont", "devis dedale; 3 000; Arawa; Audit")
-    return chat
+    stub.say("lea.dupont", "devis dedale; 10 000; Scopyleft; Sprints")
+    stub.click("julien.moreau", "D-2026-0001", "Valider")
+    stub.say("lea.dupont", "devis dedale; 3 000; Arawa; Audit")
+    stub.forget_so_far()
+    return stub
 
 
-def refused(chat: ChatDriver, engine: Engine, who: str, text: str, *expected: str) -> str:
-    """``who`` types ``text``: the answer holds every ``expected`` sentence and nothing changed."""
+def refused(chat: StubChat, engine: Engine, who: str, text: str, *expected: str) -> str:
+    """``who`` types ``text``: the answer, to them only, holds every ``expected`` sentence; nothing changed
+    and nothing else was said to anyone."""
     before = snapshot(engine)
-    said = chat.say(who, text)
+    chat.say(who, text)
+    said = chat.expect(who, kind="reply")
     for sentence in expected:
         assert sentence in said.text, f"{text[:80]!r} → {said.text[:500]!r}"
     assert "erreur inattendue" not in said.text
+    chat.expect_nothing_more()
     assert snapshot(engine) == before, f"{text[:80]!r} changed something"
     return said.text
 
@@ -81,13 +90,13 @@ BAD_QUOTES = {
 
 @pytest.mark.parametrize(("text", "expected"), [(v[0], v[1:]) for v in BAD_QUOTES.values()],
                          ids=BAD_QUOTES.keys())
-def test_bad_quotes_are_refused_with_the_reason_and_store_nothing(ready: ChatDriver, engine: Engine, text: str,
+def test_bad_quotes_are_refused_with_the_reason_and_store_nothing(ready: StubChat, engine: Engine, text: str,
                                                                   expected: tuple[str, ...]) -> None:
     """A bad `devis` line gets its precise French reason; no quote, audit row or message is created."""
     refused(ready, engine, "lea.dupont", text, *expected)
 
 
-def test_several_bad_fields_are_all_named_at_once(ready: ChatDriver, engine: Engine) -> None:
+def test_several_bad_fields_are_all_named_at_once(ready: StubChat, engine: Engine) -> None:
     """Unknown startup, bad amount and missing subject are reported together."""
     refused(ready, engine, "lea.dupont", "devis atlantide; abc; Arawa; ", "Startup inconnue : « atlantide »",
             "« abc » n'est pas un montant.", "Indiquez l'objet du devis.")
@@ -110,7 +119,7 @@ BAD_SERVICE_DONE = {
 
 
 @pytest.mark.parametrize(("text", "expected"), BAD_SERVICE_DONE.values(), ids=BAD_SERVICE_DONE.keys())
-def test_bad_service_done_requests_are_refused_and_store_nothing(ready: ChatDriver, engine: Engine, text: str,
+def test_bad_service_done_requests_are_refused_and_store_nothing(ready: StubChat, engine: Engine, text: str,
                                                                  expected: str) -> None:
     """A bad `service-fait` line gets its precise reason; nothing is numbered, consumed or sent."""
     refused(ready, engine, "lea.dupont", text, expected)
@@ -135,7 +144,7 @@ BAD_DECISIONS = {
 
 
 @pytest.mark.parametrize(("who", "text", "expected"), BAD_DECISIONS.values(), ids=BAD_DECISIONS.keys())
-def test_bad_or_forbidden_decisions_change_nothing(ready: ChatDriver, engine: Engine, who: str, text: str,
+def test_bad_or_forbidden_decisions_change_nothing(ready: StubChat, engine: Engine, who: str, text: str,
                                                     expected: str) -> None:
     """Deciding without a reference, a reason or the right is refused with the reason; the quote stays as it was."""
     refused(ready, engine, who, text, expected)
@@ -158,7 +167,7 @@ FORBIDDEN = {
 
 @pytest.mark.parametrize(("who", "text", "expected"), [(v[0], v[1], v[2:]) for v in FORBIDDEN.values()],
                          ids=FORBIDDEN.keys())
-def test_forbidden_requests_are_refused_and_change_nothing(ready: ChatDriver, engine: Engine, who: str, text: str,
+def test_forbidden_requests_are_refused_and_change_nothing(ready: StubChat, engine: Engine, who: str, text: str,
                                                            expected: tuple[str, ...]) -> None:
     """Who may do what (SPEC): anyone else is told why, and nothing happens."""
     refused(ready, engine, who, text, *expected)
@@ -177,7 +186,7 @@ def add_person_without_role(engine: Engine, person_id: str, name: str) -> None:
                          {"platform": platform, "external_id": external_id, "id": person_id})
 
 
-def test_startups_shows_money_only_to_the_team_and_the_managers(ready: ChatDriver, engine: Engine) -> None:
+def test_startups_shows_money_only_to_the_team_and_the_managers(ready: StubChat, engine: Engine) -> None:
     """`startups`: names, phases and people for everyone known; a startup's money only to its team and managers."""
     add_person_without_role(engine, "marie.noel", "Marie Noël")
     nobody = refused(ready, engine, "marie.noel", "startups", "Startups de l'incubateur (4)",
@@ -196,7 +205,7 @@ def test_startups_shows_money_only_to_the_team_and_the_managers(ready: ChatDrive
     assert refused(ready, engine, "camille.martin", "startups").count("AE engagées") == 4
 
 
-def test_a_stranger_asking_for_startups_is_told_whom_to_ask(ready: ChatDriver, engine: Engine) -> None:
+def test_a_stranger_asking_for_startups_is_told_whom_to_ask(ready: StubChat, engine: Engine) -> None:
     """Someone the bot does not know gets no list at all, only whom to ask."""
     said = refused(ready, engine, "inconnu", "startups", "Je ne vous connais pas encore", "Camille Martin")
     assert "Dédale" not in said and "€" not in said
@@ -218,12 +227,12 @@ BAD_ARGUMENTS = {
 
 
 @pytest.mark.parametrize(("who", "text", "expected"), BAD_ARGUMENTS.values(), ids=BAD_ARGUMENTS.keys())
-def test_bad_arguments_are_explained(ready: ChatDriver, engine: Engine, who: str, text: str, expected: str) -> None:
+def test_bad_arguments_are_explained(ready: StubChat, engine: Engine, who: str, text: str, expected: str) -> None:
     """Unknown commands, startups, references and months get a precise answer and change nothing."""
     refused(ready, engine, who, text, expected)
 
 
-def test_a_long_command_word_is_not_echoed_whole(ready: ChatDriver, engine: Engine) -> None:
+def test_a_long_command_word_is_not_echoed_whole(ready: StubChat, engine: Engine) -> None:
     """A pasted 3 000-character word is answered with a short echo, not the whole word back."""
     text = refused(ready, engine, "lea.dupont", "y" * 3000, "Je ne connais pas la commande")
     assert len(text) < 300

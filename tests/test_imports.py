@@ -43,8 +43,9 @@ def test_every_module_imports_first_in_a_fresh_interpreter() -> None:
     code = (
         "import importlib, sys\n"
         f"for name in {names!r}:\n"
-        "    for loaded in [m for m in sys.modules if m.startswith(('handlers', 'storage')) and m != 'storage.models']:\n"
-        "        del sys.modules[loaded]\n"
+        "    for loaded in [m for m in sys.modules if m.startswith(('handlers', 'storage'))]:\n"
+        "        if loaded != 'storage.models':\n"
+        "            del sys.modules[loaded]\n"
         "    importlib.import_module(name)\n"
         "print('ok')\n"
     )
