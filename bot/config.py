@@ -1,99 +1,106 @@
-"""Settings, read once from the environment (``.env`` is loaded by the CLI entry point only)."""
+"""Settings, read once from the environment (``.env`` is loaded by the CLI entry point only).
+
+Every sentence an operator reads about a wrong setting or an unusable database goes through the
+catalogs (:class:`handlers.i18n.Translator`): French, or English with ``INCUBOT_LANGUAGE=en`` —
+the language is read first, so the other settings' errors already speak it.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+
+from handlers.i18n import LOCALES, N_, Translator
+
 
 class ConfigError(Exception):
-    """A setting is wrong; the message says which and why (in French, for operators)."""
+    """A setting is wrong; the message says which and why (in the operator's language)."""
 
 
-def check_database_url(url: str, key: str = "DATABASE_URL") -> None:
+def check_database_url(url: str, key: str = "DATABASE_URL", t: Translator | None = None) -> None:
     """Refuse a URL SQLAlchemy cannot read, without repeating it (it may hold a password)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
+    t = t or Translator()
     try:
         make_url(url)
-    except (ArgumentError, ValueError):
-        raise ConfigError(
-            f"{key} n'est pas une URL de base de données lisible : écrivez-la "
+    except (sa_exc.ArgumentError, ValueError):
+        raise ConfigError(t(
+            "{key} n'est pas une URL de base de données lisible : écrivez-la "
             "postgresql+psycopg://UTILISATEUR:MOT_DE_PASSE@HÔTE:5432/BASE ou sqlite:///CHEMIN.db "
-            "(dans le mot de passe, « @ » s'écrit %40, « : » %3A, « / » %2F et « % » %25).") from None
+            "(dans le mot de passe, « @ » s'écrit %40, « : » %3A, « / » %2F et « % » %25).", key=key)) from None
 
 
-def database_where(url: str) -> str:
-    """Where ``url`` points, in French, for messages and logs — never its password."""
-    from sqlalchemy.engine import make_url
-
+def database_where(url: str, t: Translator | None = None) -> str:
+    """Where ``url`` points, for messages and logs — never its password."""
+    t = t or Translator()
     u = make_url(url)
     backend = u.get_backend_name()
     if backend == "sqlite":
-        return f"SQLite « {u.database or ':memory:'} »"
+        return t("SQLite « {file} »", file=u.database or ":memory:")
     name = {"postgresql": "PostgreSQL", "mysql": "MySQL", "mariadb": "MariaDB"}.get(backend, backend)
     host = u.host or str(u.query.get("host") or "localhost")
     port = u.port or {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(backend)
-    details = ([f"base « {u.database} »"] if u.database else []) + (
-        [f"utilisateur « {u.username} »"] if u.username else [])
-    return f"{name} sur {host}{f':{port}' if port else ''}" + (f" ({', '.join(details)})" if details else "")
+    details = ([t("base « {name} »", name=u.database)] if u.database else []) + (
+        [t("utilisateur « {name} »", name=u.username)] if u.username else [])
+    where = t("{server} sur {host}", server=name, host=f"{host}:{port}" if port else host)
+    return where + (f" ({', '.join(details)})" if details else "")
 
 
-# The driver's words (psycopg, sqlite3) for the usual causes, in French.
+# The driver's words (psycopg, sqlite3) for the usual causes, translated when shown.
 _CAUSES = (
-    ("connection refused", "connexion refusée"),
-    ("timeout expired", "pas de réponse dans le délai"),
-    ("timed out", "pas de réponse dans le délai"),
-    ("password authentication failed", "authentification refusée (utilisateur ou mot de passe)"),
-    ("no password supplied", "mot de passe manquant"),
-    ("could not translate host name", "nom d'hôte inconnu"),
-    ("name or service not known", "nom d'hôte inconnu"),
-    ("no route to host", "hôte injoignable"),
-    ("network is unreachable", "réseau injoignable"),
-    ("unable to open database file", "fichier impossible à ouvrir (le dossier existe-t-il, est-il accessible ?)"),
+    ("connection refused", N_("connexion refusée")),
+    ("timeout expired", N_("pas de réponse dans le délai")),
+    ("timed out", N_("pas de réponse dans le délai")),
+    ("password authentication failed", N_("authentification refusée (utilisateur ou mot de passe)")),
+    ("no password supplied", N_("mot de passe manquant")),
+    ("could not translate host name", N_("nom d'hôte inconnu")),
+    ("name or service not known", N_("nom d'hôte inconnu")),
+    ("no route to host", N_("hôte injoignable")),
+    ("network is unreachable", N_("réseau injoignable")),
+    ("unable to open database file", N_("fichier impossible à ouvrir (le dossier existe-t-il, est-il accessible ?)")),
 )
 
 
-def database_problem(url: str, exc: BaseException, key: str = "DATABASE_URL") -> str | None:
-    """The one French sentence for ``exc`` when it means the database at ``url`` cannot be used at all
+def database_problem(url: str, exc: BaseException, key: str = "DATABASE_URL",
+                     t: Translator | None = None) -> str | None:
+    """The one sentence for ``exc`` when it means the database at ``url`` cannot be used at all
     (not reached, unknown driver); ``None`` for anything else. Never the password, never the raw URL."""
-    import re
-
-    from sqlalchemy import exc as sa_exc
-
+    t = t or Translator()
     if isinstance(exc, sa_exc.NoSuchModuleError):
         driver = str(exc).rsplit(":", 1)[-1].strip() or "?"
-        return (f"{key} : pilote de base de données inconnu « {driver} » (PostgreSQL s'écrit "
-                "postgresql+psycopg://…, SQLite sqlite:///CHEMIN.db).")
+        return t("{key} : pilote de base de données inconnu « {driver} » (PostgreSQL s'écrit "
+                 "postgresql+psycopg://…, SQLite sqlite:///CHEMIN.db).", key=key, driver=driver)
     if isinstance(exc, sa_exc.ArgumentError):
         try:
-            check_database_url(url, key)
+            check_database_url(url, key, t)
         except ConfigError as refused:
             return str(refused)
         return None
     if not isinstance(exc, sa_exc.DBAPIError) or not (exc.statement is None or exc.connection_invalidated):
         return None
-    from sqlalchemy.engine import make_url
-
     u = make_url(url)
     said = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
     missing = re.search(r'(database|role) "([^"]+)" does not exist', said)
     if missing:
-        what = "la base" if missing.group(1) == "database" else "l'utilisateur"
-        cause = f"{what} « {missing.group(2)} » n'existe pas"
+        cause = (t("la base « {name} » n'existe pas", name=missing.group(2)) if missing.group(1) == "database"
+                 else t("l'utilisateur « {name} » n'existe pas", name=missing.group(2)))
     else:
-        cause = next((french for english, french in _CAUSES if english in said.lower()), "")
+        cause = next((t(french) for english, french in _CAUSES if english in said.lower()), "")
     if not cause:  # the driver's own words, without anything that could be the password
         cause = re.sub(r"^connection failed:\s*", "", said)[:200]
         for secret in {u.password, str(u.password or "")} - {None, ""}:
             cause = cause.replace(str(secret), "***")
-    advice = ("que le dossier existe et est accessible en écriture" if u.get_backend_name() == "sqlite"
-              else "que le serveur est démarré et accepte les connexions")
-    return f"la base de données {database_where(url)} est inaccessible : {cause}. Vérifiez {key} et {advice}."
+    if u.get_backend_name() == "sqlite":
+        return t("la base de données {where} est inaccessible : {cause}. Vérifiez {key} et que le dossier existe "
+                 "et est accessible en écriture.", where=database_where(url, t), cause=cause, key=key)
+    return t("la base de données {where} est inaccessible : {cause}. Vérifiez {key} et que le serveur est démarré "
+             "et accepte les connexions.", where=database_where(url, t), cause=cause, key=key)
 
 
 @dataclass(frozen=True)
@@ -156,43 +163,47 @@ class Settings:
             value = env.get(key, "").strip()
             return value or None
 
+        # First: the other settings' errors are written in this language (French until it is known).
+        t = Translator()
+        language = (get("INCUBOT_LANGUAGE") or "fr").lower()
+        if language not in LOCALES:
+            raise ConfigError(t("INCUBOT_LANGUAGE vaut « fr » ou « en », pas « {value} ».", value=language))
+        t = Translator(language)
         port_text = get("PORT") or "3000"
         try:
             port = int(port_text)
             if not 0 < port < 65536:
                 raise ValueError
         except ValueError:
-            raise ConfigError(f"PORT doit être un numéro de port (1-65535), pas « {port_text} ».") from None
+            raise ConfigError(t("PORT doit être un numéro de port (1-65535), pas « {value} ».",
+                                value=port_text)) from None
         timezone = get("INCUBOT_TIMEZONE") or "Europe/Paris"
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"INCUBOT_TIMEZONE : fuseau horaire inconnu « {timezone} ».") from None
+            raise ConfigError(t("INCUBOT_TIMEZONE : fuseau horaire inconnu « {value} ».", value=timezone)) from None
         reminder_text = get("INCUBOT_REMINDER_TIME") or "09:00"
         try:
             reminder_time = time.fromisoformat(reminder_text)
         except ValueError:
-            raise ConfigError(f"INCUBOT_REMINDER_TIME est une heure HH:MM (par exemple 09:00), "
-                              f"pas « {reminder_text} ».") from None
-        language = (get("INCUBOT_LANGUAGE") or "fr").lower()
-        if language not in ("fr", "en"):
-            raise ConfigError(f"INCUBOT_LANGUAGE vaut « fr » ou « en », pas « {language} ».")
+            raise ConfigError(t("INCUBOT_REMINDER_TIME est une heure HH:MM (par exemple 09:00), pas « {value} ».",
+                                value=reminder_text)) from None
         drain_text = get("INCUBOT_DRAIN_SECONDS") or "10"
         try:
             drain_seconds = float(drain_text)
             if not 0 <= drain_seconds <= 3600:
                 raise ValueError
         except ValueError:
-            raise ConfigError(f"INCUBOT_DRAIN_SECONDS est un nombre de secondes (0 à 3600), "
-                              f"pas « {drain_text} ».") from None
+            raise ConfigError(t("INCUBOT_DRAIN_SECONDS est un nombre de secondes (0 à 3600), pas « {value} ».",
+                                value=drain_text)) from None
         body_text = get("INCUBOT_MAX_BODY") or "1048576"
         try:
             max_body = int(body_text)
             if max_body < 1024:
                 raise ValueError
         except ValueError:
-            raise ConfigError(f"INCUBOT_MAX_BODY est une taille en octets (1024 au moins), "
-                              f"pas « {body_text} ».") from None
+            raise ConfigError(t("INCUBOT_MAX_BODY est une taille en octets (1024 au moins), pas « {value} ».",
+                                value=body_text)) from None
         settings = cls(
             database_url=get("DATABASE_URL") or "sqlite:///incubot.db",
             port=port,
@@ -224,22 +235,28 @@ class Settings:
         settings.check()
         return settings
 
+    @property
+    def t(self) -> Translator:
+        """The operator's language, for what incubot says about its settings."""
+        return Translator(self.language)
+
     def check(self) -> None:
-        check_database_url(self.database_url)
+        t = self.t
+        check_database_url(self.database_url, t=t)
         if self.slack_bot_token and not (self.slack_signing_secret or self.slack_app_token):
-            raise ConfigError("SLACK_BOT_TOKEN est défini mais ni SLACK_SIGNING_SECRET (HTTP) "
-                              "ni SLACK_APP_TOKEN (Socket Mode).")
+            raise ConfigError(t("SLACK_BOT_TOKEN est défini mais ni SLACK_SIGNING_SECRET (HTTP) "
+                                "ni SLACK_APP_TOKEN (Socket Mode)."))
         if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
-            raise ConfigError("SLACK_APP_TOKEN doit commencer par « xapp- ».")
+            raise ConfigError(t("SLACK_APP_TOKEN doit commencer par « xapp- »."))
         if self.mattermost_enabled and not self.secret:
-            raise ConfigError("Mattermost a besoin de INCUBOT_SECRET pour signer les boutons et formulaires.")
+            raise ConfigError(t("Mattermost a besoin de INCUBOT_SECRET pour signer les boutons et formulaires."))
         if self.mattermost_enabled and not self.mattermost_command_tokens:
-            raise ConfigError("Mattermost a besoin de MATTERMOST_COMMAND_TOKENS (jeton de la commande slash).")
+            raise ConfigError(t("Mattermost a besoin de MATTERMOST_COMMAND_TOKENS (jeton de la commande slash)."))
 
         if self.matrix_enabled and not self.matrix_device_id:
-            raise ConfigError("Matrix a besoin de MATRIX_DEVICE_ID (l'appareil du jeton MATRIX_ACCESS_TOKEN).")
+            raise ConfigError(t("Matrix a besoin de MATRIX_DEVICE_ID (l'appareil du jeton MATRIX_ACCESS_TOKEN)."))
         if self.matrix_encrypt_direct not in ("auto", "always", "never"):
-            raise ConfigError("MATRIX_ENCRYPT_DIRECT vaut « auto », « always » ou « never ».")
+            raise ConfigError(t("MATRIX_ENCRYPT_DIRECT vaut « auto », « always » ou « never »."))
 
     def platforms_status(self) -> dict[str, str]:
         return {

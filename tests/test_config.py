@@ -1,4 +1,5 @@
-"""Configuration: every key is documented, and a wrong value stops the start with a French sentence."""
+"""Configuration: every key is documented, and a wrong value stops the start with a sentence in the
+operator's language (French unless INCUBOT_LANGUAGE=en)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, database_problem
+from handlers.i18n import Translator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,3 +45,40 @@ def test_a_wrong_setting_is_refused_with_its_name(env: dict[str, str], key: str)
     """A wrong or incomplete setting raises ConfigError naming the key to fix."""
     with pytest.raises(ConfigError, match=key):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize(("env", "french", "english"), [
+    ({"PORT": "http"}, "PORT doit être un numéro de port (1-65535), pas « http ».",
+     "PORT must be a port number (1-65535), not “http”."),
+    ({"INCUBOT_TIMEZONE": "Mars/Olympus"}, "INCUBOT_TIMEZONE : fuseau horaire inconnu « Mars/Olympus ».",
+     "INCUBOT_TIMEZONE: unknown time zone “Mars/Olympus”."),
+    ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_BOT_TOKEN est défini mais ni SLACK_SIGNING_SECRET",
+     "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET"),
+    ({"DATABASE_URL": "postgresql://u:p@h:notaport/db"}, "DATABASE_URL n'est pas une URL de base de données lisible",
+     "DATABASE_URL is not a database URL that can be read"),
+])
+def test_a_wrong_setting_is_explained_in_the_operators_language(env: dict[str, str], french: str,
+                                                                 english: str) -> None:
+    """The sentences come from the catalogs: French by default, English with INCUBOT_LANGUAGE=en."""
+    with pytest.raises(ConfigError) as in_french:
+        Settings.from_env(env)
+    assert french in str(in_french.value)
+    with pytest.raises(ConfigError) as in_english:
+        Settings.from_env({**env, "INCUBOT_LANGUAGE": "en"})
+    assert english in str(in_english.value)
+
+
+def test_an_unknown_language_is_refused_in_french() -> None:
+    """INCUBOT_LANGUAGE itself wrong: the sentence is French, the language incubot speaks until told otherwise."""
+    with pytest.raises(ConfigError, match="INCUBOT_LANGUAGE vaut « fr » ou « en », pas « de »."):
+        Settings.from_env({"INCUBOT_LANGUAGE": "de"})
+
+
+def test_an_unreachable_database_is_explained_in_english_too() -> None:
+    """database_problem's sentence, where the database is and why it cannot be used, in the chosen language."""
+    url = "postgresql+psycopg://incubot:secret@127.0.0.1:9/incubot"
+    refused = sa.exc.OperationalError(None, None, Exception("connection refused"))
+    said = database_problem(url, refused, t=Translator("en"))
+    assert said == ("the database PostgreSQL on 127.0.0.1:9 (database “incubot”, user “incubot”) cannot be reached: "
+                    "connection refused. Check DATABASE_URL and that the server is running and accepts connections.")
+    assert "secret" not in said

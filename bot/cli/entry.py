@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         if args.database:
-            check_database_url(args.database, key)
+            check_database_url(args.database, key, t)
             settings = with_database(settings, args.database)
         return _run(args, settings, t)
     except (ConfigError, CliError) as exc:
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(file=sys.stderr)
         return 130
     except Exception as exc:
-        problem = database_problem(settings.database_url, exc, key) if settings else None  # unusable database
+        problem = database_problem(settings.database_url, exc, key, t) if settings else None  # unusable database
         if problem is None:
             raise
         print(f"incubot : {problem}", file=sys.stderr)

@@ -525,7 +525,7 @@ class _ClientGiven(logging.Filter):
 def build_app(settings: Settings, client: WebClient, executor: TrackedExecutor, *, socket_mode: bool) -> App:
     """The Bolt app. Built by this factory only (its constructor calls ``auth.test``)."""
     if not socket_mode and not settings.slack_signing_secret:
-        raise ConfigError("Slack en HTTP a besoin de SLACK_SIGNING_SECRET pour vérifier les requêtes.")
+        raise ConfigError(settings.t("Slack en HTTP a besoin de SLACK_SIGNING_SECRET pour vérifier les requêtes."))
     bolt_log = logging.getLogger("incubot.slack.bolt")
     if not any(isinstance(f, _ClientGiven) for f in bolt_log.filters):
         bolt_log.addFilter(_ClientGiven())
