@@ -14,7 +14,6 @@ from datetime import date, datetime, time, timedelta
 
 from handlers.core import Context
 from handlers.errors import CommandError
-from handlers.i18n import Translator
 from storage import committees as store
 from storage.models import Envelope, Quote, Startup
 
@@ -105,15 +104,3 @@ def submission_warning(ctx: Context, quote: Quote) -> str | None:
     return t("⚠️ Ce montant dépasse ce qui reste de l'enveloppe de la startup ({left} sur {amount}, jusqu'au "
              "{until}) : sa validation sera refusée sans nouvelle décision du comité.", left=t.money(left),
              amount=t.money(envelope.amount_cents), until=t.date(envelope.ends_on))
-
-
-def explain(t: Translator, exc: store.EnvelopeExceeded | store.EnvelopeEnded) -> str:
-    """The refusal of a validation by the startup's envelope, naming it."""
-    if isinstance(exc, store.EnvelopeEnded):
-        return t("L'enveloppe de {startup} (comité du {held_on}) a pris fin le {until} : une nouvelle décision du "
-                 "comité est nécessaire. Rien n'a été enregistré.", startup=exc.startup_name,
-                 held_on=t.date(exc.held_on), until=t.date(exc.ends_on))
-    return t("Enveloppe dépassée : l'enveloppe de {startup} (comité du {held_on}, jusqu'au {until}) est de {amount}, "
-             "il en reste {left} ; la demande est de {requested}. Rien n'a été enregistré.",
-             startup=exc.startup_name, held_on=t.date(exc.held_on), until=t.date(exc.ends_on),
-             amount=t.money(exc.amount_cents), left=t.money(exc.left_cents), requested=t.money(exc.requested_cents))

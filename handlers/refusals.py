@@ -57,8 +57,14 @@ def explain(t: Translator, exc: LedgerRefusal) -> str:
     if isinstance(exc, QuoteNotValidated):
         return t("Le devis {ref} est {status} : un service fait ne peut porter que sur un devis validé.",
                  ref=exc.reference, status=status_label(t, exc.status))
-    if isinstance(exc, EnvelopeExceeded | EnvelopeEnded):
-        from handlers.envelopes import explain as explain_envelope
-
-        return explain_envelope(t, exc)
+    if isinstance(exc, EnvelopeEnded):  # the startup's envelope, named (handlers/envelopes.py)
+        return t("L'enveloppe de {startup} (comité du {held_on}) a pris fin le {until} : une nouvelle décision du "
+                 "comité est nécessaire. Rien n'a été enregistré.", startup=exc.startup_name,
+                 held_on=t.date(exc.held_on), until=t.date(exc.ends_on))
+    if isinstance(exc, EnvelopeExceeded):
+        return t("Enveloppe dépassée : l'enveloppe de {startup} (comité du {held_on}, jusqu'au {until}) est de "
+                 "{amount}, il en reste {left} ; la demande est de {requested}. Rien n'a été enregistré.",
+                 startup=exc.startup_name, held_on=t.date(exc.held_on), until=t.date(exc.ends_on),
+                 amount=t.money(exc.amount_cents), left=t.money(exc.left_cents),
+                 requested=t.money(exc.requested_cents))
     return t("Demande refusée.")
