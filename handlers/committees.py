@@ -261,3 +261,114 @@ def register(registry: Registry) -> None:
                              N_("enregistrer la décision du comité pour une startup : son enveloppe (gestionnaires)"),
                              allowed=lambda actor: actor.is_manager))
     registry.forms[ActionId.COMMITTEE_DECISION] = form_decision
+    registry.command(Command("preparer", ("préparer", "prepare", "entrees"), cmd_inputs, N_("preparer STARTUP"),
+                             N_("les éléments d'une startup pour le prochain comité (coachs)")))
+    registry.actions[ActionId.COMMITTEE_INPUTS] = open_inputs
+    registry.forms[ActionId.COMMITTEE_INPUTS] = form_inputs
+
+
+# --------------------------------------------------------------------------- the coaches' inputs
+
+INDICATORS = (("usable", N_("Utilisable")), ("used", N_("Utilisé")), ("useful", N_("Utile")),
+              ("impactful", N_("Impactant")))
+MAX_INDICATOR = 500
+MAX_OBJECTIVES = 4000
+
+
+def inputs_form(ctx: Context, committee: Committee, startup: Startup) -> Form:
+    t = ctx.t
+    given = store.get_input(session=ctx.session, committee_id=committee.id or 0, startup_id=startup.id)
+    hints = {"usable": t("Le service marche-t-il pour ses usagers ? (chiffres, tests)"),
+             "used": t("Combien l'utilisent, à quelle fréquence ?"),
+             "useful": t("Qu'apporte-t-il à ses usagers ? (satisfaction, temps gagné)"),
+             "impactful": t("Quel effet sur la politique publique visée ?")}
+    inputs = [Input(name, t(label), kind="textarea", max_length=MAX_INDICATOR, hint=hints[name],
+                    initial=getattr(given, name) if given else "") for name, label in INDICATORS]
+    inputs += [
+        Input("stats_url", t("Lien vers la page /stats"), placeholder="https://…/stats", max_length=500,
+              initial=given.stats_url if given else ""),
+        Input("objectives", t("Objectifs des six prochains mois"), kind="textarea", max_length=MAX_OBJECTIVES,
+              initial=given.objectives if given else ""),
+        Input("budget", t("Budget demandé"), placeholder="120 000", max_length=40, hint=t("En euros TTC."),
+              initial=t.money(given.budget_requested_cents) if given else ""),
+    ]
+    return Form(callback=ActionId.COMMITTEE_INPUTS, title=t("Comité du {date} — {startup}", date=t.date(
+        committee.held_on), startup=startup.name), submit_label=t("Envoyer"), inputs=tuple(inputs),
+                value=f"{committee.held_on.isoformat()}:{startup.id}")
+
+
+def _inputs_subject(ctx: Context, value: str) -> tuple[Committee, Startup]:
+    """The committee and startup a request for inputs is about (``AAAA-MM-JJ:startup``), still open to this person."""
+    t = ctx.t
+    day_text, _, startup_id = value.partition(":")
+    day = parse_day(day_text)
+    committee = store.committee_by_date(session=ctx.session, held_on=day) if day else None
+    startup = reference.get_startup(session=ctx.session, startup_id=startup_id)
+    if committee is None or startup is None:
+        raise CommandError(t("Ce formulaire n'est plus valable."))
+    if committee.held_on < ctx.today():
+        raise CommandError(t("Le comité du {date} a eu lieu : ses éléments ne se modifient plus.",
+                             date=t.date(committee.held_on)))
+    if not (ctx.actor.is_manager or startup.id in ctx.actor.coach_of):
+        raise CommandError(t("Seuls les coachs de {startup} et les gestionnaires préparent son passage en comité.",
+                             startup=startup.name))
+    return committee, startup
+
+
+def open_inputs(ctx: Context, value: str) -> Reply:
+    """The button of the request: the form of the inputs (already given ones filled in)."""
+    committee, startup = _inputs_subject(ctx, value)
+    return Reply("", form=inputs_form(ctx, committee, startup))
+
+
+def cmd_inputs(ctx: Context, args: str) -> Reply:
+    """``preparer STARTUP``: the form of the startup's inputs for the next committee."""
+    t = ctx.t
+    committee = reference.next_committee(session=ctx.session, today=ctx.today())
+    if committee is None:
+        raise CommandError(t("Aucun comité d'investissement n'est planifié."))
+    mine = [sid for sid in sorted(ctx.actor.coach_of)]
+    text = args.strip()
+    if not text and len(mine) == 1:
+        text = mine[0]
+    startup = reference.find_startup(session=ctx.session, text=text) if text else None
+    if startup is None:
+        raise CommandError(t("Indiquez la startup : preparer STARTUP (par exemple : preparer {example}).",
+                             example=mine[0] if mine else "dedale"))
+    _inputs_subject(ctx, f"{committee.held_on.isoformat()}:{startup.id}")
+    return Reply(t("Remplissez les éléments de {startup} pour le comité du {date}.", startup=startup.name,
+                   date=t.date(committee.held_on)), form=inputs_form(ctx, committee, startup))
+
+
+def form_inputs(ctx: Context, value: str, values: Mapping[str, str]) -> Reply:
+    t = ctx.t
+    committee, startup = _inputs_subject(ctx, value)
+    errors: dict[str, str] = {}
+    stored: dict[str, object] = {}
+    for name, label in INDICATORS:
+        typed = (values.get(name) or "").strip()
+        if not typed:
+            errors[name] = t("Indiquez l'indicateur « {name} ».", name=t(label))
+        elif len(typed) > MAX_INDICATOR:
+            errors[name] = t("{n} caractères au plus.", n=MAX_INDICATOR)
+        stored[name] = typed
+    url = (values.get("stats_url") or "").strip()
+    if not re.match(r"^https?://\S+$", url):
+        errors["stats_url"] = t("Donnez l'adresse de la page /stats, commençant par https://.")
+    stored["stats_url"] = url
+    objectives = (values.get("objectives") or "").strip()
+    if not objectives:
+        errors["objectives"] = t("Indiquez les objectifs des six prochains mois.")
+    elif len(objectives) > MAX_OBJECTIVES:
+        errors["objectives"] = t("{n} caractères au plus.", n=MAX_OBJECTIVES)
+    stored["objectives"] = objectives
+    try:
+        stored["budget_requested_cents"] = parse_amount(values.get("budget") or "", t).ttc_cents
+    except CommandError as exc:
+        errors["budget"] = exc.message
+    if errors:
+        raise FieldErrors(errors, "\n".join(errors.values()))
+    store.save_input(session=ctx.session, committee_id=committee.id or 0, startup_id=startup.id, values=stored,
+                     actor_id=ctx.actor.id, platform=ctx.platform, now=ctx.now())
+    return Reply(t("✅ Merci : les éléments de {startup} pour le comité du {date} sont enregistrés ; ils seront dans "
+                   "le dossier des gestionnaires.", startup=startup.name, date=t.date(committee.held_on)))

@@ -14,7 +14,10 @@ from datetime import date, datetime, time, timedelta
 
 from handlers.core import Context
 from handlers.errors import CommandError
+from handlers.i18n import Translator
+from handlers.types import Reply
 from storage import committees as store
+from storage import reference
 from storage.models import Envelope, Quote, Startup
 
 BURN_MONTHS = 3
@@ -104,3 +107,56 @@ def submission_warning(ctx: Context, quote: Quote) -> str | None:
     return t("⚠️ Ce montant dépasse ce qui reste de l'enveloppe de la startup ({left} sur {amount}, jusqu'au "
              "{until}) : sa validation sera refusée sans nouvelle décision du comité.", left=t.money(left),
              amount=t.money(envelope.amount_cents), until=t.date(envelope.ends_on))
+
+
+# --------------------------------------------------------------------------- alerts (planned by handlers.reminders)
+
+ENVELOPE_ALERT = "reminder.envelope"
+ALERT_RESERVED_PERCENT = 80
+ALERT_DAYS_BEFORE_RUN_OUT = 45
+
+
+def planned_alerts(*, session, t: Translator, now: datetime, today: date):  # type: ignore[no-untyped-def]
+    """``(kind, target, occurrence, due_at, build)`` of each envelope alert due: at 80 % reserved, or 45 days
+    before the projected run-out, to the startup's coaches and the managers — each once per envelope
+    (the occurrence names the envelope and the cause; the outbox's unique key does the rest)."""
+    for envelope in store.envelopes_in_force(session=session, on=today):
+        if envelope.amount_cents <= 0:
+            continue
+        p = project(session=session, envelope=envelope, today=today, tz=t.tz)
+        causes = []
+        if p.use.reserved_cents * 100 >= ALERT_RESERVED_PERCENT * envelope.amount_cents:
+            causes.append("80")
+        if p.runs_out_on is not None and p.runs_out_on <= envelope.ends_on and \
+                (p.runs_out_on - today).days <= ALERT_DAYS_BEFORE_RUN_OUT:
+            causes.append("run-out")
+        if not causes:
+            continue
+        startup = reference.get_startup(session=session, startup_id=envelope.startup_id)
+        name = startup.name if startup else envelope.startup_id
+        coaches = reference.members(session=session, startup_id=envelope.startup_id, role="coach")
+        targets = [f"person:{c.id}" for c in coaches] + ["managers"]
+        for cause in causes:
+            occurrence = f"{envelope.id}:{cause}"
+
+            def build(cause: str = cause, p: Projection = p, name: str = name) -> Reply:
+                return _alert_reply(t, p, name, cause)
+
+            for target in targets:
+                yield ENVELOPE_ALERT, target, occurrence, now, build
+
+
+def _alert_reply(t: Translator, p: Projection, name: str, cause: str) -> Reply:
+    env, u = p.envelope, p.use
+    if cause == "80":
+        head = t("💶 **Enveloppe de {startup} réservée à {pct}** : {reserved} sur {amount} (comité du {held_on}, "
+                 "jusqu'au {until}).", startup=name, pct=t.percent(u.reserved_cents, env.amount_cents),
+                 reserved=t.money(u.reserved_cents), amount=t.money(env.amount_cents), held_on=t.date(u.held_on),
+                 until=t.date(env.ends_on))
+    else:
+        assert p.runs_out_on is not None
+        head = t("💶 **L'enveloppe de {startup} sera épuisée vers le {date}** au rythme des trois derniers mois "
+                 "({burn} par mois ; reste {left}).", startup=name, date=t.date(p.runs_out_on),
+                 burn=t.money(p.burn_per_month_cents), left=t.money(u.left_cents))
+    return Reply(head + "\n" + t("Planifiez son passage en comité d'investissement. Tapez **budget {startup}** pour "
+                                 "le détail.", startup=env.startup_id))

@@ -317,11 +317,30 @@ def _parse(text: str, t: Translator) -> ReferenceData:
             members["coaches"],
         ))
     for i, c in enumerate(_list(doc, "committee")):
-        held_on = _date(c, "date", f"committee[{i + 1}]")
+        where = f"committee[{i + 1}]"
+        held_on = _date(c, "date", where)
         assert held_on
         if held_on not in data.committees:
             data.committees.append(held_on)
+        data.committee_keys[held_on] = _committee_keys(c, where, person_ids, startup_ids)
     return data
+
+
+def _committee_keys(c: Mapping[str, Any], where: str, person_ids: set[str],
+                    startup_ids: set[str]) -> tuple[str | None, list[str] | None]:
+    """A committee's ``president`` (a person of the file) and ``startups`` (startups of the file; absent: all)."""
+    president = c.get("president")
+    if president is not None and (not isinstance(president, str) or (person_ids and president not in person_ids)):
+        raise ImportFileError(f"{where}.president", "identifiant d'une personne déclarée dans [[person]]")
+    reviewed = c.get("startups")
+    if reviewed is not None:
+        if not isinstance(reviewed, list) or not all(isinstance(x, str) for x in reviewed):
+            raise ImportFileError(f"{where}.startups", "liste d'identifiants de startups")
+        for x in reviewed:
+            if startup_ids and x not in startup_ids:
+                raise ImportFileError(f"{where}.startups", f"startup inconnue « {x} » (à déclarer dans [[startup]])")
+        reviewed = list(dict.fromkeys(reviewed))
+    return president, reviewed
 
 
 def _list(doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:

@@ -19,7 +19,12 @@ Kinds (all at 09:00 in the configured time zone unless said otherwise):
 * ``reminder.projection`` — from October, on the first working day of each month,
   when the year's pace leaves AE or CP unspent (art. 5);
 * ``reminder.convention`` — the convention's notice (end − notice months − 1 week)
-  and its end (end − 30 days), to the managers.
+  and its end (end − 30 days), to the managers;
+* ``reminder.inputs`` — 14 days before a committee, to each coach of each startup it
+  reviews, the request for the startup's inputs (with the form's button), unless given;
+* ``reminder.file`` — 2 days before, the committee file to the managers;
+* ``reminder.envelope`` — at 80 % of a startup's envelope reserved, or 45 days before its
+  projected run-out, to its coaches and the managers (at the next sweep), once per envelope.
 
 Catch-up rule: for each kind and target (and each committee) only the *latest*
 occurrence whose time has come is considered, and only until it expires (the end
@@ -41,6 +46,7 @@ from datetime import date, datetime, time, timedelta
 import holidays
 from sqlmodel import Session
 
+from handlers import envelopes, preparation
 from handlers.committees import TO_PREPARE_FR
 from handlers.i18n import Translator
 from handlers.reports import monthly_report, previous_month, report_reply
@@ -370,6 +376,15 @@ class _Plan:
         yield from self.budget()
         yield from self.projection()
         yield from self.convention_end()
+        yield from self.committee_work()
+
+    def committee_work(self) -> Iterator[_Candidate]:
+        """Preparing committees (the coaches' inputs, the file) and the envelopes' alerts: handlers/preparation.py
+        and handlers/envelopes.py say what and when."""
+        yield from (_Candidate(*item) for item in preparation.planned(
+            session=self.session, t=self.t, now=self.now, today=self.today, moment=self.moment))
+        yield from (_Candidate(*item) for item in envelopes.planned_alerts(
+            session=self.session, t=self.t, now=self.now, today=self.today))
 
 
 def year_end_projection(used_cents: int, elapsed_days: int, year_days: int) -> int:

@@ -19,7 +19,7 @@ import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -123,8 +123,6 @@ def _view(row: Any) -> DecisionView:
 
 
 def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
@@ -197,28 +195,17 @@ class EnvelopeUse:
 def envelope_use(*, session: Session, envelope: Envelope) -> EnvelopeUse:
     """What the envelope's validated quotes reserved, engaged and paid.
 
-    Engaged and paid come from the quotes' own figures (the order chain): a quote reserved on the
-    envelope counts as engaged once its order is recorded, and its certified amount as paid."""
+    Engaged and paid come from the quotes' own figures: a validated quote's AE are engaged, its
+    certified service done is paid."""
     committee = session.get(Committee, envelope.committee_id)
     assert committee is not None
     quotes = session.exec(
         select(Quote).join(EnvelopeQuote, EnvelopeQuote.quote_id == Quote.id)  # type: ignore[arg-type]
         .where(EnvelopeQuote.envelope_id == envelope.id)
     ).all()
-    engaged = sum(q.amount_cents for q in quotes if _is_engaged(q))
-    paid = sum(_paid_cents(q) for q in quotes)
+    engaged = sum(q.amount_cents for q in quotes if q.status == "validated")
+    paid = sum(q.certified_cents for q in quotes)
     return EnvelopeUse(envelope, committee.held_on, int(envelope.reserved_cents), engaged, paid)
-
-
-def _is_engaged(quote: Quote) -> bool:
-    """A quote's AE are engaged once its order (EJ) is recorded; before the order chain, validating engaged them."""
-    ej = getattr(quote, "ej_number", None)
-    return bool(ej) if hasattr(quote, "ej_number") else quote.status == "validated"
-
-
-def _paid_cents(quote: Quote) -> int:
-    paid = getattr(quote, "paid_cents", None)
-    return int(paid) if paid is not None else int(quote.certified_cents)
 
 
 def reserved_since(*, session: Session, startup_id: str, since: datetime) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -196,6 +197,8 @@ class ReferenceData:
     startups: list[tuple[Startup, list[str], list[str]]] = field(default_factory=list)
     channels: dict[str, dict[str, str]] = field(default_factory=dict)  # {startup id: {platform: channel id}}
     committees: list[date] = field(default_factory=list)
+    # {date: (president's person id, reviewed startup ids or None for all)} — the [[committee]] keys
+    committee_keys: dict[date, tuple[str | None, list[str] | None]] = field(default_factory=dict)
 
 
 class ImportConflict(Exception):
@@ -332,9 +335,11 @@ def import_reference(*, session: Session, data: ReferenceData) -> ImportReport:
     if data.startups:
         _deactivate_unlisted(session, report, Startup, "startup", {s.id for s, _i, _c in data.startups})
     for held_on in data.committees:
-        if session.exec(select(Committee).where(Committee.held_on == held_on)).first() is None:
-            session.add(Committee(held_on=held_on))
-            report.count(report.created, "committee")
+        president, reviewed = data.committee_keys.get(held_on, (None, None))
+        startups = json.dumps(reviewed) if reviewed is not None else None
+        existing_committee = session.exec(select(Committee).where(Committee.held_on == held_on)).first()
+        _upsert(session, report, "committee", existing_committee,
+                Committee(held_on=held_on, president_id=president, startups=startups), ("president_id", "startups"))
     session.flush()
     return report
 

@@ -441,7 +441,7 @@ def test_two_sweeps_in_parallel_send_each_reminder_once(any_engine, clock: Clock
     rows = incs[0].sent(reminders.KIND_PREFIX)
     assert len(rows) >= len(COACHES_AND_INTRAPRENEURS) + 3
     assert len(posts) == len(rows)  # each row posted exactly once, by one of the two
-    lea = [r for inc in incs for r in inc.sender.messages("dm:lea.dupont")]
+    lea = [r for inc in incs for r in inc.sender.messages("dm:lea.dupont") if "Comité d'investissement" in r.text]
     assert len(lea) == 1
     for inc in incs:
         inc.runtime.engine.dispose()
@@ -482,21 +482,22 @@ def test_cli_reminders_without_a_platform_are_shown_and_kept_then_go_once_a_plat
     assert main(["--database", url, "reminders", "due", "--at", "2022-12-01T09:00"]) == 0
     listed = capsys.readouterr().out
     assert "reminder.monthly_report" in listed and "2022-11" in listed and "MC-DINUM-2020:end" in listed
+    assert "reminder.inputs" in listed  # the 13 December committee is 12 days away: Léa is asked for her inputs
     assert main(["--database", url, "reminders", "send", "--at", "2022-12-01T09:00"]) == 0
     shown = capsys.readouterr()
     assert "Rapport mensuel — novembre 2022" in shown.out and "canal gestionnaires" in shown.out
     assert "0 message envoyé" in shown.err
-    assert "5 rappels en attente : aucune plateforme configurée (Slack, Mattermost)" in shown.err
+    assert "6 rappels en attente : aucune plateforme configurée (Slack, Mattermost)" in shown.err
     assert main(["--database", url, "reminders", "send", "--at", "2022-12-01T09:00"]) == 0
     again = capsys.readouterr()
-    assert "0 nouveau rappel, 0 message envoyé" in again.err and "5 rappels en attente" in again.err
+    assert "0 nouveau rappel, 0 message envoyé" in again.err and "6 rappels en attente" in again.err
     assert main(["--database", url, "reminders", "due", "--at", "2022-12-01T09:00"]) == 0
-    assert "5 rappels à envoyer" in capsys.readouterr().out  # still waiting, not burnt
+    assert "6 rappels à envoyer" in capsys.readouterr().out  # still waiting, not burnt
 
     engine = make_engine(url)
     platform = RecordingSender()  # Slack configured, say
     runtime = runtime_of(engine, None, platform)
-    assert sweep(runtime, datetime(2022, 12, 1, 10, tzinfo=PARIS)).sent == 5
+    assert sweep(runtime, datetime(2022, 12, 1, 10, tzinfo=PARIS)).sent == 6
     assert sweep(runtime, datetime(2022, 12, 1, 10, 1, tzinfo=PARIS)).sent == 0
     assert len([r for r in platform.messages("managers") if "Rapport mensuel — novembre 2022" in r.text]) == 1
     engine.dispose()
@@ -573,8 +574,11 @@ def test_a_whole_year_of_the_seed_convention_day_by_day_each_reminder_lands_once
     assert on(reminders.BUDGET_AE) == {"managers|2022:80": date(2022, 3, 15)}
     assert on(reminders.DIGEST) == {"person:claire.petit|2022-07-18": date(2022, 7, 18),
                                     "person:claire.petit|2022-07-19": date(2022, 7, 19)}
+    assert on("reminder.inputs") == {"person:lea.dupont|2022-06-15:archives-ouvertes": date(2022, 6, 1),
+                                     "person:lea.dupont|2022-12-13:archives-ouvertes": date(2022, 11, 29)}
+    assert on("reminder.file") == {"managers|2022-06-15": date(2022, 6, 13), "managers|2022-12-13": date(2022, 12, 11)}
     # In the right place, once: the managers' channel and each person's direct messages.
-    assert len(inc.sender.messages("managers")) == 12 + 2 + 3 + 1
+    assert len(inc.sender.messages("managers")) == 12 + 2 + 3 + 1 + 2
     assert len([r for r in inc.sender.messages("dm:lea.dupont") if "Comité" in r.text]) == 6
     assert len([r for r in inc.sender.messages("dm:claire.petit") if "votre décision" in r.text]) == 2
 
