@@ -1,8 +1,9 @@
 """A real Matrix homeserver for tests and benchmarks: one Synapse per test session, on loopback.
 
-``running_synapse()`` generates a configuration with Synapse's own ``--generate-config`` in a
-temporary folder, overrides what a test needs (one client listener on 127.0.0.1, SQLite, no
-federation, fast bcrypt, every rate limit raised, no sync response cache), starts the
+``running_synapse()`` writes a configuration and a signing key in a temporary folder (what a
+test needs: one client listener on 127.0.0.1, SQLite, no federation, fast bcrypt, every rate
+limit raised, no sync response cache — without ``--generate-config``, a second start of
+Synapse), starts the
 homeserver, waits for ``GET /_matrix/client/versions`` and stops it afterwards (terminate,
 wait, kill): no process is left behind, not even when the test process itself is killed
 (the homeserver gets SIGTERM when its parent dies).
@@ -106,21 +107,26 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 
 
 def write_config(folder: Path, port: int, shared_secret: str) -> Path:
-    """Generate Synapse's configuration in ``folder`` and override it for a loopback test homeserver."""
-    import yaml  # a dependency of Synapse
+    """Write a loopback test homeserver's configuration and signing key in ``folder``.
+
+    Written here rather than by ``synapse.app.homeserver --generate-config``: that is a whole second
+    start of Synapse (its imports), for a file whose every line that matters is overridden below.
+    """
+    import yaml  # dependencies of Synapse
+    from signedjson.key import generate_signing_key, write_signing_keys
 
     config_path = folder / "hs.yaml"
-    try:
-        generated = subprocess.run(
-            [sys.executable, "-m", "synapse.app.homeserver", "--server-name", SERVER_NAME,
-             "--config-path", str(config_path), "--generate-config", "--report-stats=no"],
-            cwd=folder, capture_output=True, text=True, timeout=START_DEADLINE,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise SynapseUnavailable(f"--generate-config took more than {START_DEADLINE:.0f} s") from exc
-    if generated.returncode != 0:
-        raise SynapseUnavailable(f"--generate-config failed: {(generated.stderr or generated.stdout)[-500:]}")
-    config = yaml.safe_load(config_path.read_text())
+    key_path = folder / f"{SERVER_NAME}.signing.key"
+    with key_path.open("w") as key_file:
+        write_signing_keys(key_file, [generate_signing_key("a_" + secrets.token_hex(2))])
+    config: dict[str, Any] = {
+        "server_name": SERVER_NAME,
+        "pid_file": str(folder / "homeserver.pid"),
+        "media_store_path": str(folder / "media_store"),
+        "signing_key_path": str(key_path),
+        "macaroon_secret_key": secrets.token_hex(32),
+        "form_secret": secrets.token_hex(32),
+    }
     config.update(RAISED_RATE_LIMITS)
     config.update({
         "public_baseurl": f"http://127.0.0.1:{port}/",
@@ -155,7 +161,7 @@ class Synapse:
         self.shared_secret = shared_secret
         self.folder = folder
         self.proc = proc
-        self.generate_seconds = 0.0  # --generate-config
+        self.generate_seconds = 0.0  # writing the configuration and the signing key
         self.start_seconds = 0.0  # process start to the first answer of /_matrix/client/versions
         self.http = httpx.Client(base_url=base_url, timeout=30.0)
         self._admin_token: str | None = None
