@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 
+from babel.dates import format_date
 from sqlmodel import Session
 
 from handlers.core import Command, Context, Registry
+from handlers.documents import (
+    Block,
+    Bullets,
+    Chart,
+    Document,
+    Heading,
+    KeyValues,
+    Money,
+    Rate,
+    Series,
+    Table,
+    Value,
+    render,
+)
+from handlers.documents.text import machine
 from handlers.errors import CommandError
-from handlers.export import to_csv
 from handlers.i18n import N_, Translator
 from handlers.markup import plain, user
-from handlers.money import decimal_euros
 from handlers.permissions import can_report
+from handlers.startups import PHASE_FR
 from handlers.types import Reply
-from storage import ledger, reports
+from storage import ledger, reference, reports
 from storage.reports import StartupFigures
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -91,7 +106,7 @@ def _totals(report: MonthlyReport, t: Translator) -> list[str]:
     return lines
 
 
-# --------------------------------------------------------------------------- files for the ministry
+# --------------------------------------------------------------------------- the document for the ministry
 
 REPORT_COLUMNS_FR = {
     "startup": N_("Startup"),
@@ -106,77 +121,148 @@ REPORT_COLUMNS_FR = {
     "outstanding": N_("Restes à payer"),
     "cp_projection": N_("Projection CP au 31/12"),
 }
+AE_COLOR = "#000091"  # bleu France
+CP_COLOR = "#E1000F"  # rouge Marianne
 
 
-def _rate(part: int, whole: int) -> str:
-    """A rate in percent with one decimal, computed exactly (Decimal, no binary floating point)."""
-    if whole <= 0:
-        return ""
-    tenths = (part * 1000 * 2 + whole) // (2 * whole)  # rounded half up
-    return f"{tenths // 10}.{tenths % 10}"
+def _startup_table(report: MonthlyReport, t: Translator) -> Table:
+    """Per startup then the total: every figure of the month, typed (amounts, rates, counts)."""
+    b = report.balance
+
+    def row(name: str, aem: int, aey: int, cpm: int, cpy: int, pc: int, pend: int, out: int) -> tuple[Value, ...]:
+        return (name, Money(aem), Money(aey), Rate(aey, b.ae_cents), Money(cpm), Money(cpy), Rate(cpy, b.cp_cents),
+                pc, Money(pend), Money(out), Money(report.projected(cpy)))
+
+    rows = [row(r.name, r.ae_month_cents, r.ae_year_cents, r.cp_month_cents, r.cp_year_cents, r.pending_count,
+                r.pending_cents, r.outstanding_cents) for r in report.rows]
+    rows.append(row(t("Total"), *(report.total(name) for name in (
+        "ae_month_cents", "ae_year_cents", "cp_month_cents", "cp_year_cents", "pending_count", "pending_cents",
+        "outstanding_cents"))))
+    return Table(tuple(t(label) for label in REPORT_COLUMNS_FR.values()), tuple(rows), title=t("Par startup"),
+                 total=True, name=t("Par startup"), primary=True)
 
 
-def _figures(report: MonthlyReport, t: Translator) -> list[tuple[str, dict[str, int]]]:
-    """Per startup then the total: every figure of the table, in cents (rates excepted)."""
+def _expenses_table(report: MonthlyReport, t: Translator) -> Table:
+    """The month and the year so far, against the year's allocation: one line for AE, one for CP."""
+    b = report.balance
+    ae_year, cp_year = report.total("ae_year_cents"), report.total("cp_year_cents")
+    return Table(
+        ("", t("Dans le mois"), t("Depuis le 1er janvier"), t("Dotation {year}", year=report.year),
+         t("Taux"), t("Disponible")),
+        ((t("AE engagées"), Money(report.total("ae_month_cents")), Money(ae_year), Money(b.ae_cents),
+          Rate(ae_year, b.ae_cents), Money(b.ae_cents - ae_year)),
+         (t("CP consommés"), Money(report.total("cp_month_cents")), Money(cp_year), Money(b.cp_cents),
+          Rate(cp_year, b.cp_cents), Money(b.cp_cents - cp_year))),
+        name=t("Dépenses"))
 
-    def figures(aem: int, aey: int, cpm: int, cpy: int, pc: int, pend: int, out: int) -> dict[str, int]:
-        return {"ae_month": aem, "ae_year": aey, "cp_month": cpm, "cp_year": cpy, "pending_count": pc,
-                "pending": pend, "outstanding": out, "cp_projection": report.projected(cpy)}
 
-    rows = [(r.name, figures(r.ae_month_cents, r.ae_year_cents, r.cp_month_cents, r.cp_year_cents, r.pending_count,
-                             r.pending_cents, r.outstanding_cents)) for r in report.rows]
-    rows.append((t("Total"), figures(report.total("ae_month_cents"), report.total("ae_year_cents"),
-                                     report.total("cp_month_cents"), report.total("cp_year_cents"),
-                                     report.total("pending_count"), report.total("pending_cents"),
-                                     report.total("outstanding_cents"))))
-    return rows
+def consumption_chart(*, year: int, until_month: int, ae: list[tuple[datetime, int]],
+                      cp: list[tuple[datetime, int]], ae_ceiling: int | None, cp_ceiling: int | None,
+                      t: Translator) -> Chart:
+    """AE committed and CP consumed of ``year``, cumulated at the end of each month up to ``until_month``, with
+    the year's allocations as dashed lines."""
+
+    def cumulated(events: list[tuple[datetime, int]]) -> tuple[int, ...]:
+        by_month = [0] * 13
+        for at, cents in events:
+            local = at.astimezone(t.tz)
+            if local.year == year:
+                by_month[local.month] += cents
+            elif local.year < year:  # committed on the year's credits before it began: counted from January
+                by_month[1] += cents
+        total, values = 0, []
+        for month in range(1, until_month + 1):
+            total += by_month[month]
+            values.append(total)
+        return tuple(values)
+
+    months = tuple(format_date(date(year, m, 1), format="MMM", locale=t.locale) for m in range(1, until_month + 1))
+    return Chart(
+        t("Consommation des AE et des CP en {year}", year=year), months,
+        (Series(t("AE engagées"), cumulated(ae), AE_COLOR, ae_ceiling, t("Dotation AE {year}", year=year)),
+         Series(t("CP consommés"), cumulated(cp), CP_COLOR, cp_ceiling, t("Dotation CP {year}", year=year))),
+        kind="line", caption=t("Cumul à la fin de chaque mois ; en pointillés, la dotation de l'année."))
+
+
+def report_document(report: MonthlyReport, t: Translator, *, session: Session | None = None,
+                    created: datetime | None = None) -> Document:
+    """The monthly report to the délégant (art. 5): expenses of the month and cumulated, a chart of AE and CP
+    consumption, per startup, the forecast (pending quotes, projection to 31 December), the progress."""
+    b = report.balance
+    start, end = month_bounds(report.year, report.month, t)
+    last_day = (end - timedelta(days=1)).date()
+    convention = reference.current_convention(session=session) if session is not None else None
+    metadata = []
+    if convention is not None:
+        metadata.append(t("Convention {ref} — {title}", ref=convention.reference, title=convention.title))
+        metadata.append(t("Délégant : {delegant} · délégataire : {delegataire} · UO {uo}",
+                          delegant=convention.delegant, delegataire=convention.delegataire,
+                          uo=convention.operational_unit))
+    metadata.append(t("Période : du {start} au {end}", start=t.date(start.date()), end=t.date(last_day)))
+    metadata.append(t("Chiffres arrêtés au {date} au soir, à partir des décisions datées.", date=t.date(last_day)))
+    blocks: list[Block] = [Heading(t("Dépenses")), _expenses_table(report, t),
+                           KeyValues(((t("Restes à payer"), Money(report.total("outstanding_cents"))),))]
+    if session is not None:
+        ae, cp = reports.dated_consumption(session=session, year=report.year, end=end)
+        blocks.append(consumption_chart(year=report.year, until_month=report.month, ae=ae, cp=cp,
+                                        ae_ceiling=b.ae_cents or None, cp_ceiling=b.cp_cents or None, t=t))
+    blocks += [Heading(t("Par startup")), replace(_startup_table(report, t), title="")]
+    blocks.append(Heading(t("Prévisions")))
+    unspent = b.cp_cents - report.projected_cp_cents
+    blocks.append(Bullets((
+        plain(_totals(report, t)[2]),
+        t("Projection au 31 décembre au rythme actuel : {proj} d'AE engagées.",
+          proj=t.money(report.projected_ae_cents)),
+        t("Projection au 31 décembre au rythme actuel : {proj} de CP consommés ; {left}.",
+          proj=t.money(report.projected_cp_cents),
+          left=t("reliquat prévisible {x}", x=t.money(unspent)) if unspent > 0
+          else t("dépassement prévisible {x}", x=t.money(-unspent))),
+    )))
+    if session is not None:
+        pending = reports.pending_quotes_at(session=session, end=end)
+        if pending:
+            blocks.append(Table(
+                (t("Devis"), t("Startup"), t("Fournisseur"), t("Objet"), t("Montant TTC"), t("Déposé le")),
+                tuple((p.reference, p.startup, p.supplier, p.object[:80], Money(p.amount_cents),
+                       p.created_at.astimezone(t.tz).date()) for p in pending),
+                title=t("Devis en attente de validation à la fin du mois"), name=t("Devis en attente")))
+    blocks.append(Heading(t("Avancement")))
+    blocks.append(Table(
+        (t("Startup"), t("Phase"), t("AE engagées (année)"), t("CP consommés (année)")),
+        tuple((r.name, t(PHASE_FR.get(r.phase, r.phase)).capitalize(), Money(r.ae_year_cents), Money(r.cp_year_cents))
+              for r in report.rows),
+        name=t("Avancement")))
+    ref = convention.reference if convention is not None else ""
+    return Document(
+        title=t("Rapport mensuel — {month}", month=t.month(report.year, report.month)),
+        metadata=tuple(metadata), blocks=tuple(blocks), landscape=True,
+        author=convention.delegataire if convention is not None else "",
+        subject=t("Compte rendu mensuel au délégant (convention, art. 5)"), created=created,
+        footer=t("incubot · {ref} · rapport au délégant (art. 5)", ref=ref) if ref else
+        t("incubot · rapport au délégant (art. 5)"))
 
 
 def report_table(report: MonthlyReport, t: Translator) -> list[dict[str, str]]:
     """One row per startup and a total row, as plain values (euros as decimal strings, rates in %)."""
-    b = report.balance
-    table = []
-    for name, f in _figures(report, t):
-        row = {key: (str(f[key]) if key == "pending_count" else decimal_euros(f[key]))
-               for key in REPORT_COLUMNS_FR if key in f}
-        row.update(startup=name, ae_rate=_rate(f["ae_year"], b.ae_cents), cp_rate=_rate(f["cp_year"], b.cp_cents))
-        table.append(row)
-    return table
+    table = _startup_table(report, t)
+    return [dict(zip(REPORT_COLUMNS_FR, (machine(v) for v in row), strict=True)) for row in table.rows]
 
 
 def report_csv(report: MonthlyReport, t: Translator) -> str:
     """The report as CSV (``;``-separated, as French spreadsheets expect), one line per startup plus the total."""
-    rows = [{t(label): r[key] for key, label in REPORT_COLUMNS_FR.items()} for r in report_table(report, t)]
-    return to_csv(rows, columns=[t(label) for label in REPORT_COLUMNS_FR.values()], delimiter=";")
+    return render(Document(t("Rapport mensuel"), (_startup_table(report, t),)), "csv", t).decode("utf-8")
 
 
-def report_markdown(report: MonthlyReport, t: Translator) -> str:
-    """The report as a Markdown document: the chat text's totals, then the table with every figure."""
-    b = report.balance
-    lines = [f"# {plain(t('**Rapport mensuel — {month}**', month=t.month(report.year, report.month)))}", ""]
-    lines.append(t("Dotation {year} : AE {ae} · CP {cp}.", year=report.year, ae=t.money(b.ae_cents),
-                   cp=t.money(b.cp_cents)))
-    lines.append("")
-    lines += [f"- {plain(line)}" for line in _totals(report, t)]
-    lines.append("- " + t("Projection au 31 décembre au rythme actuel : {proj} d'AE engagées.",
-                          proj=t.money(report.projected_ae_cents)))
-    lines += ["", "## " + t("Par startup"), ""]
-    lines.append("| " + " | ".join(t(label) for label in REPORT_COLUMNS_FR.values()) + " |")
-    lines.append("|" + "|".join(["---"] + ["---:"] * (len(REPORT_COLUMNS_FR) - 1)) + "|")
-    for name, f in _figures(report, t):
-        cells = [plain(name).replace("|", "\\|")]
-        for key in list(REPORT_COLUMNS_FR)[1:]:
-            if key == "ae_rate":
-                cells.append(t.percent(f["ae_year"], b.ae_cents))
-            elif key == "cp_rate":
-                cells.append(t.percent(f["cp_year"], b.cp_cents))
-            elif key == "pending_count":
-                cells.append(str(f[key]))
-            else:
-                cells.append(t.money(f[key]))
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    return "\n".join(lines)
+def report_markdown(report: MonthlyReport, t: Translator, *, session: Session | None = None) -> str:
+    """The report as a Markdown document (see :func:`report_document`)."""
+    return render(report_document(report, t, session=session), "md", t).decode("utf-8")
+
+
+def report_file(*, session: Session, t: Translator, year: int, month: int, fmt: str,
+                created: datetime | None = None) -> bytes:
+    """The month's report as the bytes of a ``fmt`` file (md, csv, xlsx, pdf)."""
+    report = monthly_report(session=session, t=t, year=year, month=month)
+    return render(report_document(report, t, session=session, created=created), fmt, t)
 
 
 def previous_month(today: date) -> tuple[int, int]:

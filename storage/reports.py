@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.ledger import pending_by_startup
-from storage.models import Quote, QuoteStatus, ServiceDone, ServiceDoneStatus, Startup
+from storage.models import Convention, Person, Quote, QuoteStatus, ServiceDone, ServiceDoneStatus, Startup
 
 
 @dataclass(frozen=True)
@@ -23,39 +23,98 @@ class StartupFigures:
     pending_count: int
     pending_cents: int
     outstanding_cents: int  # restes à payer: validated but not yet certified, all years
+    phase: str = ""
+
+
+# A quote holds AE from its validation on, whatever comes after (the later steps of the chain keep them);
+# pending, refused and withdrawn quotes hold none.
+_HOLDS_NO_AE = (QuoteStatus.PENDING.value, QuoteStatus.REFUSED.value, "withdrawn")
+# A service done consumes CP from its certification on (paid later, it still has).
+_CONSUMES_NO_CP = (ServiceDoneStatus.PENDING.value, ServiceDoneStatus.REFUSED.value)
 
 
 def _sum_by_startup(session: Session, query: sa.Select) -> dict[str, int]:  # type: ignore[type-arg]
     return {sid: int(total or 0) for sid, total in session.exec(query).all()}  # type: ignore[call-overload]
 
 
+def _validated_before(end: datetime) -> Any:
+    return sa.and_(col(Quote.status).not_in(_HOLDS_NO_AE), col(Quote.decided_at).is_not(None),
+                   col(Quote.decided_at) < end)
+
+
+def _certified_before(end: datetime) -> Any:
+    return sa.and_(col(ServiceDone.status).not_in(_CONSUMES_NO_CP), col(ServiceDone.decided_at).is_not(None),
+                   col(ServiceDone.decided_at) < end)
+
+
+def _pending_at(end: datetime) -> Any:
+    """Submitted before ``end`` and not decided before it (decided later, or not yet)."""
+    return sa.and_(col(Quote.created_at) < end,
+                   sa.or_(col(Quote.decided_at).is_(None), col(Quote.decided_at) >= end),
+                   col(Quote.status) != "withdrawn")
+
+
 def month_figures(*, session: Session, year: int, start: datetime, end: datetime) -> list[StartupFigures]:
-    """Per startup: AE committed and CP consumed in [start, end) and in ``year``, pending, outstanding."""
-    validated = Quote.status == QuoteStatus.VALIDATED.value
-    ae_month = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(Quote.amount_cents)).where(
-        validated, col(Quote.decided_at) >= start, col(Quote.decided_at) < end).group_by(Quote.startup_id))
-    ae_year = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(Quote.amount_cents)).where(
-        validated, Quote.commitment_year == year, col(Quote.decided_at) < end).group_by(Quote.startup_id))
-    certified = ServiceDone.status == ServiceDoneStatus.CERTIFIED.value
+    """Per startup, **as they stood at** ``end``: AE committed and CP consumed in [start, end) and in ``year``
+    up to ``end``, quotes pending at ``end``, restes à payer at ``end``. Every figure is read from the dated
+    events (validation, certification), so the same month gives the same figures whatever day it is asked."""
     onclause = col(Quote.id) == col(ServiceDone.quote_id)
+    ae_month = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(Quote.amount_cents)).where(
+        _validated_before(end), col(Quote.decided_at) >= start).group_by(Quote.startup_id))
+    ae_year = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(Quote.amount_cents)).where(
+        _validated_before(end), Quote.commitment_year == year).group_by(Quote.startup_id))
     cp_month = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(ServiceDone.amount_cents)).join(
-        Quote, onclause).where(certified, col(ServiceDone.decided_at) >= start, col(ServiceDone.decided_at) < end)
+        Quote, onclause).where(_certified_before(end), col(ServiceDone.decided_at) >= start)
         .group_by(Quote.startup_id))
     cp_year = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(ServiceDone.amount_cents)).join(
-        Quote, onclause).where(certified, ServiceDone.consumption_year == year, col(ServiceDone.decided_at) < end)
+        Quote, onclause).where(_certified_before(end), ServiceDone.consumption_year == year)
         .group_by(Quote.startup_id))
-    outstanding = _sum_by_startup(session, select(
-        Quote.startup_id, sa.func.sum(Quote.amount_cents - Quote.certified_cents)).where(validated)
-        .group_by(Quote.startup_id))
-    pending = pending_by_startup(session=session)  # one row per startup (pending_total)
+    held = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(Quote.amount_cents)).where(
+        _validated_before(end)).group_by(Quote.startup_id))
+    certified = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(ServiceDone.amount_cents)).join(
+        Quote, onclause).where(_certified_before(end), _validated_before(end)).group_by(Quote.startup_id))
+    pending_n = _sum_by_startup(session, select(Quote.startup_id, sa.func.count()).where(_pending_at(end))
+                                .group_by(Quote.startup_id))
+    pending_cents = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(Quote.amount_cents))
+                                    .where(_pending_at(end)).group_by(Quote.startup_id))
     return [
         StartupFigures(
             s.id, s.name, ae_month.get(s.id, 0), ae_year.get(s.id, 0), cp_month.get(s.id, 0),
-            cp_year.get(s.id, 0), pending.get(s.id, (0, 0))[0], pending.get(s.id, (0, 0))[1],
-            outstanding.get(s.id, 0),
+            cp_year.get(s.id, 0), pending_n.get(s.id, 0), pending_cents.get(s.id, 0),
+            held.get(s.id, 0) - certified.get(s.id, 0), s.phase,
         )
         for s in session.exec(select(Startup).order_by(col(Startup.name))).all()
     ]
+
+
+@dataclass(frozen=True)
+class PendingQuote:
+    reference: str
+    startup: str
+    supplier: str
+    object: str
+    amount_cents: int
+    created_at: datetime
+
+
+def pending_quotes_at(*, session: Session, end: datetime, limit: int = 200) -> list[PendingQuote]:
+    """The quotes waiting for their intrapreneur at ``end`` (the forecast of the next orders), oldest first."""
+    rows = session.exec(
+        select(Quote, Startup.name).join(Startup, col(Startup.id) == col(Quote.startup_id)).where(_pending_at(end))
+        .order_by(col(Quote.created_at), col(Quote.id)).limit(limit)
+    ).all()
+    return [PendingQuote(q.reference, name, q.supplier, q.object, q.amount_cents, q.created_at) for q, name in rows]
+
+
+def dated_consumption(*, session: Session, year: int, end: datetime) -> tuple[list[tuple[datetime, int]],
+                                                                              list[tuple[datetime, int]]]:
+    """The year's AE commitments and CP consumptions up to ``end``, each with its date (for the monthly chart)."""
+    ae = session.exec(select(Quote.decided_at, Quote.amount_cents).where(
+        _validated_before(end), Quote.commitment_year == year)).all()
+    cp = session.exec(select(ServiceDone.decided_at, ServiceDone.amount_cents).where(
+        _certified_before(end), ServiceDone.consumption_year == year)).all()
+    return ([(at, int(cents)) for at, cents in ae if at is not None],
+            [(at, int(cents)) for at, cents in cp if at is not None])
 
 
 # --------------------------------------------------------------------------- waiting requests (daily digest)
@@ -127,3 +186,51 @@ def similar_quote(*, session: Session, quote: Quote, since: datetime) -> Quote |
             Quote.id != quote.id,
         ).order_by(col(Quote.created_at).desc()).limit(1)
     ).first()
+
+
+# --------------------------------------------------------------------------- PV de service fait
+
+
+@dataclass(frozen=True)
+class ServiceDoneRecord:
+    """Everything a PV de service fait shows: the service done, its order, the startup, the convention,
+    who certified it, and what was certified on the order before it and with it."""
+
+    service_done: ServiceDone
+    quote: Quote
+    startup: Startup
+    convention: Convention | None
+    certifier: Person | None
+    submitter: Person | None
+    certified_before_cents: int  # on the same order, certified before this one
+    certified_through_cents: int  # the same, this one included
+
+
+def service_done_record(*, session: Session, reference: str) -> ServiceDoneRecord | None:
+    """The PV's facts for ``SF-…`` (None when no such service done exists)."""
+    from storage.reference import current_convention
+
+    found = session.exec(
+        select(ServiceDone, Quote, Startup).join(Quote, col(Quote.id) == col(ServiceDone.quote_id))
+        .join(Startup, col(Startup.id) == col(Quote.startup_id))
+        .where(ServiceDone.reference == reference.strip().upper())
+    ).first()
+    if found is None:
+        return None
+    row, quote, startup = found
+    before = 0
+    if row.decided_at is not None:
+        earlier = sa.or_(col(ServiceDone.decided_at) < row.decided_at,
+                         sa.and_(col(ServiceDone.decided_at) == row.decided_at, col(ServiceDone.id) < row.id))
+        before = int(session.exec(
+            select(sa.func.coalesce(sa.func.sum(ServiceDone.amount_cents), 0)).where(
+                ServiceDone.quote_id == quote.id, col(ServiceDone.status).not_in(_CONSUMES_NO_CP),
+                col(ServiceDone.decided_at).is_not(None), earlier)
+        ).one())
+    people = {p.id: p for p in session.exec(
+        select(Person).where(col(Person.id).in_([i for i in (row.decided_by, row.submitted_by) if i]))).all()}
+    return ServiceDoneRecord(
+        row, quote, startup, current_convention(session=session),
+        people.get(row.decided_by) if row.decided_by else None, people.get(row.submitted_by),
+        before, before + (row.amount_cents if row.status not in _CONSUMES_NO_CP else 0),
+    )

@@ -74,7 +74,7 @@ def test_report_as_csv_for_the_ministry(october) -> None:  # type: ignore[no-unt
     assert total["CP consommés (mois)"] == "2500.00" and total["CP consommés (année)"] == "3500.00"
     assert total["Taux AE (année)"] == "1.0" and total["Taux CP (année)"] == "0.2"
     assert total["Devis en attente"] == "1" and total["Montant en attente"] == "4000.00"
-    assert total["Restes à payer"] == "18500.00"  # 7 500 + 4 000 + the November quote, not yet certified
+    assert total["Restes à payer"] == "11500.00"  # 7 500 + 4 000 at the end of October (not the November quote)
     assert total["Projection CP au 31/12"] == "4200.00"
 
 
@@ -95,13 +95,19 @@ def test_report_csv_neutralises_a_startup_name_a_spreadsheet_would_run(october) 
 
 
 def test_report_as_markdown(october) -> None:  # type: ignore[no-untyped-def]
-    """Markdown: a title with the month, the totals, then a table with every startup and the total."""
+    """Markdown: a title with the month, the expenses, the chart's figures, every startup and the total, the
+    quotes pending at the end of the month as forecast, each startup's phase."""
     with unit_of_work(october) as session:
         report = monthly_report(session=session, t=Translator("fr", PARIS), year=2026, month=10)
-    text = report_markdown(report, Translator("fr", PARIS))
+        text = report_markdown(report, Translator("fr", PARIS), session=session)
     assert text.startswith("# Rapport mensuel — octobre 2026")
-    assert "| Dédale | 10 000,00 € | 10 000,00 € |" in text
-    assert "| Total |" in text and "restes à payer" in text and "Projection au 31 décembre" in text
+    assert "Convention MC-DINUM-2024" in text and "Période : du 1er octobre 2026 au 31 octobre 2026" in text
+    assert "| AE engagées | 10 000,00 € | 15 000,00 € | 1 500 000,00 € | 1 % | 1 485 000,00 € |" in text
+    assert "| oct. | 15 000,00 € | 3 500,00 € |" in text  # cumulated at the end of October, AE and CP
+    assert "| Dédale | 10 000,00 € | 10 000,00 € | 1 % |" in text  # the November quote is not October's
+    assert "| **Total** |" in text and "Restes à payer" in text and "Projection au 31 décembre" in text
+    assert "| D-2026-0003 | Euphrosyne | Scopyleft | Sprints | 4 000,00 € |" in text
+    assert "| Dédale | Construction |" in text
 
 
 def test_manager_asks_the_report_in_chat_with_rates(chat, october) -> None:  # type: ignore[no-untyped-def]
@@ -109,7 +115,7 @@ def test_manager_asks_the_report_in_chat_with_rates(chat, october) -> None:  # t
     said = chat.say("camille.martin", "rapport 2026-10")
     assert "Rapport mensuel — octobre 2026" in said.text
     assert "Dédale — AE 10 000,00 € / 10 000,00 € (1 %)" in said.text
-    assert "restes à payer : 18 500,00 €" in said.text
+    assert "restes à payer : 11 500,00 €" in said.text
 
 
 def test_cli_report_month_as_csv_and_md(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
