@@ -6,7 +6,8 @@
 * a module per family, each adding its sub-commands and what they run:
   :mod:`~bot.cli.shell` (shell), :mod:`~bot.cli.serving` (serve, clock),
   :mod:`~bot.cli.reference` (import, demo), :mod:`~bot.cli.database` (db, backup, restore),
-  :mod:`~bot.cli.reading` (budget, report), :mod:`~bot.cli.exchange` (export, import-payments),
+  :mod:`~bot.cli.reading` (budget), :mod:`~bot.cli.documents` (report, pv),
+  :mod:`~bot.cli.exchange` (export, import-payments),
   :mod:`~bot.cli.outbox` (reminders, outbox).
 """
 

@@ -1,20 +1,16 @@
-"""Commands that only read: ``incubot budget``, ``incubot report``."""
+"""Commands that only read: ``incubot budget`` (``report``: bot.cli.documents; ``export``: bot.cli.exchange)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
-from bot.cli.common import CliError, emit
+from bot.cli.common import CliError
 from bot.cli.wiring import runtime_for
 from bot.config import Settings
-from handlers.errors import CommandError
 from handlers.i18n import Translator
-from handlers.markup import plain
 from handlers.money import decimal_euros
-from handlers.reports import monthly_report, parse_month, report_csv, report_markdown
 from storage import ledger
 from storage.db import unit_of_work
 
@@ -24,12 +20,6 @@ def add_parsers(sub: Any, t: Translator) -> None:
     budget.add_argument("--year", type=int, metavar=t("AAAA"), help=t("l'année (sinon l'année en cours)"))
     budget.add_argument("--json", action="store_true", help=t("en JSON (montants en euros, chaînes décimales)"))
     budget.set_defaults(run=run_budget, reads_only=True)
-
-    report = sub.add_parser("report", help=t("le rapport mensuel, en fichier (Markdown ou CSV)"))
-    report.add_argument("--month", help=t("AAAA-MM (sinon le mois précédent)"))
-    report.add_argument("--format", choices=("md", "csv"), default="md", help=t("md (par défaut) ou csv"))
-    report.add_argument("--output", type=Path, help=t("fichier (sinon la sortie standard)"))
-    report.set_defaults(run=run_report, reads_only=True)
 
 
 def run_budget(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
@@ -58,15 +48,3 @@ def run_budget(args: argparse.Namespace, settings: Settings, t: Translator) -> i
             available=t.money(b.cp_available_cents)))
     return 0
 
-
-def run_report(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
-    runtime = runtime_for(settings)
-    try:
-        year, number = parse_month(args.month or "", runtime.services.today(), t)
-    except CommandError as exc:
-        raise CliError(plain(exc.message)) from None
-    with unit_of_work(runtime.services.sessions) as session:
-        report = monthly_report(session=session, t=t, year=year, month=number)
-    text = report_csv(report, t) if args.format == "csv" else report_markdown(report, t)
-    return emit(text, args.output, t("Rapport {year:04d}-{month:02d} écrit dans {file}.", year=year, month=number,
-                                     file=args.output))
