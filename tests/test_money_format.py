@@ -64,10 +64,11 @@ def test_a_queued_reply_is_what_to_dict_gives() -> None:
 def test_files_write_exact_decimal_euros_with_their_sign(cents: int, text: str) -> None:
     """The one formatter of the export, the report's files, `budget --json` and /stats.json keeps the sign:
     -5 cents is « -0.05 » (the export's own copy used to write « -1.95 »)."""
-    from handlers import export, reports
+    from handlers import export
+    from handlers.documents import text as documents
     from handlers.money import decimal_euros
 
     assert decimal_euros(cents) == text
     assert Decimal(text) * 100 == cents
     assert export._flat(cents, "euros") == text and export._flat(None, "euros") == ""
-    assert reports.decimal_euros is decimal_euros
+    assert documents.decimal_euros is decimal_euros  # the report's and every document's CSV
