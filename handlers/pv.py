@@ -23,6 +23,7 @@ from handlers.documents import (
     Signature,
     Signatures,
     Value,
+    render,
 )
 from handlers.errors import CommandError
 from handlers.i18n import Translator
@@ -119,6 +120,4 @@ def pv_document(record: ServiceDoneRecord, t: Translator, *, created: datetime |
 
 def pv_file(*, session: Session, reference: str, t: Translator, fmt: str = "pdf") -> bytes:
     """The PV of ``SF-…`` as a ``fmt`` file (PDF for signing; Markdown to read it in chat)."""
-    from handlers.documents import render
-
     return render(pv_document(find_certified(session=session, reference=reference, t=t), t), fmt, t)

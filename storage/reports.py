@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from storage.models import Convention, Person, Quote, QuoteStatus, ServiceDone, ServiceDoneStatus, Startup
+from storage.reference import current_convention
 
 
 @dataclass(frozen=True)
@@ -208,8 +209,6 @@ class ServiceDoneRecord:
 
 def service_done_record(*, session: Session, reference: str) -> ServiceDoneRecord | None:
     """The PV's facts for ``SF-…`` (None when no such service done exists)."""
-    from storage.reference import current_convention
-
     found = session.exec(
         select(ServiceDone, Quote, Startup).join(Quote, col(Quote.id) == col(ServiceDone.quote_id))
         .join(Startup, col(Startup.id) == col(Quote.startup_id))

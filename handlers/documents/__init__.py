@@ -23,6 +23,9 @@ from handlers.documents.model import (
     Table,
     Value,
 )
+from handlers.documents.pdf import to_pdf
+from handlers.documents.sheets import to_csv, to_xlsx
+from handlers.documents.text import to_markdown
 from handlers.i18n import Translator
 
 FORMATS = ("md", "csv", "xlsx", "pdf")
@@ -37,20 +40,12 @@ MEDIA_TYPES = {
 def render(document: Document, fmt: str, t: Translator) -> bytes:
     """``document`` as the bytes of a ``fmt`` file (one of :data:`FORMATS`)."""
     if fmt == "md":
-        from handlers.documents.text import to_markdown
-
         return to_markdown(document, t).encode("utf-8")
     if fmt == "csv":
-        from handlers.documents.sheets import to_csv
-
         return to_csv(document).encode("utf-8")
     if fmt == "xlsx":
-        from handlers.documents.sheets import to_xlsx
-
         return to_xlsx(document, t)
     if fmt == "pdf":
-        from handlers.documents.pdf import to_pdf
-
         return to_pdf(document, t)
     raise ValueError(f"unknown document format {fmt!r}")
 
