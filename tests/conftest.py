@@ -207,6 +207,11 @@ CHAT_DRIVERS["mattermost"] = lambda engine, clock, request: __import__(
     "tests.chat_mattermost", fromlist=["mattermost_chat"]).mattermost_chat(engine, clock, request)
 CHAT_DRIVERS["slack"] = lambda engine, clock, request: __import__(
     "tests.chat_slack", fromlist=["slack_chat"]).slack_chat(engine, clock, request)
+# Matrix drives real people on the session's Synapse (about a second a test): a test file opts in with
+# ``pytestmark = ON_EVERY_PLATFORM`` (tests/test_dialogues.py does), the others run on the drivers above.
+MATRIX_DRIVER = {"matrix": lambda engine, clock, request: __import__(
+    "tests.chat_matrix", fromlist=["matrix_chat"]).matrix_chat(engine, clock, request)}
+ON_EVERY_PLATFORM = pytest.mark.parametrize("chat", sorted({**CHAT_DRIVERS, **MATRIX_DRIVER}), indirect=True)
 
 
 @pytest.fixture
@@ -245,4 +250,4 @@ def mattermost(engine: Engine, world, clock: Clock, request: pytest.FixtureReque
 @pytest.fixture(params=sorted(CHAT_DRIVERS))
 def chat(request: pytest.FixtureRequest, engine: Engine, world, clock: Clock):  # type: ignore[no-untyped-def]
     """The bot on one platform, in the demo world: the same dialogue runs on each."""
-    return CHAT_DRIVERS[request.param](engine, clock, request)
+    return {**CHAT_DRIVERS, **MATRIX_DRIVER}[request.param](engine, clock, request)

@@ -496,3 +496,45 @@ def matrix_people(synapse: Synapse) -> Iterator[Callable[[str], MatrixPerson]]:
     yield make
     for person in made:
         person.close()
+
+
+class MatrixAccounts:
+    """People's accounts and group rooms on the session's homeserver, made once and reused by every test.
+
+    Registering the demo world's eight people for each test would cost more than the test; each test
+    has its own bot account instead (``tests/chat_matrix.py``), so what an earlier test's bot sent is
+    told apart by its sender.
+    """
+
+    def __init__(self, synapse: Synapse) -> None:
+        self.synapse = synapse
+        self.people: dict[str, MatrixPerson] = {}
+        self.rooms: dict[str, str] = {}
+
+    def person(self, who: str) -> MatrixPerson:
+        """The account of ``who`` (a person id of the reference, or anyone), registered on first use."""
+        if who not in self.people:
+            self.people[who] = self.synapse.person(who)
+        return self.people[who]
+
+    def room(self, name: str, creator: str, members: tuple[str, ...] = ()) -> str:
+        """A private group room ``name`` made by ``creator``, ``members`` joined; made on first use."""
+        if name not in self.rooms:
+            owner = self.person(creator)
+            room = owner.create_room(name, invite=[self.person(m).user_id for m in members])
+            for member in members:
+                self.person(member).join(room)
+            self.rooms[name] = room
+        return self.rooms[name]
+
+    def close(self) -> None:
+        for person in self.people.values():
+            person.close()
+
+
+@pytest.fixture(scope="session")
+def matrix_accounts(synapse: Synapse) -> Iterator[MatrixAccounts]:
+    """The session's :class:`MatrixAccounts` on the session's homeserver."""
+    accounts = MatrixAccounts(synapse)
+    yield accounts
+    accounts.close()

@@ -1,8 +1,12 @@
-"""Whole conversations, as people have them; each runs on every chat platform."""
+"""Whole conversations, as people have them; each runs on every chat platform, Matrix included
+(people on a real Synapse: reactions for buttons, questions one by one for forms, see tests/chat_matrix.py)."""
 
 from __future__ import annotations
 
 from tests.chat import ChatDriver
+from tests.conftest import ON_EVERY_PLATFORM
+
+pytestmark = ON_EVERY_PLATFORM
 
 
 def test_coach_quote_reaches_intrapreneur_who_validates_and_coach_is_told(chat: ChatDriver) -> None:
