@@ -247,3 +247,116 @@ def test_encrypted_direct_room_both_ways(synapse: Synapse, matrix: MatrixWorld, 
     request, answer = asyncio.run(play())
     assert "D-2026-0001" in request.content.body
     assert request["mautrix"]["was_encrypted"] and answer["mautrix"]["was_encrypted"]
+
+
+def test_prefix_and_mention_in_a_group_room(matrix: MatrixWorld) -> None:
+    """In a group room `!incubot budget` and `incubot: budget` (a mention, as Element sends it) are answered
+    as replies; a plain `budget` there is talk between people, not a command."""
+    lea, claire = matrix.people["lea.dupont"], matrix.people["claire.petit"]
+    room = lea.create_room("Dédale et Collectif Objets", invite=[matrix.bot_id, claire.user_id])
+    claire.join(room)
+    lea.wait_for_join(room, matrix.bot_id, deadline=30)
+    between_people = lea.send_text(room, "budget")
+    prefixed = lea.send_text(room, "!incubot budget")
+    assert "Budget 2026" in matrix.answer_to("lea.dupont", room, prefixed).content["body"]
+    local = matrix.bot_id.split(":")[0].lstrip("@")
+    mentioned = lea.send(room, "m.room.message", {
+        "msgtype": "m.text", "body": f"{local}: budget 2025", "m.mentions": {"user_ids": [matrix.bot_id]},
+        "format": "org.matrix.custom.html",
+        "formatted_body": f'<a href="https://matrix.to/#/{matrix.bot_id}">{local}</a>: budget 2025'})
+    assert "Budget 2025" in matrix.answer_to("lea.dupont", room, mentioned).content["body"]
+    by_name = claire.send(room, "m.room.message", {  # a client showing a display name: the mention says who
+        "msgtype": "m.text", "body": "Incubot budget", "m.mentions": {"user_ids": [matrix.bot_id]}})
+    assert "Budget 2026" in matrix.answer_to("claire.petit", room, by_name).content["body"]
+    matrix.runtime.inbox.join()
+    lea.sync()
+    assert not [e for e in lea.pending if e.sender == matrix.bot_id
+                and (e.relates_to.get("m.in_reply_to") or {}).get("event_id") == between_people]
+
+
+def test_a_restart_resumes_from_the_stored_sync_token(matrix: MatrixWorld) -> None:
+    """The bot stops mid-conversation: what Léa sent meanwhile is answered once when it is back, and
+    nothing answered before the stop is answered again."""
+    from storage import chat_state
+
+    lea = matrix.people["lea.dupont"]
+    room = matrix.dm("lea.dupont")
+    before = lea.send_text(room, "comite")
+    assert "Prochain comité" in matrix.answer_to("lea.dupont", room, before).content["body"]
+    with matrix.engine.connect() as connection:
+        token = chat_state.get_state(session=connection, platform="matrix", name="next_batch")
+    matrix.stop()
+    meanwhile = [lea.send_text(room, text) for text in ("budget", "budget 2025", "aide")]
+    matrix.start()
+    for asked, expected in zip(meanwhile, ("Budget 2026", "Budget 2025", "Bonjour Léa Dupont"), strict=True):
+        assert expected in matrix.answer_to("lea.dupont", room, asked).content["body"]
+    after = lea.send_text(room, "comite")
+    assert "Prochain comité" in matrix.answer_to("lea.dupont", room, after).content["body"]
+    matrix.runtime.inbox.join()
+    lea.sync()
+    again = [e for e in lea.pending if e.sender == matrix.bot_id and e.type == "m.room.message"]
+    assert again == []  # each message answered once: nothing more came
+    with matrix.engine.connect() as connection:
+        assert chat_state.get_state(session=connection, platform="matrix", name="next_batch") not in (None, token)
+
+
+def test_the_key_store_is_kept_across_a_restart(synapse: Synapse, matrix: MatrixWorld, tmp_path: Any) -> None:
+    """Julien opens an encrypted direct room; the bot restarts; the message he sent while it was down, in the
+    Megolm session the bot received before, is decrypted and answered encrypted, by the same device keys."""
+    import asyncio
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from matrix_echo import close_client, mautrix_client
+    from mautrix.types import EventType, Membership, MessageEvent, RoomCreatePreset, StateEvent
+
+    from storage.db import session_factory, unit_of_work
+    from storage.reference import set_account
+
+    julien_id, token, device = synapse.register(f"julien-keys-{id(tmp_path) % 10**6}", "julien-password")
+    with unit_of_work(session_factory(matrix.engine)) as session:
+        set_account(session=session, person_id="julien.moreau", platform="matrix", external_id=julien_id)
+
+    async def bot_keys(client: Any) -> str:
+        found = await client.query_keys([matrix.bot_id])
+        keys = found.device_keys[matrix.bot_id][matrix.bot_device].keys
+        return next(str(value) for key, value in keys.items() if str(key).startswith("curve25519"))
+
+    async def play() -> list[MessageEvent]:
+        client = await mautrix_client(synapse.base_url, julien_id, token, device, tmp_path / "julien")
+        answers: asyncio.Queue[MessageEvent] = asyncio.Queue()
+        joined = asyncio.Event()
+
+        async def on_member(evt: StateEvent) -> None:
+            if evt.state_key == matrix.bot_id and evt.content.membership == Membership.JOIN:
+                joined.set()
+
+        async def on_message(evt: MessageEvent) -> None:
+            if evt.sender == matrix.bot_id:
+                await answers.put(evt)
+
+        client.add_event_handler(EventType.ROOM_MEMBER, on_member)
+        client.add_event_handler(EventType.ROOM_MESSAGE, on_message)
+        client.start(None)
+        try:
+            room = await client.create_room(preset=RoomCreatePreset.TRUSTED_PRIVATE, is_direct=True,
+                                            invitees=[matrix.bot_id], initial_state=[{
+                                                "type": "m.room.encryption", "state_key": "",
+                                                "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])
+            await asyncio.wait_for(joined.wait(), 60)
+            keys_before = await bot_keys(client)
+            await client.send_text(room, "comite")
+            first = await asyncio.wait_for(answers.get(), 60)
+            await asyncio.to_thread(matrix.stop)
+            await client.send_text(room, "budget")  # same Megolm session, the bot is down
+            await asyncio.to_thread(matrix.start)
+            second = await asyncio.wait_for(answers.get(), 60)
+            assert await bot_keys(client) == keys_before
+            return [first, second]
+        finally:
+            await close_client(client)
+
+    first, second = asyncio.run(play())
+    assert "Prochain comité" in first.content.body and "Budget 2026" in second.content.body
+    assert first["mautrix"]["was_encrypted"] and second["mautrix"]["was_encrypted"]
