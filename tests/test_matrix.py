@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,8 +18,9 @@ PEOPLE = ("lea.dupont", "julien.moreau", "claire.petit", "camille.martin")
 class MatrixWorld:
     """The demo world with a Matrix account per person, and the bot syncing with its own account."""
 
-    def __init__(self, synapse: Synapse, engine: Any, clock: Any, folder: Any) -> None:
+    def __init__(self, synapse: Synapse, engine: Any, clock: Any, folder: Any, store: str | None = None) -> None:
         self.synapse, self.engine, self.clock, self.folder = synapse, engine, clock, folder
+        self.store = store or str(folder / "matrix-store.db")  # the bot's key store: a SQLite file or postgres://…
         self.bot_id, self.bot_token, self.bot_device = synapse.register(f"incubot-{id(self) % 10**6}", "bot-password")
         self.people: dict[str, MatrixPerson] = {who: synapse.person(who.split(".")[0]) for who in PEOPLE}
         from storage.db import session_factory, unit_of_work
@@ -37,7 +39,7 @@ class MatrixWorld:
 
         settings = Settings(database_url=str(self.engine.url), matrix_homeserver_url=self.synapse.base_url,
                             matrix_user_id=self.bot_id, matrix_access_token=self.bot_token,
-                            matrix_device_id=self.bot_device, matrix_store=str(self.folder / "matrix-store.db"),
+                            matrix_device_id=self.bot_device, matrix_store=self.store,
                             matrix_pickle_key="test")
         # As `incubot serve` composes it with Matrix on (the outbox goes out in the background).
         self.incubot = compose(settings, clock=self.clock, engine=self.engine, migrate=False, plugs=[matrix.PLUG])
@@ -71,10 +73,19 @@ class MatrixWorld:
 
 
 @pytest.fixture
-def matrix(synapse: Synapse, engine: Any, world: Any, clock: Any, tmp_path: Any) -> Iterator[MatrixWorld]:
-    made = MatrixWorld(synapse, engine, clock, tmp_path)
-    yield made
-    made.close()
+def matrix(synapse: Synapse, engine: Any, world: Any, clock: Any, tmp_path: Any,
+           request: pytest.FixtureRequest) -> Iterator[MatrixWorld]:
+    """The world on Matrix; ``indirect`` parameter ``"postgresql"``: the bot's key store in a PostgreSQL database."""
+    with contextlib.ExitStack() as stack:
+        store = None
+        if getattr(request, "param", "sqlite") == "postgresql":
+            from tests.conftest import throwaway_pg_database
+
+            url = stack.enter_context(throwaway_pg_database("incubot_keys"))
+            store = url.replace("postgresql+psycopg://", "postgresql://")
+        made = MatrixWorld(synapse, engine, clock, tmp_path, store)
+        yield made
+        made.close()
 
 
 def test_budget_in_a_direct_room_is_answered_as_a_reply_with_html(matrix: MatrixWorld) -> None:
@@ -300,9 +311,11 @@ def test_a_restart_resumes_from_the_stored_sync_token(matrix: MatrixWorld) -> No
         assert chat_state.get_state(session=connection, platform="matrix", name="next_batch") not in (None, token)
 
 
+@pytest.mark.parametrize("matrix", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_the_key_store_is_kept_across_a_restart(synapse: Synapse, matrix: MatrixWorld, tmp_path: Any) -> None:
     """Julien opens an encrypted direct room; the bot restarts; the message he sent while it was down, in the
-    Megolm session the bot received before, is decrypted and answered encrypted, by the same device keys."""
+    Megolm session the bot received before, is decrypted and answered encrypted, by the same device keys —
+    with the key store in a SQLite file and in PostgreSQL."""
     import asyncio
     import sys
     from pathlib import Path

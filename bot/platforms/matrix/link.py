@@ -20,8 +20,9 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -76,7 +77,11 @@ class Link:
         self.failed: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._sync_task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._closing: asyncio.Event | None = None
+        self._syncing = True  # False once stop() began: no new sync, calls still served
+        self._stopping = False  # True once the work that answers through the link is done: calls refused
+        self._in_flight: set[Future[Any]] = set()
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ life cycle
 
@@ -99,28 +104,58 @@ class Link:
             self.ready.set()
             return
         self.ready.set()
+        self._closing = asyncio.Event()
         self._sync_task = self.loop.create_task(self._sync_forever())
-        with contextlib.suppress(asyncio.CancelledError):
-            self.loop.run_until_complete(self._sync_task)
+        self.loop.run_until_complete(self._serve())
         self.loop.run_until_complete(self._close())
         self.loop.close()
 
-    def stop(self, timeout: float) -> bool:
-        """Stop the sync loop, close the HTTP session and the key store (or the process hangs)."""
+    async def _serve(self) -> None:
+        """Sync until stopped, then go on serving calls until :meth:`stop` closes the link."""
+        assert self._sync_task is not None and self._closing is not None
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._sync_task
+        await self._closing.wait()
+
+    def stop(self, timeout: float, drain: Callable[[float], object] | None = None) -> bool:
+        """Stop syncing; let ``drain(seconds)`` finish the work that still answers through the link (its
+        calls are served meanwhile), wait for the calls in flight, then close the HTTP session and the key
+        store (or the process hangs). An answer cut off mid-send would be sent again after a restart."""
         if self._thread is None:
             return True
-        self._stopping = True
+        deadline = time.monotonic() + max(timeout, 0.0)
+
+        def left() -> float:
+            return max(deadline - time.monotonic(), 0.0)
+
+        self._syncing = False
         if self._sync_task is not None:
             self.loop.call_soon_threadsafe(self._sync_task.cancel)
-        self._thread.join(timeout)
+        if drain is not None and self.ready.is_set() and self.failed is None:
+            drain(left())
+        self._stopping = True
+        with self._lock:
+            in_flight = list(self._in_flight)
+        wait(in_flight, timeout=left())
+        if self._closing is not None and not self.loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                self.loop.call_soon_threadsafe(self._closing.set)
+        self._thread.join(left())
         return not self._thread.is_alive()
 
     def call(self, make: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:
         """Run ``make()`` on the Matrix loop and wait for its result (from another thread)."""
-        if self.loop.is_closed() or self._stopping:
-            raise ConnectionError("the Matrix connection is stopped")  # the outbox keeps the message for later
-        future: Future[T] = asyncio.run_coroutine_threadsafe(self._awaited(make), self.loop)
+        with self._lock:
+            if self.loop.is_closed() or self._stopping:
+                raise ConnectionError("the Matrix connection is stopped")  # the outbox keeps the message for later
+            future: Future[T] = asyncio.run_coroutine_threadsafe(self._awaited(make), self.loop)
+            self._in_flight.add(future)
+        future.add_done_callback(self._forget)
         return future.result(timeout)
+
+    def _forget(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._in_flight.discard(future)
 
     @staticmethod
     async def _awaited(make: Callable[[], Awaitable[T]]) -> T:
@@ -178,7 +213,7 @@ class Link:
         token = await loop.run_in_executor(None, self.load_token)
         filter_id = None
         pause = 1.0
-        while not self._stopping:
+        while self._syncing:
             try:
                 if filter_id is None:
                     from mautrix.types import Filter

@@ -16,8 +16,10 @@ was stored and not yet handled is resumed by the inbox workers (``bot/inbox.py``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,7 +103,16 @@ class MatrixPlatform:
         self.link.start()
 
     def stop(self, timeout: float) -> bool:
-        return self.link.stop(timeout)
+        """Stop syncing; what was stored and is being answered (inbox rows, outbox passes) still goes out
+        through the link, within ``timeout``; then the link closes."""
+        def drain(seconds: float) -> None:
+            deadline = time.monotonic() + seconds
+            with contextlib.suppress(TimeoutError):
+                self.runtime.inbox.join(max(deadline - time.monotonic(), 0.0))
+                if self.runtime.background is not None:
+                    self.runtime.background.executor.join(max(deadline - time.monotonic(), 0.0))
+
+        return self.link.stop(timeout, drain=drain)
 
     @property
     def t(self) -> Any:
