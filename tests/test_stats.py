@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,16 @@ def site(engine, world, clock):  # type: ignore[no-untyped-def]
             elif fate == "refuse":
                 ledger.refuse_quote(session=session, reference=q.reference, actor_id=intra, platform="console",
                                     reason="Hors périmètre", now=t0 + timedelta(hours=hours))
+        from sqlmodel import select
+
+        from storage.committees import record_decision
+        from storage.models import Committee
+
+        committee = session.exec(select(Committee).order_by(Committee.held_on)).first()
+        assert committee is not None
+        record_decision(session=session, startup_id="dedale", committee=committee, kind="poursuite",
+                        amount_cents=120_000_00, until=date(2027, 6, 30), note="Belle traction",
+                        actor_id="camille.martin", platform="console", now=t0)
     sweep(runtime, datetime(2026, 12, 1, 9, tzinfo=PARIS))
     return TestClient(create_app(incubot))
 
@@ -57,8 +67,8 @@ class _Parsed(HTMLParser):
         self.text.append(data)
 
 
-def test_stats_page_is_public_french_readable_on_a_phone_with_an_svg_chart(site: TestClient) -> None:
-    """Anyone gets the page: French, a viewport for phones, the key figures and an inline SVG chart."""
+def test_stats_page_is_public_french_readable_on_a_phone_with_its_charts(site: TestClient) -> None:
+    """Anyone gets the page: French, a viewport for phones, the key figures, bars whose labels are text."""
     response = site.get("/stats")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     html = response.text
@@ -66,18 +76,60 @@ def test_stats_page_is_public_french_readable_on_a_phone_with_an_svg_chart(site:
     parsed.feed(html)
     text = " ".join(parsed.text)
     assert '<html lang="fr">' in html and 'name="viewport"' in html
-    assert "svg" in parsed.tags and "rect" in parsed.tags and "script" not in parsed.tags
+    assert 'class="fill fill-ae" style="width:20.6%"' in html  # 310 000 of 1 500 000, to a tenth
+    assert "script" not in parsed.tags and "img" not in parsed.tags and "link" not in parsed.tags
     assert "Statistiques de l'incubateur" in text
     assert "devis validés" in text and "délai médian" in text
     assert "4 h" in text  # median of 2 h, 4 h and 30 h
     assert "310 000,00 €" in text and "1 500 000,00 €" in text  # AE 2026 committed / allocated
     assert "Construction" in text and "Dédale" in text and "Euphrosyne" in text
     assert "Rapports mensuels : 1" in text
+    assert "AE engagées 310 000,00 € sur 1 500 000,00 € (21 %)" in " ".join(text.split())
+
+
+def test_stats_page_wears_the_state_s_header_and_links_each_startup(site: TestClient) -> None:
+    """The header block names the ministry and the service; each startup links to its own page; the
+    committee decisions are counted; the date of the data is said; the table scrolls on a phone."""
+    html = site.get("/stats").text
+    assert '<header class="header" role="banner">' in html
+    assert '<p class="marque">Ministère<br>de la Culture</p>' in html and "Liberté<br>Égalité<br>Fraternité" in html
+    assert "Incubateur de startups d'État" in html and "#000091" in html and "#e1000f" in html
+    assert '<a href="/stats/dedale">Dédale</a>' in html and '<a href="/stats/locadocs">Locadocs</a>' in html
+    assert "<b>1</b>décisions de comité d'investissement" in html
+    assert "1 décision de comité" in html  # Dédale's card
+    assert "Données au 5 nov. 2026 à 10 h 00" in html  # the clock of the tests
+    assert 'class="table-wrap" tabindex="0"' in html and "overflow-x: auto" in html
+    assert "http" not in html.split("<body>")[0]  # nothing fetched from anywhere else: inline CSS only
+
+
+def test_a_startup_has_its_own_public_page(site: TestClient) -> None:
+    """/stats/dedale: its phase, its money per year, its last committee decision (no note, no person)."""
+    response = site.get("/stats/dedale")
+    assert response.status_code == 200
+    text = " ".join(response.text.split())
+    assert "<h1>Dédale</h1>" in text and "en phase <strong>construction</strong>" in text
+    assert "AE engagées</span><span><strong>11 000,00 €</strong>" not in text  # the pending 1 000 € is not there
+    assert "<strong>10 000,00 €</strong>" in text
+    assert "<strong>poursuite</strong>, 120 000,00 € jusqu'au 30 juin 2027" in text
+    assert "Belle traction" not in text and "Camille" not in text
+    data = site.get("/stats/dedale.json").json()
+    assert data["years"] == [{"year": 2026, "ae": {"committed": "10000.00"}, "cp": {"consumed": "0.00"},
+                              "quotes_validated": 1}]
+    assert data["last_decision"] == {"kind": "poursuite", "amount": "120000.00", "until": "2027-06-30",
+                                     "decided_on": "2026-10-05"}
+
+
+def test_an_unknown_startup_page_is_a_french_404(site: TestClient) -> None:
+    """/stats/inconnue: 404, in French, with the way back; its JSON is a 404 too."""
+    response = site.get("/stats/inconnue")
+    assert response.status_code == 404 and "Startup introuvable" in response.text
+    assert '<a href="/stats">' in response.text
+    assert site.get("/stats/inconnue.json").status_code == 404
 
 
 def test_stats_show_no_personal_data(site: TestClient) -> None:
     """No person's name, id or e-mail on the page or in the JSON — startups only."""
-    for path in ("/stats", "/stats.json"):
+    for path in ("/stats", "/stats.json", "/stats/dedale", "/stats/dedale.json"):
         body = site.get(path).text
         for needle in PEOPLE:
             assert needle not in body, f"{needle!r} leaks on {path}"
@@ -94,13 +146,20 @@ def test_stats_json_gives_the_same_figures(site: TestClient) -> None:
     assert data["startups_by_phase"] == {"investigation": 1, "construction": 2, "acceleration": 1, "consolidation": 0}
     assert data["reminders_sent"]["by_kind"]["reminder.monthly_report"] == 1
     assert data["reminders_sent"]["total"] >= 3
+    assert data["committee_decisions"] == 1 and data["data_as_of"] == "2026-11-05T10:00:00+01:00"
+    dedale = next(s for s in data["startups"] if s["name"] == "Dédale")
+    assert dedale == {"name": "Dédale", "phase": "construction", "id": "dedale", "url": "/stats/dedale",
+                      "committee_decisions": 1}
 
 
 def test_stats_on_an_empty_database(engine) -> None:  # type: ignore[no-untyped-def]
-    """A fresh install still renders the page (no year, no decision yet)."""
+    """A fresh install renders the page with an empty state that says what to import (no year, no startup)."""
     incubot = composed(engine)
     client = TestClient(create_app(incubot))
-    assert client.get("/stats").status_code == 200
+    response = client.get("/stats")
+    assert response.status_code == 200
+    assert "Aucune donnée pour l'instant" in response.text and "incubot import convention.toml" in response.text
+    assert "République<br>française" in response.text  # no convention yet: the Republic's name in the header
     assert client.get("/stats.json").json()["median_time_to_decision_seconds"]["quotes"] is None
 
 
