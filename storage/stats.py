@@ -25,6 +25,9 @@ from storage.models import (
 )
 from storage.reference import current_convention
 
+# Pending, refused and withdrawn quotes hold no AE; every other state (validated, then ordered, closed) does.
+HOLD_NO_AE = (QuoteStatus.PENDING.value, QuoteStatus.REFUSED.value, "withdrawn")
+
 
 @dataclass(frozen=True)
 class YearFigures:
@@ -77,7 +80,8 @@ class PublicStats:
 
     @property
     def quotes_validated(self) -> int:
-        return self.quotes.get(QuoteStatus.VALIDATED.value, 0)
+        """Quotes that hold AE: validated, and whatever the order chain makes of them afterwards."""
+        return sum(n for status, n in self.quotes.items() if status not in HOLD_NO_AE)
 
     @property
     def reminders_sent_total(self) -> int:
@@ -98,7 +102,7 @@ def year_figures(*, session: Session) -> list[YearFigures]:
     validated = dict(
         session.exec(
             select(Quote.commitment_year, sa.func.count())
-            .where(Quote.status == QuoteStatus.VALIDATED.value)
+            .where(col(Quote.status).not_in(HOLD_NO_AE))
             .group_by(col(Quote.commitment_year))
         ).all()
     )
@@ -209,7 +213,7 @@ def startup_stats(*, session: Session, startup_id: str) -> StartupStats | None:
     startup = session.get(Startup, startup_id)
     if startup is None:
         return None
-    held = col(Quote.status).not_in((QuoteStatus.PENDING.value, QuoteStatus.REFUSED.value, "withdrawn"))
+    held = col(Quote.status).not_in(HOLD_NO_AE)
     ae: dict[int, tuple[int, int]] = {int(y or 0): (int(c or 0), int(n)) for y, c, n in session.exec(
         select(Quote.commitment_year, sa.func.sum(Quote.amount_cents), sa.func.count())
         .where(Quote.startup_id == startup_id, held, col(Quote.commitment_year).is_not(None))
