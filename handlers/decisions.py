@@ -29,6 +29,7 @@ from handlers.errors import CommandError, FieldErrors
 from handlers.i18n import N_
 from handlers.markup import user
 from handlers.permissions import can_decide
+from handlers.pv import pv_line
 from handlers.refusals import explain, status_label
 from handlers.types import Form, Input, Reply
 from storage import ledger, reference
@@ -142,6 +143,9 @@ class _Announcement:
             else t(flow.approved_word)
         self.sentence = t("{noun} {ref} a été {word} par {who}.", noun=t(flow.noun).capitalize(),
                           ref=subject.reference, word=word, who=ctx.actor.person.name)
+        if flow.kind == "service_done" and subject.status not in (ServiceDoneStatus.PENDING,
+                                                                  ServiceDoneStatus.REFUSED):
+            self.sentence += "\n" + pv_line(t, subject.reference)
         with notify.together(ctx):
             notify.update_subject(ctx, subject.reference, occurrence=subject.status, reply=self.card)
             if subject.submitted_by != ctx.actor.id:

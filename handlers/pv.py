@@ -118,6 +118,12 @@ def pv_document(record: ServiceDoneRecord, t: Translator, *, created: datetime |
                                         quote=quote.reference))
 
 
+def pv_line(t: Translator, reference: str) -> str:
+    """The line a certification adds: where the PV de service fait to sign comes from."""
+    return t("📄 PV de service fait à faire signer par le délégataire : `incubot pv {ref} --output {ref}.pdf`",
+             ref=reference)
+
+
 def pv_file(*, session: Session, reference: str, t: Translator, fmt: str = "pdf") -> bytes:
     """The PV of ``SF-…`` as a ``fmt`` file (PDF for signing; Markdown to read it in chat)."""
     return render(pv_document(find_certified(session=session, reference=reference, t=t), t), fmt, t)

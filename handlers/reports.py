@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from babel.dates import format_date
 from sqlmodel import Session
 
+from handlers.committees import kind_label
 from handlers.core import Command, Context, Registry
 from handlers.documents import (
     Block,
@@ -227,10 +228,19 @@ def report_document(report: MonthlyReport, t: Translator, *, session: Session | 
                        p.created_at.astimezone(t.tz).date()) for p in pending),
                 title=t("Devis en attente de validation à la fin du mois"), name=t("Devis en attente")))
     blocks.append(Heading(t("Avancement")))
+    decisions = reports.decisions_as_of(session=session, start=start, end=end) if session is not None else {}
+
+    def decided(startup_id: str) -> tuple[Value, Value, Value, Value]:
+        d = decisions.get(startup_id)
+        if d is None:
+            return "—", None, None, 0
+        return kind_label(t, d.kind), Money(d.amount_cents), d.until, d.in_month
+
     blocks.append(Table(
-        (t("Startup"), t("Phase"), t("AE engagées (année)"), t("CP consommés (année)")),
-        tuple((r.name, t(PHASE_FR.get(r.phase, r.phase)).capitalize(), Money(r.ae_year_cents), Money(r.cp_year_cents))
-              for r in report.rows),
+        (t("Startup"), t("Phase"), t("Dernière décision du comité"), t("Enveloppe"), t("Jusqu'au"),
+         t("Décisions du mois"), t("AE engagées (année)"), t("CP consommés (année)")),
+        tuple((r.name, t(PHASE_FR.get(r.phase, r.phase)).capitalize(), *decided(r.startup_id),
+               Money(r.ae_year_cents), Money(r.cp_year_cents)) for r in report.rows),
         name=t("Avancement")))
     ref = convention.reference if convention is not None else ""
     return Document(

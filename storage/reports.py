@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.models import Convention, Person, Quote, QuoteStatus, ServiceDone, ServiceDoneStatus, Startup
+from storage.models import (
+    CommitteeDecision,
+    Convention,
+    Person,
+    Quote,
+    QuoteStatus,
+    ServiceDone,
+    ServiceDoneStatus,
+    Startup,
+)
 from storage.reference import current_convention
 
 
@@ -233,3 +242,28 @@ def service_done_record(*, session: Session, reference: str) -> ServiceDoneRecor
         people.get(row.decided_by) if row.decided_by else None, people.get(row.submitted_by),
         before, before + (row.amount_cents if row.status not in _CONSUMES_NO_CP else 0),
     )
+
+
+# --------------------------------------------------------------------------- committee decisions, as they stood
+
+
+@dataclass(frozen=True)
+class DecisionAsOf:
+    kind: str
+    amount_cents: int
+    until: date
+    decided_at: datetime
+    in_month: int  # decisions recorded for the startup in the report's month
+
+
+def decisions_as_of(*, session: Session, start: datetime, end: datetime) -> dict[str, DecisionAsOf]:
+    """Per startup, its last committee decision recorded before ``end``, and how many were recorded in
+    [start, end)."""
+    rows = session.exec(select(CommitteeDecision).where(col(CommitteeDecision.decided_at) < end)
+                        .order_by(col(CommitteeDecision.decided_at), col(CommitteeDecision.id))).all()
+    found: dict[str, DecisionAsOf] = {}
+    for d in rows:
+        earlier = found.get(d.startup_id)
+        count = (earlier.in_month if earlier else 0) + (1 if d.decided_at >= start else 0)
+        found[d.startup_id] = DecisionAsOf(d.kind, d.amount_cents, d.until, d.decided_at, count)
+    return found

@@ -344,3 +344,45 @@ def test_pv_is_refused_for_an_unknown_or_uncertified_service_done(october, engin
     assert main([*database(engine), "pv", reference, "--output", str(target)]) == 2
     assert said in capsys.readouterr().err
     assert not target.exists()
+
+
+def test_the_certification_says_where_the_pv_comes_from(chat) -> None:  # type: ignore[no-untyped-def]
+    """Certifying a service done tells the intrapreneur and the coach how to get its PV to sign; a refusal
+    does not."""
+    chat.say("lea.dupont", "devis dedale; 10 000; Scopyleft; Sprints")
+    chat.click("julien.moreau", "D-2026-0001", "Valider")
+    chat.say("lea.dupont", "service-fait D-2026-0001; 2 500; octobre")
+    said = chat.say("julien.moreau", "certifier SF-2026-0001")
+    assert "incubot pv SF-2026-0001 --output SF-2026-0001.pdf" in said.text
+    assert "incubot pv SF-2026-0001" in chat.inbox("lea.dupont")[-1].text
+    chat.say("lea.dupont", "service-fait D-2026-0001; 1 000; novembre")
+    refused = chat.say("julien.moreau", "refuser SF-2026-0002; pas encore livré")
+    assert "incubot pv" not in refused.text
+
+
+def test_report_progress_shows_the_committee_decisions_as_they_stood(october) -> None:  # type: ignore[no-untyped-def]
+    """October's report shows Dédale's decision of 15 October, not the one recorded on 10 November."""
+    from openpyxl import load_workbook
+    from sqlmodel import select
+
+    from handlers.reports import report_file
+    from storage.committees import record_decision
+    from storage.models import Committee
+
+    with unit_of_work(october) as session:
+        committees = session.exec(select(Committee).order_by(Committee.held_on)).all()
+        for committee, kind, cents, until, when in ((committees[0], "poursuite", 120_000_00, date(2027, 3, 31),
+                                                     at(10, 15)),
+                                                    (committees[1], "acceleration", 300_000_00, date(2027, 9, 30),
+                                                     at(11, 10))):
+            record_decision(session=session, startup_id="dedale", committee=committee, kind=kind,
+                            amount_cents=cents, until=until, note=None, actor_id="camille.martin",
+                            platform="console", now=when)
+    with unit_of_work(october) as session:
+        markdown = report_file(session=session, t=T, year=2026, month=10, fmt="md").decode()
+        book = load_workbook(io.BytesIO(report_file(session=session, t=T, year=2026, month=10, fmt="xlsx")))
+    assert "| Dédale | Construction | poursuite | 120 000,00 € | 31 mars 2027 | 1 |" in markdown
+    assert "accélération" not in markdown
+    progress = book["Avancement"]
+    dedale = next(row for row in progress.iter_rows(min_row=2) if row[0].value == "Dédale")
+    assert dedale[3].value == 120000 and dedale[4].is_date and dedale[5].value == 1
