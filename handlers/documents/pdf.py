@@ -9,6 +9,7 @@ ministry's name at the top, a grey scale for the rest; tables repeat their heade
 
 from __future__ import annotations
 
+import logging
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -212,8 +213,13 @@ class _Renderer:
         self.font(size)
         texts = [[shown(v, t) for v in row] for row in block.rows]
         numeric = [any(is_number(row[i]) for row in block.rows) for i in range(columns)]
-        widths = [max([pdf.get_string_width(block.columns[i]) * 0.6,
-                       *(pdf.get_string_width(row[i]) for row in texts)], default=10) + 3 for i in range(columns)]
+        # A column is as wide as its widest cell, and never narrower than the longest word of its header
+        # (a header wraps between words, not inside one); headers are bold.
+        self.font(size, True)
+        header_words = [max((pdf.get_string_width(w) for w in label.split()), default=4.0) for label in block.columns]
+        self.font(size)
+        widths = [max([header_words[i] + 1, *(pdf.get_string_width(row[i]) for row in texts)]) + 3
+                  for i in range(columns)]
         align = tuple("RIGHT" if n else "LEFT" for n in numeric)
         # A narrow table is not stretched over a landscape page: its natural width, a little air, at least 60 %.
         width = min(pdf.epw, max(sum(widths) * 1.3, pdf.epw * 0.6))
@@ -389,5 +395,7 @@ class _Renderer:
 
 def to_pdf(document: Document, t: Translator) -> bytes:
     """The document as a PDF (A4; landscape when the document asks), DejaVu Sans embedded."""
+    # fontTools logs every subset it makes at INFO: a line per glyph table on the operator's terminal.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     return _Renderer(document, t).render()
 
