@@ -386,3 +386,19 @@ def test_report_progress_shows_the_committee_decisions_as_they_stood(october) ->
     progress = book["Avancement"]
     dedale = next(row for row in progress.iter_rows(min_row=2) if row[0].value == "Dédale")
     assert dedale[3].value == 120000 and dedale[4].is_date and dedale[5].value == 1
+
+
+def test_committee_file_as_pdf_one_page_per_startup(october, engine: Engine, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`incubot committee-file --format pdf`: the next committee's file, a title page then one page per reviewed
+    startup; an unknown date is refused in French."""
+    target = tmp_path / "comite.pdf"
+    assert main([*database(engine), "committee-file", "--format", "pdf", "--output", str(target)]) == 0
+    data = target.read_bytes()
+    keep(data, "committee")
+    text = pdf_text(data)
+    assert "Comité d'investissement du" in text and "Dédale" in text and "Argent" in text
+    assert pdf_pages(data) >= 2 and "Phase : construction" in flat(text)
+    assert main([*database(engine), "committee-file", "--date", "2026-02-30", "--format", "md"]) == 2
+    assert "n'est pas une date" in capsys.readouterr().err
+    assert main([*database(engine), "committee-file", "--date", "2026-01-07"]) == 2
+    assert "aucun comité n'est prévu le 7 janvier 2026" in capsys.readouterr().err

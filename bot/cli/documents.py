@@ -1,22 +1,27 @@
-"""Documents for the ministry: ``incubot report`` (the monthly report) and ``incubot pv`` (a PV de service fait)."""
+"""Documents: ``incubot report`` (the monthly report), ``incubot pv`` (a PV de service fait) and
+``incubot committee-file`` (the investment committee's file)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bot.cli.common import CliError
 from bot.cli.wiring import runtime_for
 from bot.config import Settings
-from handlers.documents import FORMATS
+from handlers.documents import FORMATS, from_markdown, render
 from handlers.errors import CommandError
 from handlers.i18n import Translator
 from handlers.markup import plain
+from handlers.preparation import committee_file
 from handlers.pv import pv_file
 from handlers.reports import parse_month, report_file
+from storage.committees import committee_by_date
 from storage.db import unit_of_work
+from storage.reference import next_committee
 
 BINARY = ("xlsx", "pdf")
 
@@ -34,6 +39,13 @@ def add_parsers(sub: Any, t: Translator) -> None:
     pv.add_argument("--output", type=Path, required=True, metavar=t("FICHIER.pdf"), help=t("le fichier PDF à écrire"))
     pv.add_argument("--format", choices=("pdf", "md"), default="pdf", help=t("pdf (par défaut) ou md"))
     pv.set_defaults(run=run_pv, reads_only=True)
+
+    dossier = sub.add_parser("committee-file", help=t("le dossier du comité d'investissement (Markdown ou PDF)"))
+    dossier.add_argument("--date", metavar=t("AAAA-MM-JJ"),
+                         help=t("la date du comité (sinon le prochain)"))
+    dossier.add_argument("--format", choices=("md", "pdf"), default="md", help=t("md (par défaut) ou pdf"))
+    dossier.add_argument("--output", type=Path, metavar=t("FICHIER"), help=t("fichier (sinon la sortie standard)"))
+    dossier.set_defaults(run=run_committee_file, reads_only=True)
 
 
 def write_document(data: bytes, output: Path | None, fmt: str, written: str, t: Translator) -> int:
@@ -82,4 +94,34 @@ def run_pv(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
         raise CliError(plain(exc.message)) from None
     return write_document(data, args.output, args.format,
                           t("PV de service fait {ref} écrit dans {file}.", ref=args.reference.strip().upper(),
+                            file=args.output), t)
+
+
+def run_committee_file(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
+    """The committee file the managers receive two days before, on demand, as Markdown or PDF."""
+    runtime = runtime_for(settings)
+    today = runtime.services.today()
+    if args.output is None and args.format in BINARY:
+        write_document(b"", None, args.format, "", t)
+    with unit_of_work(runtime.services.sessions) as session:
+        if args.date:
+            try:
+                held_on = date.fromisoformat(args.date)
+            except ValueError:
+                raise CliError(t("« {text} » n'est pas une date : écrivez AAAA-MM-JJ, par exemple 2026-12-15.",
+                                 text=args.date)) from None
+            committee = committee_by_date(session=session, held_on=held_on)
+            if committee is None:
+                raise CliError(t("aucun comité n'est prévu le {date} (voir les [[committee]] du fichier de "
+                                 "référence).", date=t.date(held_on)))
+        else:
+            committee = next_committee(session=session, today=today)
+            if committee is None:
+                raise CliError(t("aucun comité à venir n'est enregistré (ajoutez-le au fichier de référence)."))
+        text = committee_file(session=session, t=t, committee=committee, today=today)
+    data = text.encode("utf-8") if args.format == "md" else render(
+        from_markdown(text, footer=t("incubot · dossier du comité du {date}", date=t.date(committee.held_on))),
+        "pdf", t)
+    return write_document(data, args.output, args.format,
+                          t("Dossier du comité du {date} écrit dans {file}.", date=t.date(committee.held_on),
                             file=args.output), t)

@@ -6,6 +6,7 @@ turns it into the bytes of a file. Nothing here knows the ledger: a document is 
 
 from __future__ import annotations
 
+from handlers.documents.from_markdown import from_markdown
 from handlers.documents.model import (
     Block,
     Bullets,
@@ -52,5 +53,5 @@ def render(document: Document, fmt: str, t: Translator) -> bytes:
 
 __all__ = [
     "FORMATS", "MEDIA_TYPES", "Block", "Bullets", "Chart", "Document", "Heading", "KeyValues", "Money", "PageBreak",
-    "Paragraph", "Rate", "Series", "Signature", "Signatures", "Table", "Value", "render",
+    "Paragraph", "Rate", "Series", "Signature", "Signatures", "Table", "Value", "from_markdown", "render",
 ]
