@@ -83,6 +83,9 @@ def report_reply(report: MonthlyReport, t: Translator) -> Reply:
                        cpm=t.money(r.cp_month_cents), cpy=t.money(r.cp_year_cents),
                        cpr=t.percent(r.cp_year_cents, b.cp_cents), p=r.pending_count,
                        rap=t.money(r.outstanding_cents)))
+    lines += ["", t("📄 Le rapport complet (graphique des AE et des CP, devis en attente, décisions) : "
+                    "`incubot report --month {year:04d}-{month:02d} --format pdf --output rapport.pdf` "
+                    "(ou xlsx).", year=report.year, month=report.month)]
     return Reply("\n".join(lines))
 
 

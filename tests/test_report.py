@@ -116,6 +116,7 @@ def test_manager_asks_the_report_in_chat_with_rates(chat, october) -> None:  # t
     assert "Rapport mensuel — octobre 2026" in said.text
     assert "Dédale — AE 10 000,00 € / 10 000,00 € (1 %)" in said.text
     assert "restes à payer : 11 500,00 €" in said.text
+    assert "incubot report --month 2026-10 --format pdf" in said.text  # where the file with the chart comes from
 
 
 def test_cli_report_month_as_csv_and_md(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
