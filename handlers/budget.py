@@ -18,15 +18,24 @@ _YEAR = re.compile(r"^(19|20|21)\d\d$")
 
 
 def balance_lines(ctx: Context, b: YearBalance) -> list[str]:
+    """The year's AE and CP in the words of the chain, and the restes à payer of every year."""
     t = ctx.t
-    return [
-        t("**AE** : allouées {alloc} · engagées {used} ({pct}) · disponibles {left}",
-          alloc=t.money(b.ae_cents), used=t.money(b.ae_committed_cents),
-          pct=t.percent(b.ae_committed_cents, b.ae_cents), left=t.money(b.ae_available_cents)),
-        t("**CP** : alloués {alloc} · consommés {used} ({pct}) · disponibles {left}",
-          alloc=t.money(b.cp_cents), used=t.money(b.cp_consumed_cents),
-          pct=t.percent(b.cp_consumed_cents, b.cp_cents), left=t.money(b.cp_available_cents)),
+    lines = [
+        t("**AE** : allouées {alloc} · réservées {reserved} · engagées {engaged} ({pct} utilisées) · "
+          "disponibles {left}", alloc=t.money(b.ae_cents), reserved=t.money(b.ae_reserved_cents),
+          engaged=t.money(b.ae_engaged_cents), pct=t.percent(b.ae_committed_cents, b.ae_cents),
+          left=t.money(b.ae_available_cents)),
+        t("**CP** : alloués {alloc} · à payer {to_pay} · consommés {used} ({pct}) · disponibles {left}",
+          alloc=t.money(b.cp_cents), to_pay=t.money(b.cp_to_pay_cents), used=t.money(b.cp_consumed_cents),
+          pct=t.percent(b.cp_consumed_cents, b.cp_cents), left=t.money(b.cp_free_cents)),
+        t("**Restes à payer** : {restes} (engagé et pas encore payé, toutes années ; dont {year_part} sur les "
+          "commandes de {year})", restes=t.money(b.restes_all_years_cents), year_part=t.money(b.restes_cents),
+          year=b.year),
     ]
+    if b.cp_short_cents:
+        lines.append(t("⚠️ Les CP {year} ne couvrent pas tout ce qui est certifié : il manque {short}.",
+                       year=b.year, short=t.money(b.cp_short_cents)))
+    return lines
 
 
 def parse_budget_args(ctx: Context, args: str) -> tuple[int, str]:
@@ -56,9 +65,12 @@ def cmd_budget(ctx: Context, args: str) -> Reply:
         usage = ledger.startup_usage(session=ctx.session, year=year, startup_ids=[startup.id])[0]
         lines = [
             t("**Budget {year} — {startup}**", year=year, startup=startup.name),
-            t("AE engagées : {committed} ({pct} des AE de l'année)", committed=t.money(usage.committed_cents),
+            t("AE réservées : {reserved} · engagées : {engaged} ({pct} des AE de l'année)",
+              reserved=t.money(usage.reserved_cents), engaged=t.money(usage.engaged_cents),
               pct=t.percent(usage.committed_cents, balance.ae_cents)),
-            t("CP consommés : {consumed}", consumed=t.money(usage.consumed_cents)),
+            t("CP à payer : {to_pay} · consommés : {consumed}", to_pay=t.money(usage.to_pay_cents),
+              consumed=t.money(usage.consumed_cents)),
+            t("Restes à payer (toutes années) : {restes}", restes=t.money(usage.restes_cents)),
             t("Devis en attente : {n} ({amount})", n=usage.pending_count, amount=t.money(usage.pending_cents)),
         ]
         lines += ["", *envelope_lines(ctx, startup)]
@@ -75,11 +87,14 @@ def cmd_budget(ctx: Context, args: str) -> Reply:
     facts: list[Fact] = []
     if can_see_breakdown(ctx.actor):
         lines.append("")
-        lines.append(t("**Par startup** (AE engagées / CP consommés en {year}) :", year=year))
+        lines.append(t("**Par startup** (AE réservées / engagées, CP à payer / consommés en {year} ; restes à "
+                       "payer) :", year=year))
         usages = ledger.startup_usage(session=ctx.session, year=year)
         for u in usages:
-            line = t("• {name} : {committed} / {consumed}", name=u.name, committed=t.money(u.committed_cents),
-                     consumed=t.money(u.consumed_cents))
+            line = t("• {name} : AE {reserved} / {engaged} · CP {to_pay} / {consumed} · restes {restes}", name=u.name,
+                     reserved=t.money(u.reserved_cents), engaged=t.money(u.engaged_cents),
+                     to_pay=t.money(u.to_pay_cents), consumed=t.money(u.consumed_cents),
+                     restes=t.money(u.restes_cents))
             if u.pending_count:
                 line += t.plural(" — {n} devis en attente ({amount})", " — {n} devis en attente ({amount})",
                                   u.pending_count, amount=t.money(u.pending_cents))
@@ -104,4 +119,5 @@ def cmd_budget(ctx: Context, args: str) -> Reply:
 
 def register(registry: Registry) -> None:
     registry.command(Command("budget", ("solde", "balance"), cmd_budget, N_("budget [ANNÉE] [STARTUP]"),
-                             N_("AE et CP de l'année : allouées, engagées, consommées, disponibles")))
+                             N_("AE de l'année (allouées, réservées, engagées, disponibles), CP (alloués, à "
+                                "payer, consommés, disponibles) et restes à payer")))

@@ -34,7 +34,7 @@ from sqlmodel import Session
 from handlers.i18n import N_, Translator
 from handlers.money import decimal_euros
 from storage import exchange, ledger, reference
-from storage.models import QuoteStatus
+from storage.models import OPEN_ORDER_STATUSES
 
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -254,7 +254,7 @@ def quotes_table(*, session: Session) -> Table:
             "amount_ttc": q.amount_cents,
             "amount_ht": q.amount_ht_cents,
             "certified": q.certified_cents,
-            "remaining": q.amount_cents - q.certified_cents if q.status == QuoteStatus.VALIDATED else None,
+            "remaining": q.amount_cents - q.certified_cents if q.status in OPEN_ORDER_STATUSES else None,
             "submitted_by": name(q.submitted_by),
             "submitted_at": q.created_at,
             "decided_by": name(q.decided_by),

@@ -13,7 +13,7 @@ from handlers.markup import user
 from handlers.permissions import can_see_startup
 from handlers.types import Reply
 from storage import ledger, reference, reports
-from storage.models import AuditAction, Quote, QuoteStatus
+from storage.models import OPEN_ORDER_STATUSES, AuditAction, Quote
 from storage.platforms import PlatformName
 
 ACTIONS_FR: dict[str, str] = {
@@ -76,7 +76,7 @@ def cmd_history(ctx: Context, args: str) -> Reply:
         lines.append(t("• {when} — {action} par {who} ({platform}){detail}", when=t.datetime(event.at),
                        action=t(ACTIONS_FR.get(event.action, event.action)), who=person_name(ctx, event.actor_id),
                        platform=PLATFORM_FR.get(event.platform, event.platform), detail=detail))
-    if quote.status == QuoteStatus.VALIDATED and not ref.startswith("SF-"):
+    if quote.status in OPEN_ORDER_STATUSES and not ref.startswith("SF-"):
         lines.append(t("Certifié à ce jour : {done} sur {total} ({pct}) ; reste à payer {left}.",
                        done=t.money(quote.certified_cents), total=t.money(quote.amount_cents),
                        pct=t.percent(quote.certified_cents, quote.amount_cents),

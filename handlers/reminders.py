@@ -285,7 +285,7 @@ class _Plan:
         if not b.exists:
             return
         for kind, label, used, allocated in ((BUDGET_AE, "AE", b.ae_committed_cents, b.ae_cents),
-                                             (BUDGET_CP, "CP", b.cp_consumed_cents, b.cp_cents)):
+                                             (BUDGET_CP, "CP", b.cp_used_cents, b.cp_cents)):
             if allocated <= 0:
                 continue
             crossed = [p for p in THRESHOLDS if used * 100 >= p * allocated]
@@ -321,7 +321,7 @@ class _Plan:
         length = 366 if calendar.isleap(year) else 365
         shortfalls = []
         for label, used, allocated in (("AE", b.ae_committed_cents, b.ae_cents),
-                                       ("CP", b.cp_consumed_cents, b.cp_cents)):
+                                       ("CP", b.cp_used_cents, b.cp_cents)):
             projected = year_end_projection(used, elapsed, length)
             if allocated > 0 and projected < allocated:
                 shortfalls.append((label, used, projected, allocated))

@@ -45,8 +45,10 @@ def cmd_startups(ctx: Context, _args: str) -> Reply:
         lines.append(t("• **{name}** (`{id}`) — {phase}{since}", name=s.name, id=s.id, phase=phase, since=since))
         lines.append(t("   intrapreneur(s) : {intras} · coach(s) : {coaches}", intras=intras, coaches=coaches))
         if u is not None:
-            lines.append(t("   AE engagées {committed} · CP consommés {consumed}",
-                           committed=t.money(u.committed_cents), consumed=t.money(u.consumed_cents)))
+            lines.append(t("   AE réservées {reserved} · engagées {engaged} · CP à payer {to_pay} · "
+                           "consommés {consumed}",
+                           reserved=t.money(u.reserved_cents), engaged=t.money(u.engaged_cents),
+                           to_pay=t.money(u.to_pay_cents), consumed=t.money(u.consumed_cents)))
         if s.id in visible and (d := decided.get(s.id)) is not None:
             lines.append(t("   dernière décision : {line}", line=decision_line(t, d)))
     if len(visible) < len(items):

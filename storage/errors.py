@@ -55,3 +55,42 @@ class ExceedsOrder(LedgerRefusal):
 class QuoteNotValidated(LedgerRefusal):
     reference: str
     status: str
+
+
+@dataclass
+class WrongStatus(LedgerRefusal):
+    """The request is not in a state that allows ``step`` ("order", "close", "withdraw", "pay",
+    "service_done"); nothing changed."""
+
+    reference: str
+    status: str
+    step: str
+
+
+@dataclass
+class InvalidEJ(LedgerRefusal):
+    """An engagement juridique number is ten digits (CHORUS)."""
+
+    value: str
+
+
+@dataclass
+class EJAlreadyUsed(LedgerRefusal):
+    ej: str
+    reference: str  # the order that already carries it
+
+
+@dataclass
+class OrderNotPlaced(LedgerRefusal):
+    """A payment on a service done whose order has no bon de commande (no EJ) yet."""
+
+    reference: str  # the service done
+    order: str  # its quote
+
+
+@dataclass
+class ServiceDoneWaiting(LedgerRefusal):
+    """An order cannot be closed while a service done on it waits for certification."""
+
+    reference: str
+    waiting: tuple[str, ...]

@@ -52,14 +52,27 @@ class StartupRole(enum.StrEnum):
 
 
 class QuoteStatus(enum.StrEnum):
+    """The order chain of a quote (SPEC, "The order chain"): pending → validated (AE réservées) →
+    ordered (bon de commande, EJ: AE engagées) → closed (soldé); or refused, or withdrawn."""
+
     PENDING = "pending"
     VALIDATED = "validated"
+    ORDERED = "ordered"
+    CLOSED = "closed"
     REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
+# A quote whose AE are held (réservées or engagées): service done may be filed on it.
+OPEN_ORDER_STATUSES = (QuoteStatus.VALIDATED.value, QuoteStatus.ORDERED.value)
 
 
 class ServiceDoneStatus(enum.StrEnum):
+    """pending → certified (CP à payer) → paid (CP consommés); or refused."""
+
     PENDING = "pending"
     CERTIFIED = "certified"
+    PAID = "paid"
     REFUSED = "refused"
 
 
@@ -69,9 +82,13 @@ class AuditAction(enum.StrEnum):
     QUOTE_SUBMITTED = "quote.submitted"
     QUOTE_VALIDATED = "quote.validated"
     QUOTE_REFUSED = "quote.refused"
+    QUOTE_ORDERED = "quote.ordered"
+    QUOTE_CLOSED = "quote.closed"
+    QUOTE_WITHDRAWN = "quote.withdrawn"
     SERVICE_DONE_SUBMITTED = "service_done.submitted"
     SERVICE_DONE_CERTIFIED = "service_done.certified"
     SERVICE_DONE_REFUSED = "service_done.refused"
+    SERVICE_DONE_PAID = "service_done.paid"
 
 
 class OutboxStatus(enum.StrEnum):
@@ -113,8 +130,16 @@ class Convention(SQLModel, table=True):
 
 
 class Allocation(SQLModel, table=True):
-    """One year of credits. ``ae_committed`` / ``cp_consumed`` are running counters
-    moved only by guarded UPDATEs; the CHECKs make an overrun impossible."""
+    """One year of credits and its running counters, moved only by guarded UPDATEs
+    (migration 0010 for the order chain); the CHECKs make an overrun impossible.
+
+    * ``ae_committed`` = AE réservées + engagées of the year (the ceiling is on it);
+      ``ae_engaged`` the engagées part (orders placed that year); réservées = the difference;
+    * ``cp_to_pay``: service done certified that year, not paid yet (no ceiling: a fact is
+      never refused; the managers are alerted when it outgrows what the year can pay);
+    * ``cp_consumed``: payments recorded that year (the ceiling is on it);
+    * ``restes``: restes à payer of the orders engaged that year (engaged − paid − released).
+    """
 
     __table_args__ = (
         sa.CheckConstraint("ae_cents >= 0 AND cp_cents >= 0", name="allocation_non_negative"),
@@ -124,6 +149,10 @@ class Allocation(SQLModel, table=True):
         sa.CheckConstraint(
             "cp_consumed_cents >= 0 AND cp_consumed_cents <= cp_cents", name="allocation_cp_ceiling"
         ),
+        sa.CheckConstraint(
+            "ae_engaged_cents >= 0 AND ae_engaged_cents <= ae_committed_cents", name="allocation_ae_engaged"
+        ),
+        sa.CheckConstraint("cp_to_pay_cents >= 0 AND restes_cents >= 0", name="allocation_chain_non_negative"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -133,6 +162,9 @@ class Allocation(SQLModel, table=True):
     cp_cents: int = Field(default=0, sa_type=sa.BigInteger)
     ae_committed_cents: int = Field(default=0, sa_type=sa.BigInteger)
     cp_consumed_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    ae_engaged_cents: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
+    cp_to_pay_cents: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
+    restes_cents: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 class Person(SQLModel, table=True):
@@ -299,8 +331,11 @@ class CommitteeInput(SQLModel, table=True):
 
 
 class Quote(SQLModel, table=True):
-    """A quote (*devis*) ``D-YYYY-NNNN``. Amount TTC; validated quotes commit AE of
-    ``commitment_year``; ``certified_cents`` sums its certified service done."""
+    """A quote (*devis*) ``D-YYYY-NNNN``. Amount TTC. ``commitment_year`` is the year whose AE
+    it holds: réservées from its validation, engagées from its order (the order's year: a quote
+    validated in December and ordered in January moves there). ``certified_cents`` sums its
+    certified service done, ``paid_cents`` what was paid of them, ``released_cents`` what its
+    closing released (never certified)."""
 
     __table_args__ = (
         sa.UniqueConstraint("year", "seq", name="quote_year_seq"),
@@ -308,9 +343,14 @@ class Quote(SQLModel, table=True):
         sa.CheckConstraint(
             "certified_cents >= 0 AND certified_cents <= amount_cents", name="quote_certified_ceiling"
         ),
-        sa.CheckConstraint("status IN ('pending', 'validated', 'refused')", name="quote_status_known"),
+        sa.CheckConstraint("status IN ('pending', 'validated', 'ordered', 'closed', 'refused', 'withdrawn')",
+                           name="quote_status_known"),
+        sa.CheckConstraint("paid_cents >= 0 AND paid_cents <= certified_cents", name="quote_paid_ceiling"),
+        sa.CheckConstraint("released_cents >= 0 AND released_cents + certified_cents <= amount_cents",
+                           name="quote_released_ceiling"),
         # The oldest pending quotes, in order, without sorting them all (migration 0002).
         sa.Index("quote_status_created", "status", "created_at"),
+        sa.Index("ix_quote_ej", "ej", unique=True),  # one order per EJ (payments are matched on it)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -331,18 +371,28 @@ class Quote(SQLModel, table=True):
     refusal_reason: str | None = Field(default=None, max_length=1000)
     commitment_year: int | None = Field(default=None, index=True)
     certified_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    paid_cents: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
+    ej: str | None = Field(default=None, max_length=10)  # engagement juridique (CHORUS), ten digits
+    bc: str | None = Field(default=None, max_length=40)  # bon de commande number, optional
+    ordered_at: datetime | None = Field(default=None, sa_column=_dt_null())
+    ordered_by: str | None = Field(default=None, foreign_key="person.id", max_length=100)
+    closed_at: datetime | None = Field(default=None, sa_column=_dt_null())
+    closed_by: str | None = Field(default=None, foreign_key="person.id", max_length=100)
+    close_reason: str | None = Field(default=None, max_length=1000)
+    released_cents: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 class ServiceDone(SQLModel, table=True):
-    """A service-done certification request ``SF-YYYY-NNNN`` on a validated quote;
-    certifying it consumes CP of ``consumption_year``."""
+    """A service-done certification request ``SF-YYYY-NNNN`` on a validated or ordered quote;
+    certifying it puts CP *à payer* in ``consumption_year`` (the year of certification), paying
+    it consumes CP of ``payment_year`` (the year of ``paid_on``)."""
 
     __tablename__ = "service_done"
     __table_args__ = (
         sa.UniqueConstraint("year", "seq", name="service_done_year_seq"),
         sa.CheckConstraint("amount_cents > 0", name="service_done_amount_positive"),
         sa.CheckConstraint(
-            "status IN ('pending', 'certified', 'refused')", name="service_done_status_known"
+            "status IN ('pending', 'certified', 'paid', 'refused')", name="service_done_status_known"
         ),
     )
 
@@ -361,6 +411,34 @@ class ServiceDone(SQLModel, table=True):
     decided_by: str | None = Field(default=None, foreign_key="person.id", max_length=100)
     refusal_reason: str | None = Field(default=None, max_length=1000)
     consumption_year: int | None = Field(default=None, index=True)
+    paid_on: date | None = None
+    payment_year: int | None = None
+    paid_at: datetime | None = Field(default=None, sa_column=_dt_null())
+    paid_by: str | None = Field(default=None, foreign_key="person.id", max_length=100)
+
+
+class StartupYearTotal(SQLModel, table=True):
+    """Per startup and year, the order chain's counters (migration 0010), moved in the same
+    transaction as each step by one upsert: ``budget STARTUP``, the breakdown and ``rapport``
+    read one row per startup however many orders there are (like ``pending_total``).
+
+    ``reserved``/``engaged``: AE of the year held by the startup's validated / ordered quotes;
+    ``to_pay``: service done certified that year, unpaid; ``paid``: payments of that year;
+    ``restes``: restes à payer of the startup's orders engaged that year."""
+
+    __tablename__ = "startup_year_total"
+    __table_args__ = (
+        sa.CheckConstraint("reserved_cents >= 0 AND engaged_cents >= 0 AND to_pay_cents >= 0 "
+                           "AND paid_cents >= 0 AND restes_cents >= 0", name="startup_year_total_non_negative"),
+    )
+
+    startup_id: str = Field(foreign_key="startup.id", primary_key=True, max_length=100)
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    reserved_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    engaged_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    to_pay_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    paid_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    restes_cents: int = Field(default=0, sa_type=sa.BigInteger)
 
 
 class ReferenceCounter(SQLModel, table=True):

@@ -67,12 +67,13 @@ def test_import_twice_changes_nothing_the_second_time(database: str, capsys: pyt
 
 
 def test_budget_json_prints_the_exact_contract(database: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """`incubot budget --year 2022 --json` on the example prints exactly the SPEC's line."""
+    """`incubot budget --year 2022 --json` on the example prints exactly the SPEC's line (version 2 keys)."""
     incubot(capsys, "import", str(EXAMPLE))
     code, out, _ = incubot(capsys, "budget", "--year", "2022", "--json")
     assert code == 0
-    assert out == ('{"year": 2022, "ae": {"allocated": "1500000.00", "committed": "0.00", "available": "1500000.00"}, '
-                   '"cp": {"allocated": "1700000.00", "consumed": "0.00", "available": "1700000.00"}}\n')
+    assert out == ('{"year": 2022, "ae": {"allocated": "1500000.00", "reserved": "0.00", "engaged": "0.00", '
+                   '"committed": "0.00", "available": "1500000.00"}, "cp": {"allocated": "1700000.00", '
+                   '"to_pay": "0.00", "consumed": "0.00", "available": "1700000.00"}, "restes_a_payer": "0.00"}\n')
     code, out, _ = incubot(capsys, "budget", "--year", "2021")
     assert code == 0 and "allouées 800 000,00 €" in out and "alloués 650 000,00 €" in out
 
@@ -530,8 +531,9 @@ def test_the_command_line_speaks_english_when_set(database: str, capsys: pytest.
     assert code == 0 and "imported: 1 convention created, 3 allocations created" in out, out
     code, out, _ = incubot(capsys, "budget", "--year", "2021")
     assert code == 0 and out.splitlines() == [
-        "AE 2021: allocated €800,000.00, committed €0.00, available €800,000.00",
-        "CP 2021: allocated €650,000.00, consumed €0.00, available €650,000.00"]
+        "AE 2021: allocated €800,000.00, reserved €0.00, committed €0.00, available €800,000.00",
+        "CP 2021: allocated €650,000.00, to pay €0.00, spent €0.00, available €650,000.00",
+        "Outstanding: €0.00 (all years; €0.00 of it on the orders of 2021)"]
     with pytest.raises(SystemExit):
         incubot(capsys, "export", "--format", "pdf")
     err = capsys.readouterr().err

@@ -192,17 +192,17 @@ def test_startups_shows_money_only_to_the_team_and_the_managers(ready: StubChat,
     nobody = refused(ready, engine, "marie.noel", "startups", "Startups de l'incubateur (4)",
                      "Dédale", "construction depuis le 1er février 2026", "intrapreneur(s) : Julien Moreau",
                      "Les montants de chaque startup sont réservés à son équipe et aux gestionnaires.")
-    assert "AE engagées" not in nobody and "10 000,00 €" not in nobody
+    assert "AE réservées" not in nobody and "10 000,00 €" not in nobody
     refused(ready, engine, "marie.noel", "budget dedale",
             "Le détail de Dédale est réservé à son équipe et aux gestionnaires.")
 
     other_coach = refused(ready, engine, "thomas.roux", "startups", "Startups de l'incubateur (4)", "Dédale")
     assert "10 000,00 €" not in other_coach
-    assert other_coach.count("AE engagées") == 2  # Euphrosyne and Locadocs, his two startups
+    assert other_coach.count("AE réservées") == 2  # Euphrosyne and Locadocs, his two startups
 
     for who in ("lea.dupont", "julien.moreau", "camille.martin"):
-        assert "AE engagées 10 000,00 €" in refused(ready, engine, who, "startups", "Dédale")
-    assert refused(ready, engine, "camille.martin", "startups").count("AE engagées") == 4
+        assert "AE réservées 10 000,00 €" in refused(ready, engine, who, "startups", "Dédale")
+    assert refused(ready, engine, "camille.martin", "startups").count("AE réservées") == 4
 
 
 def test_a_stranger_asking_for_startups_is_told_whom_to_ask(ready: StubChat, engine: Engine) -> None:

@@ -113,7 +113,7 @@ def test_a_certification_costs_at_most_ten_statements(runtime: Runtime) -> None:
     assert "C'est fait" in said
     assert len(sent) <= MAX_STATEMENTS, "\n".join(sent)
     with unit_of_work(runtime.services.sessions) as session:
-        assert ledger.year_balance(session=session, year=YEAR).cp_consumed_cents == 400_00
+        assert ledger.year_balance(session=session, year=YEAR).cp_to_pay_cents == 400_00
         assert ledger.get_quote(session=session, reference=ref).certified_cents == 400_00
         on_quote = ledger.audit_trail(session=session, subject=ref)[-1]
     assert (on_quote.action, json.loads(on_quote.after or "{}")["certified_cents"]) == ("service_done.certified",

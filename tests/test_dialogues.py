@@ -27,7 +27,7 @@ def test_coach_quote_reaches_intrapreneur_who_validates_and_coach_is_told(chat: 
     assert "D-2026-0001" in told and "validé" in told.text
 
     budget = chat.say("lea.dupont", "budget")
-    assert "engagées 15 000,00 €" in budget.text
+    assert "réservées 15 000,00 €" in budget.text
 
 
 def test_refusal_asks_a_reason_which_the_submitter_receives(chat: ChatDriver) -> None:
@@ -49,7 +49,7 @@ def test_someone_else_clicking_is_refused_and_nothing_changes(chat: ChatDriver) 
     other = chat.say("claire.petit", "valider D-2026-0001")
     assert "Seul un intrapreneur de Dédale" in other.text
     assert chat.inbox("julien.moreau")[-1].buttons == ["Valider", "Refuser"]
-    assert "engagées 0,00 €" in chat.say("lea.dupont", "budget").text
+    assert "réservées 0,00 €" in chat.say("lea.dupont", "budget").text
 
 
 def test_second_click_changes_nothing(chat: ChatDriver) -> None:
@@ -58,11 +58,11 @@ def test_second_click_changes_nothing(chat: ChatDriver) -> None:
     chat.click("julien.moreau", "D-2026-0001", "Valider")
     again = chat.say("julien.moreau", "valider D-2026-0001")
     assert "déjà validé" in again.text
-    assert "engagées 3 000,00 €" in chat.say("camille.martin", "budget").text
+    assert "réservées 3 000,00 €" in chat.say("camille.martin", "budget").text
 
 
-def test_service_done_is_certified_and_consumes_cp(chat: ChatDriver) -> None:
-    """A partial service done shows its share of the order; certifying it consumes CP."""
+def test_service_done_is_certified_and_is_cp_to_pay(chat: ChatDriver) -> None:
+    """A partial service done shows its share of the order; certifying it puts CP à payer (consumed at payment)."""
     chat.say("lea.dupont", "devis dedale; 10 000; Scopyleft; Sprints")
     chat.click("julien.moreau", "D-2026-0001", "Valider")
     said = chat.say("lea.dupont", "service-fait D-2026-0001; 2 500; octobre")
@@ -70,7 +70,7 @@ def test_service_done_is_certified_and_consumes_cp(chat: ChatDriver) -> None:
     request = chat.inbox("julien.moreau")[-1]
     assert request.buttons == ["Certifier", "Refuser"]
     chat.click("julien.moreau", "SF-2026-0001", "Certifier")
-    assert "consommés 2 500,00 €" in chat.say("lea.dupont", "budget").text
+    assert "à payer 2 500,00 €" in chat.say("lea.dupont", "budget").text
 
 
 def test_stranger_is_told_whom_to_ask(chat: ChatDriver) -> None:
@@ -103,7 +103,8 @@ def test_budget_breakdown_and_pending_quotes_are_for_managers_only(chat: ChatDri
 
     manager = chat.say("camille.martin", "budget").text
     assert "allouées 1 500 000,00 €" in manager and "Par startup" in manager
-    assert "Dédale : 0,00 € / 0,00 € — 1 devis en attente (15 000,00 €)" in manager
+    assert ("Dédale : AE 0,00 € / 0,00 € · CP 0,00 € / 0,00 € · restes 0,00 € — 1 devis en attente (15 000,00 €)"
+            in manager)
     assert "Devis en attente : 1, pour 15 000,00 €" in manager and "D-2026-0001 · Dédale · 15 000,00 €" in manager
 
 
@@ -112,7 +113,7 @@ def test_budget_of_a_startup_and_of_another_year(chat: ChatDriver) -> None:
     chat.say("lea.dupont", "devis dedale; 10 000; Scopyleft; Sprints")
     chat.click("julien.moreau", "D-2026-0001", "Valider")
     team = chat.say("julien.moreau", "budget dedale").text
-    assert "Budget 2026 — Dédale" in team and "AE engagées : 10 000,00 €" in team
+    assert "Budget 2026 — Dédale" in team and "AE réservées : 10 000,00 €" in team
     assert "allouées 800 000,00 €" in chat.say("lea.dupont", "budget 2025").text
     unknown = chat.say("lea.dupont", "budget 2031").text
     assert "Aucune dotation n'est enregistrée pour 2031. Années connues : 2024, 2025, 2026." in unknown
@@ -169,7 +170,7 @@ def test_startups_lists_phases_people_and_budget_used(chat: ChatDriver) -> None:
     assert "Startups de l'incubateur (4)" in said
     assert "Dédale" in said and "construction depuis le 1er février 2026" in said
     assert "intrapreneur(s) : Julien Moreau · coach(s) : Léa Dupont" in said
-    assert "AE engagées 10 000,00 €" in said and "accélération" in said
+    assert "AE réservées 10 000,00 €" in said and "accélération" in said
 
 
 def test_monthly_report_is_for_managers(chat: ChatDriver) -> None:
@@ -212,7 +213,7 @@ def test_a_validation_beyond_the_credits_is_refused_and_managers_are_told_at_onc
     assert chat.inbox("julien.moreau")[-1].buttons == ["Valider", "Refuser"]
     alert = chat.managers_channel()[-1]
     assert "Crédits insuffisants" in alert and "D-2026-0001" in alert and "Julien Moreau" in alert
-    assert "engagées 0,00 €" in chat.say("camille.martin", "budget").text
+    assert "réservées 0,00 €" in chat.say("camille.martin", "budget").text
 
 
 def test_a_manager_submits_for_any_startup_but_cannot_decide(chat: ChatDriver) -> None:

@@ -148,7 +148,7 @@ def orders_with_service_done(sessions: SessionFactory, n: int, euros: int, now: 
 
 
 def assert_ledger_adds_up(sessions: SessionFactory) -> None:
-    """Per year: validated quotes sum to AE committed, certified service done to CP consumed, under the ceilings.
+    """Per year: validated quotes sum to AE committed, certified service done to CP à payer, under the ceilings.
 
     Read in one snapshot: a server may still be deciding (the clicks it resumed), and under PostgreSQL's
     READ COMMITTED each statement would see its own moment — a decision committed between reading the
@@ -162,7 +162,7 @@ def assert_ledger_adds_up(sessions: SessionFactory) -> None:
             consumed = session.exec(select(sa.func.coalesce(sa.func.sum(ServiceDone.amount_cents), 0)).where(
                 ServiceDone.status == "certified", ServiceDone.consumption_year == allocation.year)).one()
             assert (allocation.year, committed) == (allocation.year, allocation.ae_committed_cents)
-            assert (allocation.year, consumed) == (allocation.year, allocation.cp_consumed_cents)
+            assert (allocation.year, consumed) == (allocation.year, allocation.cp_to_pay_cents)
             assert allocation.ae_committed_cents <= allocation.ae_cents
             assert allocation.cp_consumed_cents <= allocation.cp_cents
 
@@ -262,7 +262,7 @@ def test_kill_9_in_a_burst_of_signed_clicks_loses_no_acknowledged_decision(
         with unit_of_work(sessions) as session:
             balance = ledger.year_balance(session=session, year=now.year)
         assert balance.ae_committed_cents == (20 * 40_000 + 14 * 50_000) * 100
-        assert balance.cp_consumed_cents == 20 * 20_000 * 100
+        assert balance.cp_to_pay_cents == 20 * 20_000 * 100
     finally:
         server.kill()
 
@@ -311,7 +311,7 @@ def test_two_serve_processes_on_one_postgresql_database_share_the_ceiling(
             AuditEvent.action == "quote.validated")).all())
     assert statuses == {"validated": 22, "pending": 8}
     assert balance.ae_committed_cents == (10 * 40_000 + 22 * 50_000) * 100 <= balance.ae_cents
-    assert balance.cp_consumed_cents == 10 * 20_000 * 100
+    assert balance.cp_to_pay_cents == 10 * 20_000 * 100
     assert set(audit.values()) == {1}, "a quote was validated twice"
     engine.dispose()
 

@@ -72,7 +72,7 @@ def test_a_replayed_click_is_decided_once_and_answered_once(slack: SlackChat) ->
     assert [slack.interaction(payload, timestamp=stamp).status_code for _ in range(3)] == [200, 200, 200]
     answers = [r for r in slack.fake.responses_to(clicked_url) if not r.get("replace_original")]
     assert len(answers) == 1 and "validé" in answers[0]["text"] and "déjà" not in answers[0]["text"]
-    assert "engagées 3 000,00 €" in slack.say("camille.martin", "budget").text
+    assert "réservées 3 000,00 €" in slack.say("camille.martin", "budget").text
 
 
 def test_a_replayed_view_submission_makes_one_quote(slack: SlackChat) -> None:

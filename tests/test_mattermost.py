@@ -199,7 +199,7 @@ def test_click_with_a_bad_context_is_refused_and_nothing_changes(mm: MattermostC
     response = mm.post_click("julien.moreau", post, context)
     assert response.status_code == 401
     assert mm.inbox("julien.moreau")[0].buttons == ["Valider", "Refuser"]
-    assert "engagées 0,00 €" in committed(mm)
+    assert "réservées 0,00 €" in committed(mm)
 
 
 def test_a_dialog_state_cannot_be_replayed_as_a_button_context(mm: MattermostChat) -> None:
@@ -218,7 +218,7 @@ def test_outsider_click_is_refused_and_nothing_changes(mm: MattermostChat) -> No
     answer = response.json()
     assert "Seul un intrapreneur de Dédale" in visible(answer["ephemeral_text"]) and "update" not in answer
     assert mm.inbox("julien.moreau")[-1].buttons == ["Valider", "Refuser"]
-    assert "engagées 0,00 €" in committed(mm)
+    assert "réservées 0,00 €" in committed(mm)
 
 
 def test_stranger_click_is_told_whom_to_ask(mm: MattermostChat) -> None:
@@ -226,7 +226,7 @@ def test_stranger_click_is_told_whom_to_ask(mm: MattermostChat) -> None:
     post, button = quote_posted(mm)
     answer = mm.post_click("inconnu", post, button["integration"]["context"]).json()
     assert "Je ne vous connais pas" in visible(answer["ephemeral_text"])
-    assert "engagées 0,00 €" in committed(mm)
+    assert "réservées 0,00 €" in committed(mm)
 
 
 def test_double_click_validates_once(mm: MattermostChat) -> None:
@@ -237,7 +237,7 @@ def test_double_click_validates_once(mm: MattermostChat) -> None:
     assert "validé" in visible(first["ephemeral_text"])
     assert "déjà validé" in visible(second["ephemeral_text"]) and "update" not in second
     assert len(mm.fake.calls_to("PUT", f"/api/v4/posts/{post['id']}/patch")) == 1  # the first click's, only
-    assert "engagées 3 000,00 €" in committed(mm)
+    assert "réservées 3 000,00 €" in committed(mm)
 
 
 def test_click_is_answered_to_the_clicker_and_the_post_is_patched_once_by_the_courier(mm: MattermostChat) -> None:

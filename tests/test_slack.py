@@ -72,7 +72,7 @@ def test_valider_updates_the_message_in_place_and_tells_the_submitter(slack: Sla
     assert confirmation["response_type"] == "ephemeral" and "validé" in confirmation["text"]
     told = seen_message(slack.fake.dm(LEA)[-1])
     assert "D-2026-0001" in told and "validé" in told.text
-    assert "engagées 3 000,00 €" in committed_text(slack)
+    assert "réservées 3 000,00 €" in committed_text(slack)
 
 
 def test_refuser_opens_a_modal_whose_reason_is_stored_and_shown(slack: SlackChat) -> None:
@@ -92,18 +92,18 @@ def test_refuser_opens_a_modal_whose_reason_is_stored_and_shown(slack: SlackChat
     assert now.buttons == [] and "Refusé" in now and "Hors périmètre de la convention" in now
     assert "Hors périmètre de la convention" in seen_message(slack.fake.dm(LEA)[-1])
     assert "motif : Hors périmètre de la convention" in slack.say("julien.moreau", "historique D-2026-0001")
-    assert "engagées 0,00 €" in committed_text(slack)
+    assert "réservées 0,00 €" in committed_text(slack)
 
 
 def test_service_done_shows_certifier_refuser(slack: SlackChat) -> None:
-    """A service-done request reaches the intrapreneur with Certifier / Refuser; Certifier consumes CP."""
+    """A service-done request reaches the intrapreneur with Certifier / Refuser; Certifier puts CP à payer."""
     request = submit_quote(slack, "devis dedale; 10 000; Scopyleft; Sprints")
     slack.block_action(JULIEN, request, button(request, "Valider"))
     slack.command(LEA, "service-fait D-2026-0001; 2 500; octobre")
     certify = slack.fake.dm(JULIEN)[-1]
     assert seen_message(certify).buttons == ["Certifier", "Refuser"]
     slack.block_action(JULIEN, certify, button(certify, "Certifier"))
-    assert "consommés 2 500,00 €" in committed_text(slack)
+    assert "à payer 2 500,00 €" in committed_text(slack)
 
 
 # --------------------------------------------------------------------------- security
@@ -119,7 +119,7 @@ def test_forged_signature_is_refused_with_401_and_changes_nothing(slack: SlackCh
     forged, _, _ = slack.block_action(JULIEN, request, button(request, "Valider"), sign_with="not-the-secret")
     assert forged.status_code == 401
     assert seen_message(slack.fake.find_message(request["channel"], request["ts"])).buttons == ["Valider", "Refuser"]
-    assert "engagées 0,00 €" in committed_text(slack)
+    assert "réservées 0,00 €" in committed_text(slack)
 
 
 def test_stale_timestamp_is_refused_with_401(slack: SlackChat) -> None:
@@ -127,7 +127,7 @@ def test_stale_timestamp_is_refused_with_401(slack: SlackChat) -> None:
     request = submit_quote(slack)
     replay, _, _ = slack.block_action(JULIEN, request, button(request, "Valider"), timestamp=int(time.time()) - 600)
     assert replay.status_code == 401
-    assert "engagées 0,00 €" in committed_text(slack)
+    assert "réservées 0,00 €" in committed_text(slack)
 
 
 def test_user_text_is_escaped_for_mrkdwn(slack: SlackChat) -> None:
@@ -156,7 +156,7 @@ def test_double_click_validates_once(slack: SlackChat) -> None:
     _, _, second = slack.block_action(JULIEN, as_shown, valider)
     [answer] = [r for r in slack.fake.responses_to(second) if not r.get("replace_original")]
     assert "déjà validé" in answer["text"]
-    assert "engagées 3 000,00 €" in committed_text(slack)
+    assert "réservées 3 000,00 €" in committed_text(slack)
     assert len([m for m in slack.fake.dm(LEA) if "validé" in m["text"]]) == 1
 
 
@@ -167,7 +167,7 @@ def test_outsider_click_is_refused_ephemerally_and_nothing_changes(slack: SlackC
     [answer] = slack.fake.responses_to(response_url)
     assert answer["response_type"] == "ephemeral" and "Seul un intrapreneur de Dédale" in answer["text"]
     assert seen_message(slack.fake.find_message(request["channel"], request["ts"])).buttons == ["Valider", "Refuser"]
-    assert "engagées 0,00 €" in committed_text(slack)
+    assert "réservées 0,00 €" in committed_text(slack)
 
 
 # --------------------------------------------------------------------------- modals
@@ -439,7 +439,7 @@ def test_a_button_in_an_ephemeral_answer_replaces_that_answer_by_what_it_did(sla
     assert answer.get("replace_original") and "validé par Julien Moreau" in seen_message(answer)
     [update] = slack.fake.calls_to("chat.update")  # the DM copy of the request, by the courier
     assert "Validé" in seen_message(slack.fake.find_message(update.args["channel"], update.args["ts"]))
-    assert "engagées 3 000,00 €" in committed_text(slack)
+    assert "réservées 3 000,00 €" in committed_text(slack)
 
 
 def test_a_button_of_the_app_home_refreshes_the_home(slack: SlackChat) -> None:

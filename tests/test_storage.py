@@ -138,8 +138,9 @@ def test_a_decided_quote_cannot_be_decided_again(db: SessionFactory) -> None:
     assert [a for a, _ in trail(db, ref)] == ["quote.submitted", "quote.validated"]
 
 
-def test_partial_certifications_consume_cp_up_to_the_order(db: SessionFactory) -> None:
-    """Service done consumes CP of the year of certification, partially, never beyond the order."""
+def test_partial_certifications_put_cp_to_pay_up_to_the_order(db: SessionFactory) -> None:
+    """Certified service done are CP à payer of the year of certification (consumed only at payment),
+    partially, never beyond the order."""
     ref = submit(db, 10_000)
     validate(db, ref)
     first = ask_service_done(db, ref, 2_500)
@@ -151,14 +152,14 @@ def test_partial_certifications_consume_cp_up_to_the_order(db: SessionFactory) -
         ask_service_done(db, ref, 1)  # 2 500 certified + 7 500 pending = the whole order
     assert too_much.value.remaining_cents == 0
     certify(db, second)
-    assert balance(db).cp_consumed_cents == 1_000_000
+    assert (balance(db).cp_to_pay_cents, balance(db).cp_consumed_cents) == (1_000_000, 0)
     assert quote(db, ref).certified_cents == 1_000_000
     assert [a for a, _ in trail(db, ref)] == ["quote.submitted", "quote.validated", "service_done.submitted",
                                              "service_done.certified", "service_done.submitted",
                                              "service_done.certified"]
     with pytest.raises(AlreadyDecided):
         certify(db, second)
-    assert balance(db).cp_consumed_cents == 1_000_000
+    assert balance(db).cp_to_pay_cents == 1_000_000
 
 
 def test_service_done_needs_a_validated_quote(db: SessionFactory) -> None:
@@ -201,18 +202,22 @@ def test_a_validation_beyond_the_allocation_is_refused_and_rolled_back(db: Sessi
     assert balance(db).ae_available_cents == 0
 
 
-def test_a_certification_beyond_the_cp_is_refused(db: SessionFactory) -> None:
-    """CP of the year are a ceiling too: the certification stays pending and nothing is consumed."""
+def test_a_certification_beyond_the_cp_is_recorded_and_says_the_year_cannot_pay(db: SessionFactory) -> None:
+    """Service done is a fact: certified even when the year's CP cannot pay it, with what they lack said
+    to the caller (to alert the managers); nothing is consumed until a payment."""
     set_allocation(db, cp_euros=1_000)
     ref = submit(db, 5_000)
     validate(db, ref)
     sd = ask_service_done(db, ref, 2_000)
-    with pytest.raises(InsufficientCredits) as refused:
-        certify(db, sd)
-    assert refused.value.kind == "cp"
+    told: list[int] = []
     with unit_of_work(db) as session:
-        assert ledger.get_service_done(session=session, reference=sd).status == "pending"
-    assert balance(db).cp_consumed_cents == 0 and quote(db, ref).certified_cents == 0
+        ledger.certify_service_done(session=session, reference=sd, actor_id="julien.moreau", platform="console",
+                                    now=NOW, year=YEAR, on_cp=told.append)
+    assert told == [-100_000]
+    with unit_of_work(db) as session:
+        assert ledger.get_service_done(session=session, reference=sd).status == "certified"
+    assert (balance(db).cp_to_pay_cents, balance(db).cp_consumed_cents) == (200_000, 0)
+    assert balance(db).cp_short_cents == 100_000 and quote(db, ref).certified_cents == 200_000
 
 
 def test_a_year_without_allocation_commits_nothing(db: SessionFactory) -> None:
@@ -224,14 +229,14 @@ def test_a_year_without_allocation_commits_nothing(db: SessionFactory) -> None:
 
 
 def test_commitments_of_a_year_are_payable_with_cp_of_a_later_year(db: SessionFactory) -> None:
-    """A quote validated last year is certified with this year's CP."""
+    """A quote validated last year is certified this year: its CP à payer are this year's."""
     ref = submit(db, 2_000, year=YEAR - 1)
     validate(db, ref, year=YEAR - 1)
     sd = ask_service_done(db, ref, 2_000)
     certify(db, sd, year=YEAR)
     assert balance(db, YEAR - 1).ae_committed_cents == 200_000
-    assert balance(db, YEAR - 1).cp_consumed_cents == 0
-    assert balance(db, YEAR).cp_consumed_cents == 200_000
+    assert balance(db, YEAR - 1).cp_to_pay_cents == 0
+    assert balance(db, YEAR).cp_to_pay_cents == 200_000
 
 
 BYPASSES: dict[str, str] = {
