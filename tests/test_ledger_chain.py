@@ -292,7 +292,8 @@ def _at_0009(engine: Engine) -> None:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def at_0009(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
-    """A database at 0009 (before the order chain) holding two validated quotes (one with a certified service done) and a pending one."""
+    """A database at 0009 (before the order chain): two validated quotes, one with a certified service done,
+    and a pending one."""
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'incubot.db'}")
         _at_0009(engine)
