@@ -39,7 +39,7 @@ def load_demo(sessions: SessionFactory, now: datetime) -> None:
     """Fill an empty database with the demo reference data and sample quotes."""
     data = parse_reference(demo_reference_text(now.year))
     with unit_of_work(sessions) as session:
-        import_reference(session=session, data=data)
+        import_reference(session=session, data=data, now=now)
         intrapreneur = {"collectif-objets": "claire.petit", "dedale": "julien.moreau",
                         "euphrosyne": "sophie.laurent", "locadocs": "nadia.benali"}
         console = PlatformName.CONSOLE

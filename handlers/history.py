@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 
 from handlers.cards import heading, person_name, quote_card, service_done_card
 from handlers.core import Command, Context, Registry
 from handlers.errors import CommandError
 from handlers.i18n import N_
 from handlers.markup import user
-from handlers.permissions import can_see_startup
+from handlers.permissions import can_see_breakdown, can_see_startup
 from handlers.types import Reply
 from storage import ledger, reference, reports
 from storage.models import OPEN_ORDER_STATUSES, AuditAction, Quote
@@ -23,6 +24,12 @@ ACTIONS_FR: dict[str, str] = {
     AuditAction.SERVICE_DONE_SUBMITTED: N_("service fait demandé"),
     AuditAction.SERVICE_DONE_CERTIFIED: N_("service fait certifié"),
     AuditAction.SERVICE_DONE_REFUSED: N_("service fait refusé"),
+    AuditAction.ALLOCATION_CREATED: N_("dotation enregistrée"),
+    AuditAction.ALLOCATION_CHANGED: N_("dotation modifiée"),
+    AuditAction.CONVENTION_SUSPENDED: N_("exécution suspendue"),
+    AuditAction.CONVENTION_RESUMED: N_("exécution reprise"),
+    AuditAction.CONVENTION_TERMINATED: N_("résiliation enregistrée"),
+    AuditAction.DELEGANT_INFORMED: N_("délégant prévenu"),
 }
 
 PLATFORM_FR: dict[str, str] = {PlatformName.SLACK: N_("Slack"), PlatformName.MATTERMOST: N_("Mattermost"),
@@ -30,6 +37,7 @@ PLATFORM_FR: dict[str, str] = {PlatformName.SLACK: N_("Slack"), PlatformName.MAT
 
 
 REFERENCE = re.compile(r"(D|SF)-\d{4}-\d{4,}")
+YEAR = re.compile(r"\d{4}")
 
 
 def _not_a_reference(ctx: Context, typed: str) -> str:
@@ -52,6 +60,8 @@ def cmd_history(ctx: Context, args: str) -> Reply:
     ref = args.strip().split()[0].upper() if args.strip() else ""
     if not ref:
         raise CommandError(t("Précisez la référence : historique D-2026-0001."))
+    if YEAR.fullmatch(ref):
+        return allocation_history(ctx, int(ref))
     if not REFERENCE.fullmatch(ref):
         raise CommandError(_not_a_reference(ctx, args.strip()))
     if ref.startswith("SF-"):
@@ -84,6 +94,34 @@ def cmd_history(ctx: Context, args: str) -> Reply:
     return Reply("\n".join(lines), facts=card.facts)
 
 
+def allocation_history(ctx: Context, year: int) -> Reply:
+    """``historique 2026`` (managers): every change of the year's allocation, with its amendment (art. 6)."""
+    t = ctx.t
+    if not can_see_breakdown(ctx.actor):
+        raise CommandError(t("L'historique des dotations est réservé aux gestionnaires."))
+    events = ledger.audit_trail(session=ctx.session, subject=f"allocation:{year}")
+    if not events:
+        raise CommandError(t("Aucune dotation n'est enregistrée pour {year}.", year=year))
+    lines = [t("**Dotation {year} — historique**", year=year)]
+    for event in events:
+        before = json.loads(event.before) if event.before else {}
+        after = json.loads(event.after) if event.after else {}
+        parts = []
+        for key, label in (("ae_cents", "AE"), ("cp_cents", "CP")):
+            if key in after and (not before or before.get(key) != after[key]):
+                parts.append(t("{credits} {amount}", credits=label, amount=t.money(after[key])) if not before else
+                             t("{credits} {old} → {new}", credits=label, old=t.money(before[key]),
+                               new=t.money(after[key])))
+        if after.get("amendment"):
+            amended_on = after.get("amended_on")
+            parts.append(t("{amendment} du {day}", amendment=user(after["amendment"]),
+                           day=t.date(date.fromisoformat(amended_on))) if amended_on else user(after["amendment"]))
+        lines.append(t("• {when} — {action} : {detail}", when=t.datetime(event.at),
+                       action=t(ACTIONS_FR.get(event.action, event.action)),
+                       detail=", ".join(parts) or t("dates de fin de gestion")))
+    return Reply("\n".join(lines))
+
+
 def register(registry: Registry) -> None:
     registry.command(Command("historique", ("history", "histo"), cmd_history, N_("historique RÉF"),
-                             N_("tout le parcours d'un devis ou d'un service fait")))
+                             N_("tout le parcours d'un devis ou d'un service fait (ANNÉE : d'une dotation)")))

@@ -17,9 +17,9 @@ from handlers.errors import CommandError
 from handlers.i18n import Translator
 from handlers.markup import plain
 from handlers.money import parse_amount
-from storage.models import Convention, Person, Phase, Startup
+from storage.models import Convention, Person, Phase, Side, Startup
 from storage.platforms import CHAT_PLATFORMS, ChatPlatform
-from storage.reference import ReferenceData
+from storage.reference import AllocationTerms, ReferenceData
 
 MAX_FILE_BYTES = 5_000_000
 MAX_ALLOCATION_EUROS = 1_000_000_000_000
@@ -262,6 +262,9 @@ def _parse(text: str, t: Translator) -> ReferenceData:
         ae = _cents(alloc, "ae", where, t)
         cp = _cents(alloc, "cp", where, t) if "cp" in alloc else 0
         data.allocations.append((year, ae, cp))
+        terms = _allocation_terms(alloc, where, year)
+        if terms != AllocationTerms():
+            data.allocation_terms[year] = terms
     person_ids: set[str] = set()
     account_holders: dict[tuple[str, str], str] = {}
     for i, p in enumerate(_list(doc, "person")):
@@ -282,8 +285,13 @@ def _parse(text: str, t: Translator) -> ReferenceData:
                                       ).at_line(_line_of(text, f"{where}.{platform}_id"))
         if accounts:
             data.accounts[pid] = accounts
+        side = p.get("side")
+        if side is not None and side not in {known.value for known in Side}:
+            raise ImportFileError(f"{where}.side", f"« {str(side)[:40]} » : \"delegant\" ou \"delegataire\" "
+                                                   "(le côté de la convention pour lequel la personne travaille)")
         data.people.append(Person(
             id=pid,
+            side=side,
             name=_str(p, "name", where, max_len=200) or "",
             email=_str(p, "email", where, required=False, max_len=200),
             is_manager="manager" in roles,
@@ -341,6 +349,24 @@ def _committee_keys(c: Mapping[str, Any], where: str, person_ids: set[str],
                 raise ImportFileError(f"{where}.startups", f"startup inconnue « {x} » (à déclarer dans [[startup]])")
         reviewed = list(dict.fromkeys(reviewed))
     return president, reviewed
+
+
+def _allocation_terms(alloc: Mapping[str, Any], where: str, year: int) -> AllocationTerms:
+    """``orders_until`` / ``payments_until`` (fin de gestion, in the allocation's year) and ``amendment`` /
+    ``amended_on`` (art. 6)."""
+    dates = {}
+    for key in ("orders_until", "payments_until"):
+        day = _date(alloc, key, where, required=False)
+        if day is not None and day.year != year:
+            raise ImportFileError(f"{where}.{key}", f"date de l'année {year} attendue, trouvé {day.isoformat()}")
+        dates[key] = day
+    amendment = _str(alloc, "amendment", where, required=False, max_len=200) or None
+    amended_on = _date(alloc, "amended_on", where, required=False)
+    if amended_on is not None and amendment is None:
+        raise ImportFileError(f"{where}.amended_on", "date d'un avenant : nommez-le aussi (amendment = \"Avenant "
+                                                     "n°1\")")
+    return AllocationTerms(orders_until=dates["orders_until"], payments_until=dates["payments_until"],
+                           amendment=amendment, amended_on=amended_on)
 
 
 def _list(doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:

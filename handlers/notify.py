@@ -14,7 +14,7 @@ from typing import Any
 
 from handlers.core import Context
 from handlers.types import Reply
-from storage import outbox, reference
+from storage import convention, outbox, reference
 
 _TOGETHER = "incubot.notify.together"  # key of Session.info: the messages of an open together()
 
@@ -84,16 +84,51 @@ def to_managers(ctx: Context, *, kind: str, occurrence: str, reply: Reply) -> No
 
 
 def alert_managers_grouped(ctx: Context, *, kind: str, occurrence: str, reply: Reply, summary: Reply,
-                           summary_due: datetime) -> None:
+                           summary_due: datetime, subject: str | None = None) -> None:
     """An alert to the managers at once, once per ``occurrence`` (a period): a repeat within it is
     counted, not posted again; when there was more than one, ``summary`` goes at ``summary_due``
-    with ``{count}`` in its text replaced by how many there were. One statement for both."""
-    outbox.enqueue_grouped(session=ctx.session, messages=[
-        outbox.NewMessage(kind, "managers", occurrence, {"reply": reply.to_dict(), "subject": None},
-                          ctx.services.clock()),
-        outbox.NewMessage(f"{kind}.summary", "managers", occurrence,
-                          {"reply": summary.to_dict(), "subject": None, "counted": True, "at_least": 2}, summary_due),
-    ])
+    with ``{count}`` in its text replaced by how many there were. One statement for all.
+
+    The managers of the délégant (``side = "delegant"``) get it too, by direct message (art. 5: the
+    délégataire tells the délégant without delay), grouped the same way; the first of the period
+    leaves an audit row on ``subject`` (else the convention) saying who was told, when."""
+    targets = ["managers"]
+    delegant = [p.id for p in convention.delegant_managers(session=ctx.session)]
+    first_for_delegant = bool(delegant) and not outbox.exists(session=ctx.session, kind=kind,
+                                                              target=f"person:{delegant[0]}", occurrence=occurrence)
+    targets += [f"person:{pid}" for pid in delegant]
+    now = ctx.services.clock()
+    messages = []
+    for target in targets:
+        messages += [
+            outbox.NewMessage(kind, target, occurrence, {"reply": reply.to_dict(), "subject": None}, now),
+            outbox.NewMessage(f"{kind}.summary", target, occurrence,
+                              {"reply": summary.to_dict(), "subject": None, "counted": True, "at_least": 2},
+                              summary_due),
+        ]
+    outbox.enqueue_grouped(session=ctx.session, messages=messages)
+    if first_for_delegant:
+        _record_told(ctx, delegant, kind=kind, occurrence=occurrence, subject=subject)
+
+
+def to_delegant(ctx: Context, *, kind: str, occurrence: str, reply: Reply, subject: str | None = None) -> list[str]:
+    """A direct message to each manager of the délégant (art. 5), and the audit row saying who was told and
+    when (on ``subject``, else the convention); the ids told (none: nobody is on that side)."""
+    delegant = [p.id for p in convention.delegant_managers(session=ctx.session)]
+    for person_id in delegant:
+        _enqueue(ctx, kind, f"person:{person_id}", occurrence, reply, None)
+    if delegant:
+        _record_told(ctx, delegant, kind=kind, occurrence=occurrence, subject=subject)
+    return delegant
+
+
+def _record_told(ctx: Context, people: list[str], *, kind: str, occurrence: str, subject: str | None) -> None:
+    if subject is None:
+        current = reference.current_convention(session=ctx.session)
+        subject = convention.subject_of(current) if current is not None else "convention"
+    convention.record_delegant_informed(session=ctx.session, at=ctx.services.clock(), subject=subject, alert=kind,
+                                        occurrence=occurrence, people=people, platform=ctx.platform,
+                                        actor_id=ctx.actor.id)
 
 
 def update_subject(ctx: Context, subject: str, *, occurrence: str, reply: Reply) -> None:

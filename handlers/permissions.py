@@ -5,6 +5,7 @@
 * only an intrapreneur of the startup decides (validate/refuse, certify/refuse);
 * everyone known sees the year's totals and the startups' names, phases and teams;
   a startup's own money only its team and the managers; managers also the breakdown and reports;
+* managers suspend and resume the delegation (art. 5);
 * admins import and edit reference data.
 """
 
@@ -69,6 +70,11 @@ def can_see_breakdown(actor: Actor) -> bool:
 
 
 def can_report(actor: Actor) -> bool:
+    return actor.is_manager
+
+
+def can_suspend(actor: Actor) -> bool:
+    """Suspending the delegation and resuming it (art. 5): the managers."""
     return actor.is_manager
 
 

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from handlers.i18n import N_, Translator
 from handlers.markup import user
 from storage.committees import EnvelopeEnded, EnvelopeExceeded
 from storage.errors import (
     AlreadyDecided,
+    AlreadySuspended,
+    ConventionEnded,
+    ConventionNotStarted,
+    ConventionSuspended,
     ExceedsOrder,
     InsufficientCredits,
     LedgerRefusal,
     NoAllocation,
+    NoConvention,
     NotFound,
+    NotSuspended,
+    OrdersClosed,
     QuoteNotValidated,
 )
 from storage.models import QuoteStatus, ServiceDoneStatus
@@ -67,4 +76,47 @@ def explain(t: Translator, exc: LedgerRefusal) -> str:
                  startup=exc.startup_name, held_on=t.date(exc.held_on), until=t.date(exc.ends_on),
                  amount=t.money(exc.amount_cents), left=t.money(exc.left_cents),
                  requested=t.money(exc.requested_cents))
+    convention = _explain_convention(t, exc)
+    if convention is not None:
+        return convention
     return t("Demande refusée.")
+
+
+def _explain_convention(t: Translator, exc: LedgerRefusal) -> str | None:
+    """The convention's rules (storage/rules.py, storage/convention.py), said; None: not one of them."""
+    if isinstance(exc, ConventionNotStarted):
+        return t("La convention {ref} n'a pas encore commencé : elle prend effet le {starts}. Aucun devis ne peut "
+                 "être validé ni commandé avant cette date ; rien n'a changé.", ref=exc.reference,
+                 starts=t.date(exc.starts))
+    if isinstance(exc, ConventionEnded):
+        if exc.terminated:
+            text = t("La convention {ref} a pris fin le {day} (résiliation, art. 7) : aucun devis ne peut plus être "
+                     "validé ni commandé ; rien n'a changé.", ref=exc.reference, day=t.date(exc.ended_on))
+            return text + (" " + t("Motif : {reason}", reason=user(exc.reason)) if exc.reason else "")
+        return t("La convention {ref} a pris fin le {day} : aucun devis ne peut plus être validé ni commandé ; "
+                 "rien n'a changé. Un avenant ou une nouvelle convention doit prendre le relais.",
+                 ref=exc.reference, day=t.date(exc.ended_on))
+    if isinstance(exc, ConventionSuspended | AlreadySuspended):
+        head = t("L'exécution de la convention {ref} est suspendue depuis le {since} par {who} (art. 5) — motif : "
+                 "{reason}.", ref=exc.reference, since=t.datetime(exc.since), who=exc.by or "?",
+                 reason=user(exc.reason))
+        if isinstance(exc, AlreadySuspended):
+            return head + " " + t("Elle l'est déjà : rien n'a changé. Tapez **reprendre** pour lever la suspension.")
+        return head + " " + t("Aucun devis ne peut être validé ni commandé avant la reprise ; les paiements des "
+                              "services faits continuent. Rien n'a changé.")
+    if isinstance(exc, NotSuspended):
+        return t("L'exécution de la convention {ref} n'est pas suspendue : rien n'a changé.", ref=exc.reference)
+    if isinstance(exc, NoConvention):
+        return t("Aucune convention n'est enregistrée : un administrateur doit importer le fichier de référence.")
+    if isinstance(exc, OrdersClosed):
+        head = t("Fin de gestion {year} : plus de validation de devis ni de commande après le {day} ; rien n'a "
+                 "changé.", year=exc.year, day=t.date(exc.orders_until))
+        if exc.next_possible is not None:
+            return head + " " + t("La prochaine sera possible le {day}, sur les crédits {year}.",
+                                  day=t.date(exc.next_possible), year=exc.next_possible.year)
+        if exc.convention_ends is not None:
+            return head + " " + t("La convention prend fin le {day} : il n'y en aura plus d'autre.",
+                                  day=t.date(exc.convention_ends))
+        return head + " " + t("Elles reprendront le {day}, une fois la dotation {year} importée.",
+                              day=t.date(date(exc.year + 1, 1, 1)), year=exc.year + 1)
+    return None

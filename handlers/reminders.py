@@ -19,12 +19,19 @@ Kinds (all at 09:00 in the configured time zone unless said otherwise):
 * ``reminder.projection`` — from October, on the first working day of each month,
   when the year's pace leaves AE or CP unspent (art. 5);
 * ``reminder.convention`` — the convention's notice (end − notice months − 1 week)
-  and its end (end − 30 days), to the managers;
+  and its end (end − 30 days), to the managers; after a termination recorded
+  (``incubot convention end``), its end only, at the termination's last day;
 * ``reminder.inputs`` — 14 days before a committee, to each coach of each startup it
   reviews, the request for the startup's inputs (with the form's button), unless given;
 * ``reminder.file`` — 2 days before, the committee file to the managers;
 * ``reminder.envelope`` — at 80 % of a startup's envelope reserved, or 45 days before its
   projected run-out, to its coaches and the managers (at the next sweep), once per envelope.
+* ``reminder.fin_de_gestion`` — three weeks and one week before each year's
+  ``orders_until`` (last validations and orders) and ``payments_until`` (last
+  payments), to the managers and every coach.
+
+The art. 5 alert of unspent credits (``reminder.projection``) also goes to each manager of the
+délégant by direct message, and its audit row says who was told, when.
 
 Catch-up rule: for each kind and target (and each committee) only the *latest*
 occurrence whose time has come is considered, and only until it expires (the end
@@ -51,8 +58,8 @@ from handlers.committees import TO_PREPARE_FR
 from handlers.i18n import Translator
 from handlers.reports import monthly_report, previous_month, report_reply
 from handlers.types import Reply
-from storage import ledger, outbox, reference, reports
-from storage.models import Convention, OutboxStatus
+from storage import convention, ledger, outbox, reference, reports, rules
+from storage.models import Convention, OutboxStatus, StartupRole
 
 KIND_PREFIX = "reminder."
 COMMITTEE = "reminder.committee"
@@ -62,7 +69,8 @@ BUDGET_AE = "reminder.budget.ae"
 BUDGET_CP = "reminder.budget.cp"
 PROJECTION = "reminder.projection"
 CONVENTION = "reminder.convention"
-KINDS = (COMMITTEE, MONTHLY_REPORT, DIGEST, BUDGET_AE, BUDGET_CP, PROJECTION, CONVENTION)
+FIN_DE_GESTION = "reminder.fin_de_gestion"
+KINDS = (COMMITTEE, MONTHLY_REPORT, DIGEST, BUDGET_AE, BUDGET_CP, PROJECTION, CONVENTION, FIN_DE_GESTION)
 
 REMINDER_TIME = time(9, 0)
 COMMITTEE_DAYS_BEFORE = (30, 7, 1)
@@ -71,6 +79,7 @@ DIGEST_AFTER_WORKING_DAYS = 2
 DIGEST_MAX_LINES = 20  # per startup: a digest is read on a phone
 PROJECTION_FROM_MONTH = 10
 CONVENTION_END_DAYS_BEFORE = 30
+FIN_DE_GESTION_DAYS_BEFORE = (21, 7)
 MANAGERS = "managers"
 
 
@@ -83,6 +92,7 @@ class Reminder:
     occurrence: str
     due_at: datetime
     reply: Reply
+    informs_delegant: bool = False  # an art. 5 alert to a manager of the délégant: audited when enqueued
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ class _Candidate:
     occurrence: str
     due_at: datetime
     build: Callable[[], Reply]
+    informs_delegant: bool = False
 
 
 # --------------------------------------------------------------------------- working days
@@ -339,17 +350,26 @@ class _Plan:
             lines.append(t("Le délégant doit en être informé ; les devis prévus peuvent être avancés."))
             return Reply("\n".join(lines))
 
-        yield _Candidate(PROJECTION, MANAGERS, f"{year}-{self.today.month:02d}", self.moment(due_day), build)
+        occurrence = f"{year}-{self.today.month:02d}"
+        yield _Candidate(PROJECTION, MANAGERS, occurrence, self.moment(due_day), build)
+        for person in convention.delegant_managers(session=self.session):  # art. 5: « en informer le délégant »
+            yield _Candidate(PROJECTION, f"person:{person.id}", occurrence, self.moment(due_day), build,
+                             informs_delegant=True)
 
     # ------------------------------------------------------------------ convention end
 
     def convention_end(self) -> Iterator[_Candidate]:
         c = self.convention
-        if c is None or self.today > c.ends:
+        if c is None:
             return
-        notice_deadline = add_months(c.ends, -c.notice_months)
-        stages = [(self.moment(notice_deadline - timedelta(days=7)), "notice"),
-                  (self.moment(c.ends - timedelta(days=CONVENTION_END_DAYS_BEFORE)), "end")]
+        ends = rules.last_day(c)
+        terminated = ends != c.ends
+        if self.today > ends:
+            return
+        notice_deadline = add_months(ends, -c.notice_months)
+        stages = [(self.moment(ends - timedelta(days=CONVENTION_END_DAYS_BEFORE)), "end")]
+        if not terminated:  # a termination was notified already: no notice to recall
+            stages.append((self.moment(notice_deadline - timedelta(days=7)), "notice"))
         come = [s for s in stages if s[0] <= self.now]
         if not come:
             return
@@ -358,16 +378,63 @@ class _Plan:
         def build() -> Reply:
             t = self.t
             if stage == "notice":
-                text = t("📜 **La convention {ref} prend fin le {end}.** Préavis de {n} mois (art. 7) : pour la "
-                         "dénoncer ou préparer sa suite, décidez avant le {deadline}.", ref=c.reference,
-                         end=t.date(c.ends), n=c.notice_months, deadline=t.date(notice_deadline))
+                # A fixed-term convention ends on its date: it is not « dénoncée » (that is ending it early,
+                # with the notice); what is decided before the notice deadline is what follows it.
+                text = t("📜 **La convention {ref} prend fin le {end}.** Si l'accompagnement doit se poursuivre, "
+                         "préparez un avenant de prolongation ou une nouvelle convention : décidez avant le "
+                         "{deadline} (préavis de {n} mois, art. 7).", ref=c.reference, end=t.date(ends),
+                         n=c.notice_months, deadline=t.date(notice_deadline))
+            elif terminated:
+                text = t("📜 **La convention {ref} prend fin dans {n} jours, le {end}** (résiliation, art. 7). "
+                         "Préparez le bilan, les derniers services faits et les restes à payer.", ref=c.reference,
+                         n=(ends - self.today).days, end=t.date(ends))
             else:
                 text = t("📜 **La convention {ref} prend fin dans {n} jours, le {end}.** Préparez le bilan, les "
                          "derniers services faits et les restes à payer.", ref=c.reference,
-                         n=(c.ends - self.today).days, end=t.date(c.ends))
+                         n=(ends - self.today).days, end=t.date(ends))
             return Reply(text)
 
-        yield _Candidate(CONVENTION, MANAGERS, f"{c.reference}:{stage}", due_at, build)
+        occurrence = f"{c.reference}:{stage}" if not terminated else f"{c.reference}:{stage}@{ends.isoformat()}"
+        yield _Candidate(CONVENTION, MANAGERS, occurrence, due_at, build)
+
+    # ------------------------------------------------------------------ fin de gestion
+
+    def fin_de_gestion(self) -> Iterator[_Candidate]:
+        """Three weeks and one week before each date of the years still open: the latest stage come, until the date."""
+        c = self.convention
+        if c is None:
+            return
+        ends = rules.last_day(c)
+        coaches = sorted({p.id for s in reference.startups(session=self.session)
+                          for p in reference.members(session=self.session, startup_id=s.id, role=StartupRole.COACH)})
+        targets = [MANAGERS, *(f"person:{pid}" for pid in coaches)]
+        for dates in rules.fin_de_gestion_dates(session=self.session, on_or_after=self.today):
+            for what, day in (("orders", dates.orders_until), ("payments", dates.payments_until)):
+                if day > ends or day < self.today:
+                    continue
+                stages = [d for d in FIN_DE_GESTION_DAYS_BEFORE if self.has_come(day - timedelta(days=d))]
+                if not stages:
+                    continue
+                days = min(stages)
+                occurrence = f"{dates.year}:{what}:J-{days}"
+                build = functools.partial(self._fin_de_gestion_reply, dates.year, what, day)
+                for target in targets:
+                    yield _Candidate(FIN_DE_GESTION, target, occurrence, self.moment(day - timedelta(days=days)),
+                                     build)
+
+    def _fin_de_gestion_reply(self, year: int, what: str, day: date) -> Reply:
+        t = self.t
+        left = (day - self.today).days
+        when = t("aujourd'hui") if left == 0 else t("demain") if left == 1 else t("dans {n} jours", n=left)
+        if what == "orders":
+            text = t("🗓️ **Fin de gestion {year} : dernières validations de devis et commandes le {day}** ({when}). "
+                     "Après cette date, plus aucun devis n'est validé ni commandé sur les crédits {year} : faites "
+                     "valider et commander ce qui doit l'être.", year=year, day=t.date(day), when=when)
+        else:
+            text = t("🗓️ **Fin de gestion {year} : derniers paiements le {day}** ({when}). Faites certifier les "
+                     "services faits et transmettre les factures avant cette date ; les suivants seront payés sur "
+                     "les crédits {next}.", year=year, day=t.date(day), when=when, next=year + 1)
+        return Reply(text)
 
     def candidates(self) -> Iterator[_Candidate]:
         yield from self.committees()
@@ -376,6 +443,7 @@ class _Plan:
         yield from self.budget()
         yield from self.projection()
         yield from self.convention_end()
+        yield from self.fin_de_gestion()
         yield from self.committee_work()
 
     def committee_work(self) -> Iterator[_Candidate]:
@@ -398,18 +466,26 @@ def due(*, session: Session, t: Translator, now: datetime, at: time = REMINDER_T
     for c in _Plan(session, t, now, at).candidates():
         if outbox.exists(session=session, kind=c.kind, target=c.target, occurrence=c.occurrence):
             continue
-        found.append(Reminder(c.kind, c.target, c.occurrence, c.due_at, c.build()))
+        found.append(Reminder(c.kind, c.target, c.occurrence, c.due_at, c.build(), c.informs_delegant))
     return found
 
 
 def enqueue_due(*, session: Session, t: Translator, now: datetime, at: time = REMINDER_TIME) -> list[Reminder]:
     """Put what is due in the outbox; returns what this call added (another sweeper may have won)."""
     added = []
+    told: dict[tuple[str, str], list[str]] = {}
     for r in due(session=session, t=t, now=now, at=at):
         row = outbox.enqueue(session=session, kind=r.kind, target=r.target, occurrence=r.occurrence,
                              payload={"reply": r.reply.to_dict(), "subject": None}, due_at=r.due_at)
         if row is not None:
             added.append(r)
+            if r.informs_delegant:
+                told.setdefault((r.kind, r.occurrence), []).append(r.target.removeprefix("person:"))
+    current = reference.current_convention(session=session) if told else None
+    for (kind, occurrence), people in told.items():
+        convention.record_delegant_informed(
+            session=session, at=now, alert=kind, occurrence=occurrence, people=people,
+            subject=convention.subject_of(current) if current is not None else "convention")
     return added
 
 

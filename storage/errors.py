@@ -6,7 +6,7 @@ They carry data, not sentences: ``handlers`` turns them into French (or English)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 
 class LedgerRefusal(Exception):
@@ -94,3 +94,65 @@ class ServiceDoneWaiting(LedgerRefusal):
 
     reference: str
     waiting: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- the convention's rules (storage/rules.py)
+
+
+@dataclass
+class ConventionNotStarted(LedgerRefusal):
+    """Nothing is validated nor ordered before the convention's first day."""
+
+    reference: str
+    starts: date
+
+
+@dataclass
+class ConventionEnded(LedgerRefusal):
+    """Nothing is validated nor ordered after the convention's last day: its end date, or the
+    last day of a termination recorded with ``incubot convention end`` (art. 7)."""
+
+    reference: str
+    ended_on: date
+    terminated: bool
+    reason: str | None = None
+
+
+@dataclass
+class ConventionSuspended(LedgerRefusal):
+    """The managers suspended the execution of the delegation (art. 5): no validation, no order."""
+
+    reference: str
+    reason: str
+    since: datetime
+    by: str | None
+
+
+@dataclass
+class OrdersClosed(LedgerRefusal):
+    """Fin de gestion: after ``orders_until`` no validation nor order on ``year``; ``next_possible`` is the
+    first day the next year's allocation opens (None: no allocation for it, or the convention ends first)."""
+
+    year: int
+    orders_until: date
+    next_possible: date | None
+    next_year_known: bool
+    convention_ends: date | None = None
+
+
+@dataclass
+class AlreadySuspended(LedgerRefusal):
+    reference: str
+    reason: str
+    since: datetime
+    by: str | None
+
+
+@dataclass
+class NotSuspended(LedgerRefusal):
+    reference: str
+
+
+@dataclass
+class NoConvention(LedgerRefusal):
+    """No convention is recorded (nothing was imported yet)."""

@@ -89,6 +89,14 @@ class AuditAction(enum.StrEnum):
     SERVICE_DONE_CERTIFIED = "service_done.certified"
     SERVICE_DONE_REFUSED = "service_done.refused"
     SERVICE_DONE_PAID = "service_done.paid"
+    # The convention's own life (subject ``convention:<reference>``), its allocations (``allocation:<year>``),
+    # and the délégant told of an art. 5 alert (subject: the convention, or the request refused).
+    CONVENTION_SUSPENDED = "convention.suspended"
+    CONVENTION_RESUMED = "convention.resumed"
+    CONVENTION_TERMINATED = "convention.terminated"
+    ALLOCATION_CREATED = "allocation.created"
+    ALLOCATION_CHANGED = "allocation.changed"
+    DELEGANT_INFORMED = "alert.delegant_informed"
 
 
 class OutboxStatus(enum.StrEnum):
@@ -110,6 +118,13 @@ def _dt_null() -> sa.Column[datetime]:
     return sa.Column(UTCDateTime(), nullable=True)
 
 
+class Side(enum.StrEnum):
+    """The two parties of the convention."""
+
+    DELEGANT = "delegant"
+    DELEGATAIRE = "delegataire"
+
+
 class Convention(SQLModel, table=True):
     """The delegation agreement: parties, dates, notice period, CHORUS references."""
 
@@ -127,6 +142,13 @@ class Convention(SQLModel, table=True):
     chorus_centre_financier: str = Field(default="", max_length=64)
     chorus_activite: str = Field(default="", max_length=64)
     chorus_centre_de_cout: str = Field(default="", max_length=64)
+    # Art. 7 and art. 5 (migration 0009), set by the operator (``incubot convention end``) and by the managers
+    # (``suspendre`` / ``reprendre``), never by the reference file: an import leaves them as they are.
+    terminated_on: date | None = None
+    termination_reason: str | None = Field(default=None, max_length=1000)
+    suspended_at: datetime | None = Field(default=None, sa_column=_dt_null())
+    suspended_by: str | None = Field(default=None, max_length=100)
+    suspension_reason: str | None = Field(default=None, max_length=1000)
 
 
 class Allocation(SQLModel, table=True):
@@ -165,6 +187,11 @@ class Allocation(SQLModel, table=True):
     ae_engaged_cents: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
     cp_to_pay_cents: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
     restes_cents: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
+    # Fin de gestion and amendments (migration 0011); None: the default of the year (storage/rules.py).
+    orders_until: date | None = None
+    payments_until: date | None = None
+    amendment: str | None = Field(default=None, max_length=200)
+    amended_on: date | None = None
 
 
 class Person(SQLModel, table=True):
@@ -178,6 +205,8 @@ class Person(SQLModel, table=True):
     # False once the person is left out of the reference file: unknown to the bot from then on,
     # never deleted (their quotes, decisions and audit rows keep naming them).
     active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # Which party of the convention the person works for (migration 0009): "delegant", "delegataire" or unknown.
+    side: str | None = Field(default=None, max_length=16)
 
 
 class Startup(SQLModel, table=True):

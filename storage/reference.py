@@ -6,13 +6,16 @@ import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from storage.ledger import record_audit
 from storage.models import (
     Allocation,
+    AuditAction,
     Channel,
     Committee,
     Convention,
@@ -199,6 +202,35 @@ class ReferenceData:
     committees: list[date] = field(default_factory=list)
     # {date: (president's person id, reviewed startup ids or None for all)} — the [[committee]] keys
     committee_keys: dict[date, tuple[str | None, list[str] | None]] = field(default_factory=dict)
+    allocation_terms: dict[int, AllocationTerms] = field(default_factory=dict)  # {year: its dates and amendment}
+
+
+@dataclass(frozen=True)
+class AllocationTerms:
+    """What an ``[[allocation]]`` says besides its amounts: fin de gestion dates (None: the defaults of
+    storage/rules.py) and the amendment (art. 6) that set it."""
+
+    orders_until: date | None = None
+    payments_until: date | None = None
+    amendment: str | None = None
+    amended_on: date | None = None
+
+
+# Set by the operator and the managers (incubot convention end, suspendre / reprendre), never by the file.
+CONVENTION_LIFE = frozenset({"terminated_on", "termination_reason", "suspended_at", "suspended_by",
+                             "suspension_reason"})
+ALLOCATION_COLUMNS = ("convention_id", "ae_cents", "cp_cents", "orders_until", "payments_until", "amendment",
+                      "amended_on")
+
+
+def _allocation_state(allocation: Allocation) -> dict[str, Any]:
+    """What the audit trail keeps of an allocation: its amounts, its dates, its amendment."""
+    state: dict[str, Any] = {"ae_cents": allocation.ae_cents, "cp_cents": allocation.cp_cents,
+                             "amendment": allocation.amendment}
+    for name in ("orders_until", "payments_until", "amended_on"):
+        value = getattr(allocation, name)
+        state[name] = value.isoformat() if value is not None else None
+    return state
 
 
 class ImportConflict(Exception):
@@ -261,19 +293,22 @@ def _upsert(session: Session, report: ImportReport, kind: str, existing: object 
     return existing
 
 
-def import_reference(*, session: Session, data: ReferenceData) -> ImportReport:
+def import_reference(*, session: Session, data: ReferenceData, now: datetime | None = None) -> ImportReport:
     """Create or update everything in ``data``; a second run with the same data changes nothing.
 
     Allocations are only ever *set* (never summed); lowering one below what is already
     committed or consumed is refused by the CHECK constraint, and the whole import with it.
+    Each allocation created or changed leaves an audit row on ``allocation:<year>`` (before, after,
+    with its amendment: art. 6) at ``now`` (the caller's clock; tools that have none: the system's).
     """
+    at = now or datetime.now(UTC)
     report = ImportReport()
     convention = current_convention(session=session)
     if data.convention is not None:
         existing = session.exec(
             select(Convention).where(Convention.reference == data.convention.reference)
         ).first()
-        columns = [c for c in Convention.model_fields if c != "id"]
+        columns = [c for c in Convention.model_fields if c != "id" and c not in CONVENTION_LIFE]
         updated = report.updated.get("convention", 0)
         convention = _upsert(session, report, "convention", existing, data.convention, columns)  # type: ignore[assignment]
         session.flush()
@@ -291,9 +326,19 @@ def import_reference(*, session: Session, data: ReferenceData) -> ImportReport:
                 raise AllocationBelowUse(year, "AE", ae, existing_alloc.ae_committed_cents)
             if cp < existing_alloc.cp_consumed_cents:
                 raise AllocationBelowUse(year, "CP", cp, existing_alloc.cp_consumed_cents)
-        _upsert(session, report, "allocation", existing_alloc,
-                Allocation(convention_id=convention.id, year=year, ae_cents=ae, cp_cents=cp),
-                ("convention_id", "ae_cents", "cp_cents"))
+        terms = data.allocation_terms.get(year, AllocationTerms())
+        was = _allocation_state(existing_alloc) if existing_alloc is not None else None
+        row = _upsert(session, report, "allocation", existing_alloc,
+                      Allocation(convention_id=convention.id, year=year, ae_cents=ae, cp_cents=cp,
+                                 orders_until=terms.orders_until, payments_until=terms.payments_until,
+                                 amendment=terms.amendment, amended_on=terms.amended_on),
+                      ALLOCATION_COLUMNS)
+        assert isinstance(row, Allocation)
+        now_is = _allocation_state(row)
+        if now_is != was:
+            action = AuditAction.ALLOCATION_CREATED if was is None else AuditAction.ALLOCATION_CHANGED
+            record_audit(session=session, at=at, actor_id=None, platform=PlatformName.CONSOLE.value,
+                         action=action.value, subject=f"allocation:{year}", before=was, after=now_is)
     counted: set[str] = set()  # people created or updated by their columns: a changed account counts them no more
     for person in data.people:
         columns = [c for c in Person.model_fields if c != "id"]

@@ -174,7 +174,7 @@ def load_world(sessions, now: datetime) -> None:  # type: ignore[no-untyped-def]
     for person in data.people:
         data.accounts.setdefault(person.id, {}).update(slack=slack_id(person.id), mattermost=mattermost_id(person.id))
     with unit_of_work(sessions) as session:
-        import_reference(session=session, data=data)
+        import_reference(session=session, data=data, now=now)
 
 
 def slack_id(person_id: str) -> str:

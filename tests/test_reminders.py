@@ -483,21 +483,23 @@ def test_cli_reminders_without_a_platform_are_shown_and_kept_then_go_once_a_plat
     listed = capsys.readouterr().out
     assert "reminder.monthly_report" in listed and "2022-11" in listed and "MC-DINUM-2020:end" in listed
     assert "reminder.inputs" in listed  # the 13 December committee is 12 days away: Léa is asked for her inputs
+    assert "2022:orders:J-21" in listed  # the fin de gestion of 12 December, to the managers and the coach
+    assert "person:camille.martin" in listed  # the délégant's manager is told of unspent credits (art. 5)
     assert main(["--database", url, "reminders", "send", "--at", "2022-12-01T09:00"]) == 0
     shown = capsys.readouterr()
     assert "Rapport mensuel — novembre 2022" in shown.out and "canal gestionnaires" in shown.out
     assert "0 message envoyé" in shown.err
-    assert "6 rappels en attente : aucune plateforme configurée (Slack, Mattermost)" in shown.err
+    assert "9 rappels en attente : aucune plateforme configurée (Slack, Mattermost)" in shown.err
     assert main(["--database", url, "reminders", "send", "--at", "2022-12-01T09:00"]) == 0
     again = capsys.readouterr()
-    assert "0 nouveau rappel, 0 message envoyé" in again.err and "6 rappels en attente" in again.err
+    assert "0 nouveau rappel, 0 message envoyé" in again.err and "9 rappels en attente" in again.err
     assert main(["--database", url, "reminders", "due", "--at", "2022-12-01T09:00"]) == 0
-    assert "6 rappels à envoyer" in capsys.readouterr().out  # still waiting, not burnt
+    assert "9 rappels à envoyer" in capsys.readouterr().out  # still waiting, not burnt
 
     engine = make_engine(url)
     platform = RecordingSender()  # Slack configured, say
     runtime = runtime_of(engine, None, platform)
-    assert sweep(runtime, datetime(2022, 12, 1, 10, tzinfo=PARIS)).sent == 6
+    assert sweep(runtime, datetime(2022, 12, 1, 10, tzinfo=PARIS)).sent == 9
     assert sweep(runtime, datetime(2022, 12, 1, 10, 1, tzinfo=PARIS)).sent == 0
     assert len([r for r in platform.messages("managers") if "Rapport mensuel — novembre 2022" in r.text]) == 1
     engine.dispose()
@@ -569,16 +571,22 @@ def test_a_whole_year_of_the_seed_convention_day_by_day_each_reminder_lands_once
     assert committee == expected_committee
     assert on(reminders.CONVENTION) == {"managers|MC-DINUM-2020:notice": date(2022, 9, 23),
                                         "managers|MC-DINUM-2020:end": date(2022, 12, 1)}
-    assert on(reminders.PROJECTION) == {"managers|2022-10": date(2022, 10, 3), "managers|2022-11": date(2022, 11, 2),
-                                        "managers|2022-12": date(2022, 12, 1)}
+    assert on(reminders.PROJECTION) == {f"{target}|2022-{month}": day for month, day in (
+        ("10", date(2022, 10, 3)), ("11", date(2022, 11, 2)), ("12", date(2022, 12, 1)))
+        for target in ("managers", "person:camille.martin")}  # Camille is on the délégant's side (art. 5)
     assert on(reminders.BUDGET_AE) == {"managers|2022:80": date(2022, 3, 15)}
     assert on(reminders.DIGEST) == {"person:claire.petit|2022-07-18": date(2022, 7, 18),
                                     "person:claire.petit|2022-07-19": date(2022, 7, 19)}
     assert on("reminder.inputs") == {"person:lea.dupont|2022-06-15:archives-ouvertes": date(2022, 6, 1),
                                      "person:lea.dupont|2022-12-13:archives-ouvertes": date(2022, 11, 29)}
     assert on("reminder.file") == {"managers|2022-06-15": date(2022, 6, 13), "managers|2022-12-13": date(2022, 12, 11)}
+    fin_de_gestion = {"2022:payments:J-21": date(2022, 11, 9), "2022:payments:J-7": date(2022, 11, 23),
+                      "2022:orders:J-21": date(2022, 11, 21), "2022:orders:J-7": date(2022, 12, 5)}
+    assert on(reminders.FIN_DE_GESTION) == {f"{target}|{occurrence}": day for occurrence, day in fin_de_gestion.items()
+                                            for target in ("managers", "person:lea.dupont")}
     # In the right place, once: the managers' channel and each person's direct messages.
-    assert len(inc.sender.messages("managers")) == 12 + 2 + 3 + 1 + 2
+    assert len(inc.sender.messages("managers")) == 12 + 2 + 3 + 1 + 2 + 4
+    assert len([r for r in inc.sender.messages("dm:lea.dupont") if "Fin de gestion" in r.text]) == 4
     assert len([r for r in inc.sender.messages("dm:lea.dupont") if "Comité" in r.text]) == 6
     assert len([r for r in inc.sender.messages("dm:claire.petit") if "votre décision" in r.text]) == 2
 

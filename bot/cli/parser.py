@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli import database, documents, exchange, outbox, reading, reference, serving, shell
+from bot.cli import convention, database, documents, exchange, outbox, reading, reference, serving, shell
 from handlers.i18n import N_, Translator
 
-FAMILIES = (shell, serving, reference, reading, documents, exchange, database, outbox)
+FAMILIES = (shell, serving, reference, convention, reading, documents, exchange, database, outbox)
 
 # argparse's English sentence → its French one (a msgid of the catalogs; the English msgstr is argparse's own).
 ARGPARSE = {

@@ -42,7 +42,7 @@ def run_import(args: argparse.Namespace, settings: Settings, t: Translator) -> i
         raise CliError(f"{refused} — {exc.key} : {exc.reason}") from None
     try:
         with unit_of_work(runtime.services.sessions) as session:
-            report = import_reference(session=session, data=data)
+            report = import_reference(session=session, data=data, now=runtime.services.now())
     except ImportConflict as exc:
         if exc.key == "allocation":
             reason = t("aucune convention dans le fichier ni dans la base : ajoutez la section [convention]")
