@@ -29,8 +29,9 @@ from storage.db import SessionFactory, alembic_config, make_engine, session_fact
 from storage.errors import LedgerRefusal
 from storage.models import Allocation, AuditEvent, Convention, Person
 from storage.reference import import_reference
-from tests.chat import NeutralChat, RecordingSender, runtime_of
+from tests.chat import RecordingSender, runtime_of
 from tests.conftest import NOW, Clock, mattermost_id, slack_id, throwaway_pg_database
+from tests.stub import StubChat, StubPlatform
 
 PARIS = ZoneInfo("Europe/Paris")
 CONVENTION = "convention:MC-DINUM-2024"
@@ -78,10 +79,10 @@ def trail(sessions: SessionFactory, subject: str) -> list[tuple[str, str | None,
 
 
 @pytest.fixture
-def talk(engine: Engine, world: SessionFactory, clock: Clock) -> NeutralChat:
+def talk(engine: Engine, world: SessionFactory, clock: Clock) -> StubChat:
     """The bot in the terminal, with a platform that records what each person and the managers' channel get."""
-    sender = RecordingSender()
-    return NeutralChat(runtime_of(engine, clock, sender), sender)
+    stub = StubPlatform()
+    return StubChat(runtime_of(engine, clock, stub), stub)
 
 
 # --------------------------------------------------------------------------- the convention's period
@@ -174,7 +175,7 @@ def test_an_unknown_side_is_refused_and_changes_nothing(world: SessionFactory) -
 
 
 def test_an_amendment_that_raises_the_allocation_is_in_the_audit_trail_and_in_historique(
-        talk: NeutralChat, world: SessionFactory, clock: Clock) -> None:
+        talk: StubChat, world: SessionFactory, clock: Clock) -> None:
     """Avenant n°1 raises the AE of 2026 to 1 800 000 €: the import keeps before, after and the amendment in the audit
     trail; `historique 2026` shows it to a manager, not to a coach."""
     clock.now = paris(2026, 11, 6, 9)
@@ -199,7 +200,7 @@ def test_an_amendment_that_raises_the_allocation_is_in_the_audit_trail_and_in_hi
 # --------------------------------------------------------------------------- suspension
 
 
-def test_a_manager_suspends_then_resumes_from_the_console(talk: NeutralChat, world: SessionFactory,
+def test_a_manager_suspends_then_resumes_from_the_console(talk: StubChat, world: SessionFactory,
                                                            clock: Clock) -> None:
     """`suspendre MOTIF`: the managers' channel and the délégant's manager are told, validations and orders are
     refused with the reason; `reprendre` lifts it; both are audited on the convention."""
@@ -234,7 +235,7 @@ def test_a_manager_suspends_then_resumes_from_the_console(talk: NeutralChat, wor
     ]
 
 
-def test_suspend_and_resume_are_for_managers_and_speak_english_words_too(talk: NeutralChat,
+def test_suspend_and_resume_are_for_managers_and_speak_english_words_too(talk: StubChat,
                                                                          world: SessionFactory) -> None:
     """A coach's `suspendre` is refused and changes nothing; `aide` lists the words for managers only; `suspend`
     and `resume` are the English aliases; a suspension without a reason is refused."""
@@ -257,7 +258,7 @@ def test_suspend_and_resume_are_for_managers_and_speak_english_words_too(talk: N
 
 
 def test_an_insufficient_credits_alert_reaches_the_delegants_manager_with_its_audit_row(
-        talk: NeutralChat, world: SessionFactory, clock: Clock) -> None:
+        talk: StubChat, world: SessionFactory, clock: Clock) -> None:
     """A validation refused for lack of AE: the managers' channel and, by direct message, the délégant's manager
     are told at once; the audit trail says who was told, when; a second refusal that day is counted, not re-told."""
     reimport(world, demo(sides={"hugo.bernard": "delegant"}))
