@@ -142,7 +142,7 @@ class Convention(SQLModel, table=True):
     chorus_centre_financier: str = Field(default="", max_length=64)
     chorus_activite: str = Field(default="", max_length=64)
     chorus_centre_de_cout: str = Field(default="", max_length=64)
-    # Art. 7 and art. 5 (migration 0009), set by the operator (``incubot convention end``) and by the managers
+    # Art. 7 and art. 5 (migration 0011), set by the operator (``incubot convention end``) and by the managers
     # (``suspendre`` / ``reprendre``), never by the reference file: an import leaves them as they are.
     terminated_on: date | None = None
     termination_reason: str | None = Field(default=None, max_length=1000)
@@ -205,7 +205,7 @@ class Person(SQLModel, table=True):
     # False once the person is left out of the reference file: unknown to the bot from then on,
     # never deleted (their quotes, decisions and audit rows keep naming them).
     active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
-    # Which party of the convention the person works for (migration 0009): "delegant", "delegataire" or unknown.
+    # Which party of the convention the person works for (migration 0011): "delegant", "delegataire" or unknown.
     side: str | None = Field(default=None, max_length=16)
 
 

@@ -9,6 +9,7 @@ and Hugo Bernard), the clock Thursday 5 November 2026.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -235,6 +236,28 @@ def test_a_manager_suspends_then_resumes_from_the_console(talk: StubChat, world:
     ]
 
 
+def test_while_suspended_the_intrapreneurs_valider_click_is_refused_with_the_reason_and_nothing_changes(
+        talk: StubChat, world: SessionFactory) -> None:
+    """Léa's quote waits for Julien; the managers suspend; Julien's Valider is answered with the suspension and
+    its reason, the quote stays pending and no AE move; after `reprendre` the same button validates it."""
+    submitted = talk.say("lea.dupont", "devis dedale; 12 000; Scopyleft; Sprint 7").text
+    ref = re.search(r"D-\d{4}-\d{4}", submitted).group(0)  # type: ignore[union-attr]
+    talk.say("camille.martin", "suspendre Crédits épuisés, avenant attendu")
+    with unit_of_work(world) as session:
+        before = ledger.year_balance(session=session, year=2026).ae_committed_cents
+
+    said = talk.click("julien.moreau", ref, "Valider").text
+    assert "suspendue" in said and "Crédits épuisés, avenant attendu" in said
+    with unit_of_work(world) as session:
+        assert ledger.get_quote(session=session, reference=ref).status == "pending"
+        assert ledger.year_balance(session=session, year=2026).ae_committed_cents == before
+
+    talk.say("camille.martin", "reprendre")
+    assert "C'est fait" in talk.click("julien.moreau", ref, "Valider").text
+    with unit_of_work(world) as session:
+        assert ledger.get_quote(session=session, reference=ref).status == "validated"
+
+
 def test_suspend_and_resume_are_for_managers_and_speak_english_words_too(talk: StubChat,
                                                                          world: SessionFactory) -> None:
     """A coach's `suspendre` is refused and changes nothing; `aide` lists the words for managers only; `suspend`
@@ -398,19 +421,19 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         yield engine
         engine.dispose()
         return
-    with throwaway_pg_database("incubot_0010") as url:
+    with throwaway_pg_database("incubot_0011") as url:
         engine = make_engine(url)
         yield engine
         engine.dispose()
 
 
-def test_migration_0010_carries_existing_rows_up_and_down(empty_engine: Engine) -> None:
-    """A convention, an allocation with commitments and a person of 0009 come through 0010 unchanged (not terminated,
+def test_migration_0011_carries_existing_rows_up_and_down(empty_engine: Engine) -> None:
+    """A convention, an allocation with commitments and a person of 0010 come through 0011 unchanged (not terminated,
     not suspended, default dates, no side) and go back down with their data."""
     from alembic import command
 
     engine = empty_engine
-    upgrade(engine, "0009")
+    upgrade(engine, "0010")
     with engine.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO convention (id, reference, title, delegant, delegataire, operational_unit, starts, ends, "
@@ -421,7 +444,7 @@ def test_migration_0010_carries_existing_rows_up_and_down(empty_engine: Engine) 
                              "cp_consumed_cents) VALUES (1, 2026, 100000, 50000, 2500, 0)"))
         conn.execute(sa.text("INSERT INTO person (id, name, is_manager, is_admin, active) "
                              "VALUES ('hugo.bernard', 'Hugo Bernard', true, false, true)"))
-    upgrade(engine, "0010")
+    upgrade(engine, "0011")
     with unit_of_work(session_factory(engine)) as session:
         convention = session.exec(select(Convention)).one()
         assert (convention.terminated_on, convention.suspended_at, convention.suspension_reason) == (None, None, None)
@@ -433,7 +456,7 @@ def test_migration_0010_carries_existing_rows_up_and_down(empty_engine: Engine) 
             rules.check_orders_open(session=session, now=paris(2026, 11, 5), year=2026)
         except LedgerRefusal as exc:  # pragma: no cover - the assertion says which
             pytest.fail(f"refused after the migration: {exc!r}")
-    command.downgrade(alembic_config(engine), "0009")
+    command.downgrade(alembic_config(engine), "0010")
     columns = {c["name"] for c in sa.inspect(engine).get_columns("allocation")}
     assert "orders_until" not in columns and "amendment" not in columns
     assert "side" not in {c["name"] for c in sa.inspect(engine).get_columns("person")}

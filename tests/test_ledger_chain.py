@@ -133,9 +133,17 @@ def test_the_whole_chain_moves_each_counter_once(db: SessionFactory) -> None:
     assert actions(db, sd) == ["service_done.submitted", "service_done.certified", "service_done.paid"]
 
 
+
+def orders_until(db: SessionFactory, year: int, day: date) -> None:
+    """That year's fin de gestion for orders, as ``orders_until`` in the reference file sets it."""
+    with unit_of_work(db) as session:
+        session.exec(select(Allocation).where(Allocation.year == year)).one().orders_until = day
+
+
 def test_validated_on_20_december_ordered_on_5_january_moves_its_reservation(db: SessionFactory) -> None:
     """A quote validated on 20 December is reserved in that year; its order on 5 January releases last year's
     AE and engages this year's, guarded there."""
+    orders_until(db, YEAR - 1, date(YEAR - 1, 12, 23))  # this year, orders close on 23 December
     ref = submit(db, 50_000, at(YEAR - 1, 12, 18))
     validate(db, ref, at(YEAR - 1, 12, 20))
     assert figures(db, YEAR - 1)["reserved"] == 50_000
@@ -149,6 +157,7 @@ def test_validated_on_20_december_ordered_on_5_january_moves_its_reservation(db:
 
 def test_an_order_moved_into_a_full_year_is_refused_and_nothing_moves(db: SessionFactory) -> None:
     """Ordered in January when the new year's AE cannot take it: refused, the reservation stays in December's year."""
+    orders_until(db, YEAR - 1, date(YEAR - 1, 12, 23))  # this year, orders close on 23 December
     ref = submit(db, 50_000, at(YEAR - 1, 12, 18))
     validate(db, ref, at(YEAR - 1, 12, 20))
     with unit_of_work(db) as session:

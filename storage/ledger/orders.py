@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from storage import rules
 from storage.errors import EJAlreadyUsed, InvalidEJ, ServiceDoneWaiting, WrongStatus
 from storage.ledger.quotes import quote_state
 from storage.ledger.subjects import Subject, load_quote, refuse_from_what_was_left, require_status
@@ -100,6 +101,7 @@ def place_order(
     optional. When the quote was validated another year, its reservation moves to ``year``,
     guarded by that year's AE. ``subject``/``then``: as for :func:`validate_quote`.
     """
+    rules.check_orders_open(session=session, now=now, year=year)
     digits = normalize_ej(ej)
     bc = (bc or "").strip()[:MAX_BC] or None
     subject = subject or load_quote(session=session, reference=reference, year=year)

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from storage import rules
 from storage.errors import AlreadyDecided, NotFound
 from storage.ledger.numbering import QUOTE_PREFIX, insert_numbered
 from storage.ledger.subjects import Subject, already_decided, load_quote, refuse_from_what_was_left
@@ -139,6 +140,7 @@ def validate_quote(
     subject = subject or load_quote(session=session, reference=reference, year=year)
     if subject.status != QuoteStatus.PENDING.value:
         raise already_decided(subject.row)
+    rules.check_orders_open(session=session, now=now, year=year)  # the convention's period, suspension, fin de gestion
     refuse_from_what_was_left(subject, "ae", year, subject.quote.amount_cents)
     return _decide_quote(session, quote=subject.quote, actor_id=actor_id, platform=platform, now=now,
                          status=QuoteStatus.VALIDATED, reserve_year=year, then=then, commitment_year=year)

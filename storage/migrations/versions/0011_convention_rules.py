@@ -7,8 +7,8 @@ gestion, NULL: the year's default) and ``amendment`` / ``amended_on`` (art. 6);
 ``person.side`` (``delegant`` / ``delegataire``, NULL: not said). Every column is nullable,
 so existing rows keep their meaning: no termination, not suspended, default dates.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-03 08:00:00
 """
 from collections.abc import Sequence
@@ -18,8 +18,8 @@ from alembic import op
 
 import storage.models
 
-revision: str = '0010'
-down_revision: str | None = '0009'
+revision: str = '0011'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
