@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -47,9 +47,10 @@ def submit(sessions: SessionFactory, euros: int, *, startup: str = "dedale", yea
         return quote.reference
 
 
-def validate(sessions: SessionFactory, ref: str, *, year: int = YEAR, who: str = "julien.moreau") -> None:
+def validate(sessions: SessionFactory, ref: str, *, year: int = YEAR, who: str = "julien.moreau",
+             now: datetime = NOW) -> None:
     with unit_of_work(sessions) as session:
-        ledger.validate_quote(session=session, reference=ref, actor_id=who, platform="console", now=NOW, year=year)
+        ledger.validate_quote(session=session, reference=ref, actor_id=who, platform="console", now=now, year=year)
 
 
 def ask_service_done(sessions: SessionFactory, ref: str, euros: int) -> str:
@@ -231,7 +232,7 @@ def test_a_year_without_allocation_commits_nothing(db: SessionFactory) -> None:
 def test_commitments_of_a_year_are_payable_with_cp_of_a_later_year(db: SessionFactory) -> None:
     """A quote validated last year is certified this year: its CP à payer are this year's."""
     ref = submit(db, 2_000, year=YEAR - 1)
-    validate(db, ref, year=YEAR - 1)
+    validate(db, ref, year=YEAR - 1, now=NOW.replace(year=YEAR - 1))  # in November of last year
     sd = ask_service_done(db, ref, 2_000)
     certify(db, sd, year=YEAR)
     assert balance(db, YEAR - 1).ae_committed_cents == 200_000
