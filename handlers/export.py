@@ -34,7 +34,7 @@ from sqlmodel import Session
 from handlers.i18n import N_, Translator
 from handlers.money import decimal_euros
 from storage import exchange, ledger, reference
-from storage.models import OPEN_ORDER_STATUSES
+from storage.models import OPEN_ORDER_STATUSES, Quote, QuoteStatus, ServiceDone
 
 # What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -138,6 +138,9 @@ def _xlsx_value(value: Any, kind: Kind, tz: ZoneInfo) -> Any:
     return ILLEGAL_CHARACTERS_RE.sub("", str(value))
 
 
+_FORMATS = {"euros": EUROS_FORMAT, "date": DATE_FORMAT, "datetime": DATETIME_FORMAT}
+
+
 def to_xlsx(tables: Iterable[Table], *, t: Translator, tz: ZoneInfo) -> bytes:
     """The tables as one XLSX workbook (a sheet each), typed cells; see the module's docstring.
 
@@ -145,8 +148,26 @@ def to_xlsx(tables: Iterable[Table], *, t: Translator, tz: ZoneInfo) -> bytes:
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+
+    def styled(sheet: Any, value: Any, number_format: str | None) -> Any:
+        """A value as openpyxl appends it: as is when it needs nothing (most text, numbers: the fast path), a
+        cell with its number format (amounts, dates), or a text cell that stays text (one starting like a
+        formula, or "#N/A", which would be an error value)."""
+        if value is None:
+            return None
+        if number_format is not None:
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.number_format = number_format
+            return cell
+        if isinstance(value, str) and (starts_like_a_formula(value) or value in ERROR_CODES):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"  # never "f": openpyxl writes a text starting with = as a formula
+            cell.quotePrefix = True  # Excel's mark of a text typed '=…: shown as is, still text when edited
+            return cell
+        return value
 
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
@@ -168,22 +189,10 @@ def to_xlsx(tables: Iterable[Table], *, t: Translator, tz: ZoneInfo) -> bytes:
             cell.font = bold
             header.append(cell)
         sheet.append(header)
+        formats = [_FORMATS.get(column.kind) for column in table.columns]
         for row in values:
-            cells = []
-            for column, value in zip(table.columns, row, strict=True):
-                cell = WriteOnlyCell(sheet, value=value)
-                if column.kind == "euros" and value is not None:
-                    cell.number_format = EUROS_FORMAT
-                elif column.kind == "date" and value is not None:
-                    cell.number_format = DATE_FORMAT
-                elif column.kind == "datetime" and value is not None:
-                    cell.number_format = DATETIME_FORMAT
-                elif isinstance(value, str):
-                    cell.data_type = "s"  # never "f": openpyxl would write a text starting with = as a formula
-                    if starts_like_a_formula(value):
-                        cell.quotePrefix = True
-                cells.append(cell)
-            sheet.append(cells)
+            sheet.append([styled(sheet, value, number_format) for value, number_format in zip(row, formats,
+                                                                                                strict=True)])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -197,19 +206,31 @@ CHORUS = (
     Column("chorus_activite"), Column("chorus_centre_de_cout"), Column("convention"), Column("operational_unit"),
 )
 
+# The first export's columns first, in their order (programs read them), then the order chain's.
 QUOTE_COLUMNS = (
     Column("reference"), Column("status"), Column("startup_id"), Column("startup"), Column("supplier"),
     Column("object"), Column("amount_ttc", "euros"), Column("amount_ht", "euros"), Column("certified", "euros"),
     Column("remaining", "euros"), Column("submitted_by"), Column("submitted_at", "datetime"), Column("decided_by"),
     Column("decided_at", "datetime"), Column("commitment_year", "int"), Column("refusal_reason"),
     Column("platform"), *CHORUS,
+    Column("ej"), Column("bc"), Column("ordered_by"), Column("ordered_at", "datetime"), Column("paid", "euros"),
+    Column("restes_a_payer", "euros"), Column("released", "euros"), Column("closed_by"),
+    Column("closed_at", "datetime"), Column("close_reason"),
 )
 
 SERVICE_DONE_COLUMNS = (
-    Column("reference"), Column("quote"), Column("status"), Column("startup_id"), Column("startup"),
-    Column("supplier"), Column("object"), Column("amount", "euros"), Column("period"), Column("submitted_by"),
-    Column("submitted_at", "datetime"), Column("decided_by"), Column("decided_at", "datetime"),
-    Column("consumption_year", "int"), Column("refusal_reason"), Column("platform"), *CHORUS,
+    Column("reference"), Column("quote"), Column("ej"), Column("bc"), Column("status"), Column("startup_id"),
+    Column("startup"), Column("supplier"), Column("object"), Column("amount", "euros"), Column("period"),
+    Column("submitted_by"), Column("submitted_at", "datetime"), Column("decided_by"), Column("decided_at", "datetime"),
+    Column("consumption_year", "int"), Column("refusal_reason"), Column("paid_on", "date"),
+    Column("payment_year", "int"), Column("paid_by"), Column("paid_at", "datetime"), Column("platform"), *CHORUS,
+)
+
+PAYMENT_COLUMNS = (
+    Column("reference"), Column("quote"), Column("ej"), Column("bc"), Column("startup_id"), Column("startup"),
+    Column("supplier"), Column("object"), Column("amount", "euros"), Column("paid_on", "date"),
+    Column("payment_year", "int"), Column("certified_by"), Column("certified_at", "datetime"),
+    Column("consumption_year", "int"), Column("recorded_by"), Column("recorded_at", "datetime"), *CHORUS,
 )
 
 
@@ -263,8 +284,25 @@ def quotes_table(*, session: Session) -> Table:
             "refusal_reason": q.refusal_reason,
             "platform": q.platform,
             **chorus,
+            "ej": q.ej,
+            "bc": q.bc,
+            "ordered_by": name(q.ordered_by),
+            "ordered_at": q.ordered_at,
+            "paid": q.paid_cents,
+            "restes_a_payer": q.amount_cents - q.released_cents - q.paid_cents if q.ej else None,
+            "released": q.released_cents if q.status == QuoteStatus.CLOSED else None,
+            "closed_by": name(q.closed_by),
+            "closed_at": q.closed_at,
+            "close_reason": q.close_reason,
         })
     return table
+
+
+def _of_order(row: ServiceDone, quote: Quote, startups: Mapping[str, str]) -> dict[str, Any]:
+    """A service done's reference and what its row says of its order (the columns are placed by name)."""
+    return {"reference": row.reference, "quote": quote.reference, "ej": quote.ej, "bc": quote.bc,
+            "startup_id": quote.startup_id, "startup": startups.get(quote.startup_id, quote.startup_id),
+            "supplier": quote.supplier, "object": quote.object}
 
 
 def service_done_table(*, session: Session) -> Table:
@@ -274,13 +312,8 @@ def service_done_table(*, session: Session) -> Table:
     table = Table(N_("services faits"), SERVICE_DONE_COLUMNS)
     for row, quote in exchange.service_done_with_orders(session=session):
         table.rows.append({
-            "reference": row.reference,
-            "quote": quote.reference,
+            **_of_order(row, quote, startups),
             "status": row.status,
-            "startup_id": quote.startup_id,
-            "startup": startups.get(quote.startup_id, quote.startup_id),
-            "supplier": quote.supplier,
-            "object": quote.object,
             "amount": row.amount_cents,
             "period": row.period,
             "submitted_by": name(row.submitted_by),
@@ -289,7 +322,32 @@ def service_done_table(*, session: Session) -> Table:
             "decided_at": row.decided_at,
             "consumption_year": row.consumption_year,
             "refusal_reason": row.refusal_reason,
+            "paid_on": row.paid_on,
+            "payment_year": row.payment_year,
+            "paid_by": name(row.paid_by),
+            "paid_at": row.paid_at,
             "platform": row.platform,
+            **chorus,
+        })
+    return table
+
+
+def payments_table(*, session: Session) -> Table:
+    """Every payment recorded (a paid service done), by date: what CHORUS paid, against what incubot certified."""
+    name, startups = _names(session)
+    chorus = _chorus(session)
+    table = Table(N_("paiements"), PAYMENT_COLUMNS)
+    for row, quote in exchange.paid_with_orders(session=session):
+        table.rows.append({
+            **_of_order(row, quote, startups),
+            "amount": row.amount_cents,
+            "paid_on": row.paid_on,
+            "payment_year": row.payment_year,
+            "certified_by": name(row.decided_by),
+            "certified_at": row.decided_at,
+            "consumption_year": row.consumption_year,
+            "recorded_by": name(row.paid_by),
+            "recorded_at": row.paid_at,
             **chorus,
         })
     return table
@@ -298,10 +356,12 @@ def service_done_table(*, session: Session) -> Table:
 TABLES: dict[str, Callable[..., Table]] = {
     "quotes": quotes_table,
     "service-done": service_done_table,
+    "payments": payments_table,
 }
 
 
 WHAT = tuple(TABLES)
+COLUMNS = {"quotes": QUOTE_COLUMNS, "service-done": SERVICE_DONE_COLUMNS, "payments": PAYMENT_COLUMNS}
 
 
 def export_table(*, session: Session, what: str) -> Table:

