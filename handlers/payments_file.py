@@ -260,9 +260,12 @@ class _Matcher:
         self.errors.append(LineError(line.line, reason))
 
     def pay(self, line: PaymentLine, row: ServiceDone, quote: Quote) -> None:
+        # Without --as the command line names no one: paid_by and the audit row's actor are NULL (both columns
+        # are nullable; record_payment's annotation says str because every chat caller has a person).
+        actor: str = self.actor_id  # type: ignore[assignment]
         try:
             ledger.record_payment(session=self.session, reference=row.reference, paid_on=line.paid_on,
-                                  actor_id=self.actor_id, platform=PlatformName.CONSOLE.value, now=self.now)
+                                  actor_id=actor, platform=PlatformName.CONSOLE.value, now=self.now)
         except LedgerRefusal as refusal:
             self.fault(line, f"{row.reference} — " + _refusal(self.t, line, refusal))
             return

