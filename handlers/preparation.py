@@ -14,8 +14,10 @@ from datetime import date, datetime, timedelta
 
 from handlers.actions import ActionId
 from handlers.committees import INDICATORS, decision_line
+from handlers.core import Command, Context, Registry
 from handlers.envelopes import project
-from handlers.i18n import Translator
+from handlers.errors import CommandError
+from handlers.i18n import N_, Translator
 from handlers.startups import PHASE_FR
 from handlers.types import Button, Reply
 from storage import committees as store
@@ -134,3 +136,22 @@ def _inputs_request(t: Translator, committee: Committee, startup: Startup, today
     ])
     return Reply(text, buttons=(Button(t("Renseigner"), ActionId.COMMITTEE_INPUTS,
                                        f"{committee.held_on.isoformat()}:{startup.id}", "primary"),))
+
+
+# --------------------------------------------------------------------------- comite dossier
+
+
+def cmd_committee_file(ctx: Context, _args: str) -> Reply:
+    """``comite dossier`` (managers): the file of the next committee as it stands today."""
+    t = ctx.t
+    committee = reference.next_committee(session=ctx.session, today=ctx.today())
+    if committee is None:
+        raise CommandError(t("Aucun comité d'investissement n'est planifié."))
+    return Reply(committee_file(session=ctx.session, t=t, committee=committee, today=ctx.today()))
+
+
+def register(registry: Registry) -> None:
+    registry.command(Command("comite-dossier", ("dossier", "committee-file"), cmd_committee_file,
+                             N_("comite dossier"),
+                             N_("le dossier du prochain comité, une page par startup (gestionnaires)"),
+                             allowed=lambda actor: actor.is_manager))

@@ -8,11 +8,23 @@ the core to register itself, and the composition root builds the registry once
 
 from __future__ import annotations
 
-from handlers import budget, committees, help, history, pending, quotes, reports, service_done, startups, suspension
+from handlers import (
+    budget,
+    committees,
+    help,
+    history,
+    pending,
+    preparation,
+    quotes,
+    reports,
+    service_done,
+    startups,
+    suspension,
+)
 from handlers.core import Registry
 
 # In the order « aide » lists them.
-FAMILIES = (help, budget, quotes, service_done, pending, history, committees, reports, startups, suspension)
+FAMILIES = (help, budget, quotes, service_done, pending, history, committees, preparation, reports, startups, suspension)
 
 
 def register_all(registry: Registry | None = None) -> Registry:

@@ -109,3 +109,12 @@ def test_the_committee_keys_of_the_reference_file(incubator: Incubator) -> None:
     with pytest.raises(ImportFileError) as refused:
         parse_reference(text.replace('president = "hugo.bernard"', 'president = "nobody"'))
     assert "committee[4].president" in str(refused.value)
+
+
+def test_comite_dossier_shows_the_file_of_the_next_committee_to_managers(incubator: Incubator) -> None:
+    """Camille types `comite dossier`: the file of 15 December, one page per startup; Léa (a coach) is refused."""
+    shown = incubator.say("camille.martin", "comite dossier", paris(2026, 11, 20))
+    assert "# Comité d'investissement du 15 décembre 2026" in shown
+    assert [line for line in shown.splitlines() if line.startswith("## ")] == [
+        "## Collectif Objets", "## Dédale", "## Euphrosyne", "## Locadocs"]
+    assert "réservée aux gestionnaires" in incubator.say("lea.dupont", "comite dossier", paris(2026, 11, 20))
