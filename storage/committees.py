@@ -313,6 +313,26 @@ def reserve(*, session: Session, startup_id: str, quote_id: int, amount_cents: i
                                                        "amount_cents": amount_cents, "reserved_at": now})
 
 
+@functools.cache
+def _release() -> sa.Update:
+    e, eq = _table(Envelope), _table(EnvelopeQuote)
+    amount = sa.bindparam("p_amount", type_=sa.BigInteger)
+    envelope_of = sa.select(eq.c.envelope_id).where(eq.c.quote_id == sa.bindparam("p_quote")).scalar_subquery()
+    return (sa.update(e).where(e.c.id == envelope_of, e.c.reserved_cents >= amount)
+            .values(reserved_cents=e.c.reserved_cents - amount))
+
+
+def release(*, session: Session, quote_id: int, amount_cents: int) -> None:
+    """Give back to its envelope what a closed order never used (``solder``): the startup may spend it again
+    within the envelope's period. A quote reserved on no envelope: nothing to do."""
+    if amount_cents <= 0:
+        return
+    session.execute(_release(), {"p_quote": quote_id, "p_amount": amount_cents})
+    eq = _table(EnvelopeQuote)
+    session.execute(sa.update(eq).where(eq.c.quote_id == quote_id)
+                    .values(amount_cents=eq.c.amount_cents - amount_cents))
+
+
 # --------------------------------------------------------------------------- committees and inputs
 
 
