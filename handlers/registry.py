@@ -24,7 +24,8 @@ from handlers import (
 from handlers.core import Registry
 
 # In the order « aide » lists them.
-FAMILIES = (help, budget, quotes, service_done, pending, history, committees, preparation, reports, startups, suspension)
+FAMILIES = (help, budget, quotes, service_done, pending, history, committees, preparation, reports, startups,
+            suspension)
 
 
 def register_all(registry: Registry | None = None) -> Registry:

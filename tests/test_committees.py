@@ -136,3 +136,23 @@ def test_decisions_are_available_to_exports(bot: Bot, engine: Engine) -> None:
         found = committees.decisions(session=session)
     assert [(d.startup_id, d.kind, d.amount_cents, d.decided_by_name) for d in found] == [
         ("locadocs", "arret", 0, "Camille Martin"), ("dedale", "poursuite", 120_000_00, "Camille Martin")]
+
+
+def test_a_validation_beyond_the_envelope_is_refused_naming_it_and_nothing_moves(bot: Bot, engine: Engine) -> None:
+    """Dédale's envelope is 10 000 €: Julien validates a 6 000 € quote, then a second one of 6 000 € is refused
+    with the envelope in the answer — the AE of the year and the envelope keep only the first."""
+    say(bot, "camille.martin", "decision dedale; relais; 10 000; 2027-01-31")
+    first = say(bot, "lea.dupont", "devis dedale; 6000; Scopyleft; Sprint 1").split("D-", 1)[1][:9]
+    second = say(bot, "lea.dupont", "devis dedale; 6000; Scopyleft; Sprint 2").split("D-", 1)[1][:9]
+    assert "C'est fait" in say(bot, "julien.moreau", f"valider D-{first}")
+    with engine.connect() as conn:
+        committed = conn.execute(sa.text("SELECT sum(ae_committed_cents) FROM allocation")).scalar_one()
+
+    refused = say(bot, "julien.moreau", f"valider D-{second}")
+    assert "Enveloppe dépassée : l'enveloppe de Dédale (comité du 16 juin 2026, jusqu'au 31 janvier 2027) est de " \
+           "10 000,00 €, il en reste 4 000,00 € ; la demande est de 6 000,00 €." in refused
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT sum(ae_committed_cents) FROM allocation")).scalar_one() == committed
+        assert conn.execute(sa.text("SELECT reserved_cents FROM envelope")).scalar_one() == 6_000_00
+        assert conn.execute(sa.text("SELECT status FROM quote WHERE reference = :r"),
+                            {"r": f"D-{second}"}).scalar_one() == "pending"

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage import rules
+from storage import committees, rules
 from storage.errors import EJAlreadyUsed, InvalidEJ, ServiceDoneWaiting, WrongStatus
 from storage.ledger.quotes import quote_state
 from storage.ledger.subjects import Subject, load_quote, refuse_from_what_was_left, require_status
@@ -147,7 +147,10 @@ def close_order(
     else:
         startup = merge((ordered_in, "restes_cents", -released))
         allocations = merge((ordered_in, "restes_cents", -released))
-    return _step(session, quote, actor_id=actor_id, platform=platform, now=now, action="quote.closed",
-                 step="close", from_status=QuoteStatus.ORDERED.value, values=values, then=then,
-                 moves=(startup, allocations))
+    closed = _step(session, quote, actor_id=actor_id, platform=platform, now=now, action="quote.closed",
+                   step="close", from_status=QuoteStatus.ORDERED.value, values=values, then=then,
+                   moves=(startup, allocations))
+    if year == ordered_in:  # re-usable AE are re-usable within the startup's envelope too
+        committees.release(session=session, quote_id=quote.id or 0, amount_cents=released)
+    return closed
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from storage import rules
+from storage import committees, rules
 from storage.errors import AlreadyDecided, NotFound
 from storage.ledger.numbering import QUOTE_PREFIX, insert_numbered
 from storage.ledger.subjects import Subject, already_decided, load_quote, refuse_from_what_was_left
@@ -96,7 +96,7 @@ def create_quote(
 
 def _decide_quote(
     session: Session, *, quote: Quote, actor_id: str, platform: str, now: datetime, status: QuoteStatus,
-    reserve_year: int | None, then: Then | None, **values: Any,
+    reserve_year: int | None, then: Then | None, envelope: bool = False, **values: Any,
 ) -> Quote:
     """Move a pending quote to ``status`` (once), reserve its AE in ``reserve_year`` if given, audit it."""
     if quote.status != QuoteStatus.PENDING.value:
@@ -115,6 +115,10 @@ def _decide_quote(
         if not claim(session, Quote, quote.id or 0, decided):
             raise AlreadyDecided(quote.reference, "", None, None)
         if reserve_year is not None:
+            # the startup's envelope (committee decision), then the year's AE: either guard undoes both
+            if envelope:
+                committees.reserve(session=session, startup_id=quote.startup_id, quote_id=quote.id or 0,
+                                   amount_cents=quote.amount_cents, now=now)
             move_startup_totals(session, quote.startup_id, merge((reserve_year, "reserved_cents", quote.amount_cents)))
             move_allocations(session, merge((reserve_year, "ae_committed_cents", quote.amount_cents)))
 
@@ -143,7 +147,8 @@ def validate_quote(
     rules.check_orders_open(session=session, now=now, year=year)  # the convention's period, suspension, fin de gestion
     refuse_from_what_was_left(subject, "ae", year, subject.quote.amount_cents)
     return _decide_quote(session, quote=subject.quote, actor_id=actor_id, platform=platform, now=now,
-                         status=QuoteStatus.VALIDATED, reserve_year=year, then=then, commitment_year=year)
+                         status=QuoteStatus.VALIDATED, reserve_year=year, then=then, commitment_year=year,
+                         envelope=subject.has_envelope)
 
 
 def refuse_quote(

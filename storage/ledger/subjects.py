@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from sqlmodel import Session, select
 
 from storage.errors import AlreadyDecided, InsufficientCredits, NoAllocation, NotFound, WrongStatus
 from storage.ledger.writes import table
-from storage.models import Allocation, Person, Quote, ServiceDone, Startup
+from storage.models import Allocation, Envelope, Person, Quote, ServiceDone, Startup
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Subject:
     decider: Person | None
     year: int | None = None
     left: tuple[int, int] | None = None
+    has_envelope: bool = True  # the startup has an envelope (a committee decision): a validation checks it
 
     @property
     def reference(self) -> str:
@@ -73,7 +75,8 @@ def _load_quote(with_year: bool) -> Any:
         .outerjoin(decider, decider.id == Quote.decided_by)  # type: ignore[arg-type]
         .where(Quote.reference == sa.bindparam("p_reference"))  # type: ignore[arg-type]
     )
-    return _with_what_is_left(query, 0 if with_year else None)
+    has_envelope = sa.exists().where(Envelope.startup_id == Quote.startup_id)  # type: ignore[arg-type]
+    return _with_what_is_left(query, 0 if with_year else None).add_columns(has_envelope)
 
 
 @functools.cache
@@ -107,7 +110,7 @@ def load_quote(*, session: Session, reference: str, year: int | None = None) -> 
                             {"p_reference": reference.strip().upper(), "p_year": year}).first()
     if found is None:
         raise NotFound("quote", reference)
-    return _subject(found, 4, year)
+    return dataclasses.replace(_subject(found, 4, year), has_envelope=bool(found[-1]))
 
 
 def load_service_done(*, session: Session, reference: str, year: int | None = None) -> Subject:
