@@ -133,8 +133,8 @@ def compose(settings: Settings, *, clock: Callable[[], datetime] = system_clock,
     else:
         def deliver() -> None:
             pass
-    services = Services(sessions=sessions, tz=settings.tz, language=settings.language, clock=clock,
-                        deliver=deliver)
+    services = Services(sessions=sessions, tz=settings.tz, language=settings.language,
+                        typography=settings.typography, clock=clock, deliver=deliver)
     acks = AcksFirst()
     inbox = InboxWorkers(engine, services, threads=WORK_THREADS, niceness=WORK_NICENESS, before_each=acks.wait)
     runtime = Runtime(settings, engine, services, courier, Bot(services, register_all()), inbox, acks,

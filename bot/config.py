@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
-from handlers.i18n import LOCALES, N_, Translator
+from handlers.i18n import LOCALES, N_, TYPOGRAPHIES, Translator
 
 
 class ConfigError(Exception):
@@ -109,6 +109,7 @@ class Settings:
     port: int = 3000
     timezone: str = "Europe/Paris"
     language: str = "fr"
+    typography: str = "plain"  # INCUBOT_TYPOGRAPHY: plain | fine (handlers/i18n.py)
     reminder_time: time = time(9, 0)
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -169,6 +170,9 @@ class Settings:
         if language not in LOCALES:
             raise ConfigError(t("INCUBOT_LANGUAGE vaut « fr » ou « en », pas « {value} ».", value=language))
         t = Translator(language)
+        typography = (get("INCUBOT_TYPOGRAPHY") or "plain").lower()
+        if typography not in TYPOGRAPHIES:
+            raise ConfigError(t("INCUBOT_TYPOGRAPHY vaut « plain » ou « fine », pas « {value} ».", value=typography))
         port_text = get("PORT") or "3000"
         try:
             port = int(port_text)
@@ -209,6 +213,7 @@ class Settings:
             port=port,
             timezone=timezone,
             language=language,
+            typography=typography,
             reminder_time=reminder_time,
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),

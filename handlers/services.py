@@ -25,13 +25,14 @@ class Services:
     sessions: SessionFactory
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
     language: str = "fr"
+    typography: str = "plain"  # "fine": French no-break spaces (handlers/i18n.py)
     clock: Callable[[], datetime] = system_clock
     # Sends what the last unit of work put in the outbox; chosen once by the composition root.
     deliver: Callable[[], None] = lambda: None
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incubot"))
 
     def __post_init__(self) -> None:
-        self.t = Translator(self.language, self.tz)
+        self.t = Translator(self.language, self.tz, self.typography)
 
     def now(self) -> datetime:
         """Now, in the configured time zone."""
