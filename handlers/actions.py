@@ -15,4 +15,5 @@ class ActionId(enum.StrEnum):
     SERVICE_DONE_REFUSE = "service_done.refuse"
     SERVICE_DONE_SUBMIT = "service_done.submit"
     COMMITTEE_DECISION = "committee.decision"  # the form of a committee decision
+    ORDER_PLACE = "order.place"  # a manager's Passer commande, and the form that asks the EJ
     COMMITTEE_INPUTS = "committee.inputs"  # the button and form of a coach's inputs before a committee

@@ -23,7 +23,15 @@ from functools import partial
 
 from handlers import notify
 from handlers.actions import ActionId
-from handlers.cards import decision_line, person_name, quote_card, service_done_card, startup_name
+from handlers.cards import (
+    decision_line,
+    order_card,
+    order_subject,
+    person_name,
+    quote_card,
+    service_done_card,
+    startup_name,
+)
 from handlers.core import Context, Registry
 from handlers.errors import CommandError, FieldErrors
 from handlers.i18n import N_
@@ -148,6 +156,10 @@ class _Announcement:
             self.sentence += "\n" + pv_line(t, subject.reference)
         with notify.together(ctx):
             notify.update_subject(ctx, subject.reference, occurrence=subject.status, reply=self.card)
+            if subject.status == QuoteStatus.VALIDATED and flow.kind == "quote":
+                # The managers place the order: the validated quote in their channel, with Passer commande.
+                notify.to_managers(ctx, kind="order.to_place", occurrence=subject.reference,
+                                   reply=order_card(ctx, subject.quote), subject=order_subject(subject.reference))
             if subject.submitted_by != ctx.actor.id:
                 decision = decision_line(ctx, subject.row)
                 notify.to_person(ctx, subject.submitted_by, kind=f"{flow.kind}.decided",
@@ -165,16 +177,21 @@ def approve(ctx: Context, flow: Flow, ref: str) -> Reply:
     except AlreadyDecided as exc:
         return Reply(_already(ctx, exc))
     except (InsufficientCredits, NoAllocation) as exc:
-        _alert_managers(ctx, flow, subject, exc)
+        alert_managers(ctx, subject, exc, card=flow.card(ctx, subject))
         return Reply(explain(ctx.t, exc))
     return Reply(ctx.t("C'est fait : {text}", text=announcement.sentence))
 
 
-def _alert_managers(ctx: Context, flow: Flow, subject: Subject, exc: InsufficientCredits | NoAllocation) -> None:
+def alert_managers(ctx: Context, subject: Subject, exc: InsufficientCredits | NoAllocation, *, card: Reply,
+                   step: str = "") -> None:
+    """Credits short for a step on ``subject`` (a decision, an order, a payment): the managers and the
+    délégant are told at once, once a day per year and kind of credits (``card``: its facts; ``step``:
+    what could not be done, « enregistrer le paiement de SF-2026-0001 », by default its decision)."""
     t = ctx.t
-    text = t("🚨 **Crédits insuffisants** : {who} n'a pas pu décider de {ref} ({startup}).\n{why}\n"
+    step = step or t("décider de {ref}", ref=subject.reference)
+    text = t("🚨 **Crédits insuffisants** : {who} n'a pas pu {step} ({startup}).\n{why}\n"
              "Un ajustement de la dotation est nécessaire (convention, art. 5).",
-             who=ctx.actor.person.name, ref=subject.reference, startup=startup_name(ctx, subject.startup_id),
+             who=ctx.actor.person.name, step=step, startup=startup_name(ctx, subject.startup_id),
              why=explain(t, exc))
     # Sans délai (art. 5) the first refusal of the day for this year and kind of credits; the next
     # ones that day are counted, not posted again, and their number goes out at the end of the day.
@@ -186,7 +203,7 @@ def _alert_managers(ctx: Context, flow: Flow, subject: Subject, exc: Insufficien
                 credits=credits, year=exc.year, count="{count}", day=t.date(today))
     notify.alert_managers_grouped(ctx, kind="alert.insufficient_credits",
                                   occurrence=f"{credits}:{exc.year}@{today.isoformat()}",
-                                  reply=Reply(text, facts=flow.card(ctx, subject).facts), summary=Reply(summary),
+                                  reply=Reply(text, facts=card.facts), summary=Reply(summary),
                                   summary_due=end_of_day)
 
 

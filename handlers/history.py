@@ -21,9 +21,13 @@ ACTIONS_FR: dict[str, str] = {
     AuditAction.QUOTE_SUBMITTED: N_("devis soumis"),
     AuditAction.QUOTE_VALIDATED: N_("devis validé"),
     AuditAction.QUOTE_REFUSED: N_("devis refusé"),
+    AuditAction.QUOTE_WITHDRAWN: N_("devis retiré"),
+    AuditAction.QUOTE_ORDERED: N_("bon de commande enregistré"),
+    AuditAction.QUOTE_CLOSED: N_("commande soldée"),
     AuditAction.SERVICE_DONE_SUBMITTED: N_("service fait demandé"),
     AuditAction.SERVICE_DONE_CERTIFIED: N_("service fait certifié"),
     AuditAction.SERVICE_DONE_REFUSED: N_("service fait refusé"),
+    AuditAction.SERVICE_DONE_PAID: N_("paiement enregistré"),
     AuditAction.ALLOCATION_CREATED: N_("dotation enregistrée"),
     AuditAction.ALLOCATION_CHANGED: N_("dotation modifiée"),
     AuditAction.CONVENTION_SUSPENDED: N_("exécution suspendue"),
@@ -83,15 +87,31 @@ def cmd_history(ctx: Context, args: str) -> Reply:
             detail = f" ({after['service_done']})"
         if after.get("refusal_reason"):
             detail += t(" — motif : {reason}", reason=user(after["refusal_reason"]))
+        detail += _chain_detail(ctx, event.action, after)
         lines.append(t("• {when} — {action} par {who} ({platform}){detail}", when=t.datetime(event.at),
                        action=t(ACTIONS_FR.get(event.action, event.action)), who=person_name(ctx, event.actor_id),
                        platform=PLATFORM_FR.get(event.platform, event.platform), detail=detail))
     if quote.status in OPEN_ORDER_STATUSES and not ref.startswith("SF-"):
-        lines.append(t("Certifié à ce jour : {done} sur {total} ({pct}) ; reste à payer {left}.",
+        lines.append(t("Certifié à ce jour : {done} sur {total} ({pct}) ; reste à certifier {left} ; payé {paid}.",
                        done=t.money(quote.certified_cents), total=t.money(quote.amount_cents),
                        pct=t.percent(quote.certified_cents, quote.amount_cents),
-                       left=t.money(quote.amount_cents - quote.certified_cents)))
+                       left=t.money(quote.amount_cents - quote.certified_cents), paid=t.money(quote.paid_cents)))
     return Reply("\n".join(lines), facts=card.facts)
+
+
+def _chain_detail(ctx: Context, action: str, after: dict[str, object]) -> str:
+    """What a step of the order chain adds to its line: the EJ, the day paid, what a closing released."""
+    t = ctx.t
+    if action == AuditAction.QUOTE_ORDERED and after.get("ej"):
+        return " — " + t("EJ {ej}", ej=after["ej"]) + (f" · BC {user(str(after['bc']))}" if after.get("bc") else "")
+    if action == AuditAction.SERVICE_DONE_PAID and after.get("paid_on"):
+        return " — " + t("payé le {day}", day=t.date(date.fromisoformat(str(after["paid_on"]))))
+    released = after.get("released_cents")
+    if action == AuditAction.QUOTE_CLOSED and isinstance(released, int):
+        text = " — " + t("{released} non certifiés libérés", released=t.money(released))
+        return text + (t(" — motif : {reason}", reason=user(str(after["close_reason"])))
+                       if after.get("close_reason") else "")
+    return ""
 
 
 def allocation_history(ctx: Context, year: int) -> Reply:

@@ -78,9 +78,10 @@ def to_intrapreneurs(ctx: Context, startup_id: str, *, kind: str, subject: str, 
     return [person.name for person in deciders]
 
 
-def to_managers(ctx: Context, *, kind: str, occurrence: str, reply: Reply) -> None:
-    """A message to the managers' channel (and, without one, to each manager)."""
-    _enqueue(ctx, kind, "managers", occurrence, reply, None)
+def to_managers(ctx: Context, *, kind: str, occurrence: str, reply: Reply, subject: str | None = None) -> None:
+    """A message to the managers' channel (and, without one, to each manager); with ``subject``,
+    remembered for in-place updates."""
+    _enqueue(ctx, kind, "managers", occurrence, reply, subject)
 
 
 def alert_managers_grouped(ctx: Context, *, kind: str, occurrence: str, reply: Reply, summary: Reply,

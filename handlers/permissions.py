@@ -5,7 +5,8 @@
 * only an intrapreneur of the startup decides (validate/refuse, certify/refuse);
 * everyone known sees the year's totals and the startups' names, phases and teams;
   a startup's own money only its team and the managers; managers also the breakdown and reports;
-* managers suspend and resume the delegation (art. 5);
+* managers record orders (EJ), payments and closings, and suspend and resume the delegation (art. 5);
+* a pending quote is withdrawn by its submitter or a manager;
 * admins import and edit reference data.
 """
 
@@ -76,6 +77,16 @@ def can_report(actor: Actor) -> bool:
 def can_suspend(actor: Actor) -> bool:
     """Suspending the delegation and resuming it (art. 5): the managers."""
     return actor.is_manager
+
+
+def can_order(actor: Actor) -> bool:
+    """Recording a bon de commande (EJ), a payment, closing an order: the managers."""
+    return actor.is_manager
+
+
+def can_withdraw(actor: Actor, submitted_by: str) -> bool:
+    """Withdrawing a pending quote: the person who submitted it, or a manager."""
+    return actor.is_manager or actor.id == submitted_by
 
 
 def can_admin(actor: Actor) -> bool:

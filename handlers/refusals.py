@@ -13,15 +13,20 @@ from storage.errors import (
     ConventionEnded,
     ConventionNotStarted,
     ConventionSuspended,
+    EJAlreadyUsed,
     ExceedsOrder,
     InsufficientCredits,
+    InvalidEJ,
     LedgerRefusal,
     NoAllocation,
     NoConvention,
     NotFound,
     NotSuspended,
+    OrderNotPlaced,
     OrdersClosed,
     QuoteNotValidated,
+    ServiceDoneWaiting,
+    WrongStatus,
 )
 from storage.models import QuoteStatus, ServiceDoneStatus
 
@@ -29,7 +34,19 @@ STATUS_FR: dict[str, str] = {
     QuoteStatus.PENDING: N_("en attente"),
     QuoteStatus.VALIDATED: N_("validé"),
     QuoteStatus.REFUSED: N_("refusé"),
+    QuoteStatus.ORDERED: N_("commandé"),
+    QuoteStatus.CLOSED: N_("soldé"),
+    QuoteStatus.WITHDRAWN: N_("retiré"),
     ServiceDoneStatus.CERTIFIED: N_("certifié"),
+    ServiceDoneStatus.PAID: N_("payé"),
+}
+# What a step needs, said after « REF est STATUS : » (storage.errors.WrongStatus.step).
+STEP_FR: dict[str, str] = {
+    "order": N_("seul un devis validé peut être commandé"),
+    "close": N_("seule une commande passée (EJ enregistré) peut être soldée"),
+    "withdraw": N_("seul un devis en attente peut être retiré"),
+    "pay": N_("seul un service fait certifié peut être payé"),
+    "service_done": N_("un service fait ne porte que sur un devis validé ou commandé"),
 }
 
 
@@ -66,6 +83,9 @@ def explain(t: Translator, exc: LedgerRefusal) -> str:
     if isinstance(exc, QuoteNotValidated):
         return t("Le devis {ref} est {status} : un service fait ne peut porter que sur un devis validé.",
                  ref=exc.reference, status=status_label(t, exc.status))
+    chain = _explain_chain(t, exc)
+    if chain is not None:
+        return chain
     if isinstance(exc, EnvelopeEnded):  # the startup's envelope, named (handlers/envelopes.py)
         return t("L'enveloppe de {startup} (comité du {held_on}) a pris fin le {until} : une nouvelle décision du "
                  "comité est nécessaire. Rien n'a été enregistré.", startup=exc.startup_name,
@@ -80,6 +100,27 @@ def explain(t: Translator, exc: LedgerRefusal) -> str:
     if convention is not None:
         return convention
     return t("Demande refusée.")
+
+
+def _explain_chain(t: Translator, exc: LedgerRefusal) -> str | None:
+    """The order chain's refusals (storage/ledger/orders.py, service_done.py), said; None: not one of them."""
+    if isinstance(exc, WrongStatus):
+        step = STEP_FR.get(exc.step)
+        return t("{ref} est {status} : {rule}. Rien n'a changé.", ref=exc.reference,
+                 status=status_label(t, exc.status), rule=t(step) if step else exc.step)  # type: ignore[call-overload]
+    if isinstance(exc, InvalidEJ):
+        return t("Numéro d'EJ illisible : « {value} ». Un engagement juridique CHORUS a 10 chiffres "
+                 "(par exemple 2100123456). Rien n'a changé.", value=user(exc.value))
+    if isinstance(exc, EJAlreadyUsed):
+        return t("L'EJ {ej} est déjà celui de la commande {ref} : un EJ ne sert qu'une commande. Rien n'a changé.",
+                 ej=exc.ej, ref=exc.reference)
+    if isinstance(exc, OrderNotPlaced):
+        return t("Le bon de commande de {order} n'est pas encore enregistré : {ref} sera payé une fois l'EJ saisi "
+                 "(commande {order}; EJ …). Rien n'a changé.", order=exc.order, ref=exc.reference)
+    if isinstance(exc, ServiceDoneWaiting):
+        return t("{ref} ne peut pas être soldé : un service fait attend encore sa certification ({waiting}). "
+                 "Rien n'a changé.", ref=exc.reference, waiting=", ".join(exc.waiting))
+    return None
 
 
 def _explain_convention(t: Translator, exc: LedgerRefusal) -> str | None:

@@ -13,6 +13,7 @@ from handlers import (
     committees,
     help,
     history,
+    orders,
     pending,
     preparation,
     quotes,
@@ -24,7 +25,7 @@ from handlers import (
 from handlers.core import Registry
 
 # In the order « aide » lists them.
-FAMILIES = (help, budget, quotes, service_done, pending, history, committees, preparation, reports, startups,
+FAMILIES = (help, budget, quotes, service_done, orders, pending, history, committees, preparation, reports, startups,
             suspension)
 
 

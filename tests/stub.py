@@ -96,9 +96,10 @@ class StubChat:
             text = text[len("/incubot"):].strip()
         return self._answer(who, self.runtime.bot.message(Request(self.platform, who, text)))
 
-    def click(self, who: str, ref: str, label: str) -> Seen:
-        """``who`` clicks ``label`` on the latest message about ``ref`` they received."""
-        for reply in reversed(self.stub.messages(f"dm:{who}")):
+    def click(self, who: str, ref: str, label: str, *, channel: str | None = None) -> Seen:
+        """``who`` clicks ``label`` on the latest message about ``ref`` they received (or, with
+        ``channel``, posted there: ``managers``)."""
+        for reply in reversed(self.stub.messages(channel or f"dm:{who}")):
             for button in reply.buttons:
                 if button.value == ref and button.label == label:
                     return self._answer(who, self.runtime.bot.action(

@@ -78,8 +78,8 @@ def set_ae(runtime: Runtime, cents: int) -> None:
 
 
 def test_a_validation_costs_at_most_ten_statements_and_a_second_click_only_reads(runtime: Runtime) -> None:
-    """Julien validates Léa's quote in ≤ 10 statements (AE moved, audited, card and DM queued); his second
-    click reads and writes nothing more."""
+    """Julien validates Léa's quote in ≤ 10 statements (AE moved, audited, card, DM and the managers' order to
+    place queued); his second click reads and writes nothing more."""
     ref = submit(runtime, "devis dedale; 1 000; Arawa; Sprint")
 
     with statements(runtime.engine) as sent:
@@ -92,7 +92,8 @@ def test_a_validation_costs_at_most_ten_statements_and_a_second_click_only_reads
         assert ledger.year_balance(session=session, year=YEAR).ae_committed_cents == 1_000_00
         assert [e.action for e in ledger.audit_trail(session=session, subject=ref)] == ["quote.submitted",
                                                                                           "quote.validated"]
-    assert messages_about(runtime, ref) == [("quote.decided", "person:lea.dupont"), ("update", f"subject:{ref}")]
+    assert messages_about(runtime, ref) == [("order.to_place", "managers"), ("quote.decided", "person:lea.dupont"),
+                                            ("update", f"subject:{ref}")]
 
     with statements(runtime.engine) as again:
         said = click(runtime, "quote.validate", ref)

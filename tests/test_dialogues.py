@@ -148,7 +148,8 @@ def test_history_shows_the_whole_trail_of_a_quote(chat: ChatDriver) -> None:
     for line in ("devis soumis par Léa Dupont", "devis validé par Julien Moreau",
                  "service fait demandé par Léa Dupont", "service fait certifié par Julien Moreau",
                  "service fait refusé par Julien Moreau", "motif : pas encore livré",
-                 "Certifié à ce jour : 2 500,00 € sur 10 000,00 € (25 %) ; reste à payer 7 500,00 €."):
+                 "Certifié à ce jour : 2 500,00 € sur 10 000,00 € (25 %) ; reste à certifier 7 500,00 € ; "
+                 "payé 0,00 €."):
         assert line in trail, line
     assert trail.index("devis soumis") < trail.index("devis validé") < trail.index("service fait certifié")
     assert "service fait demandé" in chat.say("lea.dupont", "history SF-2026-0001").text

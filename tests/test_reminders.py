@@ -585,7 +585,9 @@ def test_a_whole_year_of_the_seed_convention_day_by_day_each_reminder_lands_once
     assert on(reminders.FIN_DE_GESTION) == {f"{target}|{occurrence}": day for occurrence, day in fin_de_gestion.items()
                                             for target in ("managers", "person:lea.dupont")}
     # In the right place, once: the managers' channel and each person's direct messages.
-    assert len(inc.sender.messages("managers")) == 12 + 2 + 3 + 1 + 2 + 4
+    # The reminders above, and the order to place of the one quote validated that year (D-2022-0002).
+    assert len(inc.sender.messages("managers")) == 12 + 2 + 3 + 1 + 2 + 4 + 1
+    assert len([r for r in inc.sender.messages("managers") if "bon de commande à passer" in r.text]) == 1
     assert len([r for r in inc.sender.messages("dm:lea.dupont") if "Fin de gestion" in r.text]) == 4
     assert len([r for r in inc.sender.messages("dm:lea.dupont") if "Comité" in r.text]) == 6
     assert len([r for r in inc.sender.messages("dm:claire.petit") if "votre décision" in r.text]) == 2

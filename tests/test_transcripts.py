@@ -11,7 +11,7 @@ from tests.stub import StubChat
 
 def test_a_validation_tells_each_person_once_and_updates_the_request_once(stub: StubChat) -> None:
     """Léa's quote: she is answered, Julien gets the request; his Valider: he is answered, his request is
-    updated once, Léa is told once — and no one else hears anything."""
+    updated once, Léa is told once, the managers get the order to place — and no one else hears anything."""
     stub.say("lea.dupont", "devis dedale; 12 500 HT; Scopyleft; Sprint 7")
     stub.expect("lea.dupont", "D-2026-0001", "Julien Moreau", kind="reply")
     request = stub.expect("julien.moreau", "D-2026-0001", "Scopyleft", kind="dm")
@@ -23,6 +23,8 @@ def test_a_validation_tells_each_person_once_and_updates_the_request_once(stub: 
     updated = stub.expect("julien.moreau", "Validé", "Julien Moreau", kind="update")
     assert updated.buttons == []
     stub.expect("lea.dupont", "D-2026-0001", "validé par Julien Moreau", kind="dm")
+    assert stub.expect("managers", "D-2026-0001", "bon de commande à passer", kind="channel").buttons == \
+        ["Passer commande"]
 
 
 def test_a_second_decision_is_only_answered(stub: StubChat) -> None:

@@ -37,6 +37,7 @@ from __future__ import annotations
 from storage.ledger.numbering import QUOTE_PREFIX, SERVICE_DONE_PREFIX, insert_numbered, reserve_numbers
 from storage.ledger.orders import (
     EJ_DIGITS,
+    MAX_BC,
     close_order,
     normalize_ej,
     order_with_ej,
@@ -71,7 +72,8 @@ from storage.ledger.subjects import Subject, get_quote, get_service_done, load_q
 from storage.ledger.writes import Then, audit_trail, record_audit
 
 __all__ = [
-    "EJ_DIGITS", "PAYABLE_ORDER_STATUSES", "QUOTE_PREFIX", "SERVICE_DONE_PREFIX", "StartupUsage", "Subject", "Then",
+    "EJ_DIGITS", "MAX_BC", "PAYABLE_ORDER_STATUSES", "QUOTE_PREFIX", "SERVICE_DONE_PREFIX", "StartupUsage", "Subject",
+    "Then",
     "YearBalance", "all_quotes", "allocation_years", "audit_trail", "certify_service_done", "close_order",
     "create_quote", "create_service_done", "get_quote", "get_service_done", "insert_numbered", "load_quote",
     "load_service_done", "normalize_ej", "open_orders", "order_with_ej", "orders_to_place", "payments_due",
