@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from handlers.core import Bot
+from handlers.markup import plain
+from handlers.types import Request
 from storage import ledger
 from storage.db import session_factory, unit_of_work
 from tests.chat import say
@@ -102,24 +104,21 @@ def test_the_whole_chain_moves_the_years_counters_as_chorus_does(bot: Bot, engin
     assert end.cp_consumed_cents - before.cp_consumed_cents == 500_000
     assert end.restes_all_years_cents - before.restes_all_years_cents == 700_000
     assert status(engine, "SF-2026-0001") == "paid" and status(engine, reference) == "ordered"
-    shown = say(bot, "camille.martin", "budget")
-    assert "Restes à payer" in shown or "restes à payer" in shown
+    assert "Restes à payer : 7 000,00 €" in say(bot, "camille.martin", "budget")
 
 
-def test_a_payment_on_a_past_day_is_recorded_on_that_day(bot: Bot, engine: Engine) -> None:
-    """``paiement SF-REF; 2026-11-04`` records the day given (and the card says it)."""
+def test_a_payment_on_a_past_day_is_recorded_on_that_day(bot: Bot, engine: Engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """Certified on 2 November, ``paiement SF-REF; 04/11/2026`` on the 5th records the 4th (French or ISO date)."""
     reference = validated(bot)
     say(bot, "camille.martin", f"commande {reference}; EJ 2100123456")
     say(bot, "lea.dupont", f"service-fait {reference}; 2 000")
-    from datetime import timedelta
-
-    with engine.begin() as conn:  # certified the day before
-        conn.execute(sa.text("UPDATE service_done SET created_at = :at"), {"at": datetime(2026, 11, 3, 9, tzinfo=UTC)})
+    clock.now = datetime(2026, 11, 2, 10, tzinfo=UTC)
     say(bot, "julien.moreau", "certifier SF-2026-0001")
-    assert "enregistré le 5 novembre 2026" in say(bot, "camille.martin", "paiement SF-2026-0001; 05/11/2026")
+    clock.now = datetime(2026, 11, 5, 10, tzinfo=UTC)
+    assert "enregistré le 4 novembre 2026" in say(bot, "camille.martin", "paiement SF-2026-0001; 04/11/2026")
     with engine.connect() as conn:
-        assert str(conn.execute(sa.text("SELECT paid_on FROM service_done")).scalar())[:10] == "2026-11-05"
-    assert timedelta(0) == timedelta(0)
+        assert str(conn.execute(sa.text("SELECT paid_on FROM service_done")).scalar())[:10] == "2026-11-04"
+    assert "payé le 4 novembre 2026" in say(bot, "camille.martin", "historique SF-2026-0001")
 
 
 def test_a_quote_validated_in_december_and_ordered_in_january_moves_its_reservation(bot: Bot, engine: Engine,
@@ -151,7 +150,27 @@ def test_closing_an_order_releases_what_was_never_certified(bot: Bot, engine: En
     assert before.ae_committed_cents - after.ae_committed_cents == 800_000
     assert before.restes_all_years_cents - after.restes_all_years_cents == 800_000
     assert status(engine, reference) == "closed"
-    assert "Soldé" in say(bot, "camille.martin", f"historique {reference}") or status(engine, reference) == "closed"
+    trail = say(bot, "camille.martin", f"historique {reference}")
+    assert "bon de commande enregistré par Camille Martin (terminal) — EJ 2100123456" in trail
+    assert "commande soldée par Camille Martin (terminal) — 8 000,00 € non certifiés libérés — motif : fin de la " \
+        "mission" in trail
+
+
+def test_the_managers_pending_list_has_the_orders_to_place_and_the_payments_to_record(bot: Bot) -> None:
+    """Camille's en-attente lists the validated quote with Passer commande, and the certified service done
+    to pay, saying its order is not recorded yet; Julien's does not."""
+    reference = validated(bot)
+    say(bot, "lea.dupont", f"service-fait {reference}; 2 000")
+    say(bot, "julien.moreau", "certifier SF-2026-0001")
+    reply = bot.message(Request("console", "camille.martin", "en-attente"))
+    text = plain(reply.text)
+    assert "1 bon de commande à enregistrer (devis validés)" in text
+    assert f"• {reference} · Dédale · 12 000,00 € · Scopyleft — validé depuis 0 j" in text
+    assert "1 paiement à enregistrer" in text
+    assert f"• SF-2026-0001 sur {reference} · Dédale · 2 000,00 € — certifié depuis 0 j · bon de commande pas " \
+        "encore enregistré" in text
+    assert [b.label for b in reply.buttons] == [f"Passer commande {reference}"]
+    assert "bon de commande à enregistrer" not in say(bot, "julien.moreau", "en-attente")
 
 
 def test_an_order_with_a_service_done_waiting_cannot_be_closed(bot: Bot, engine: Engine) -> None:
