@@ -1,5 +1,5 @@
 """Demo data: the seed convention mapped onto this year and the two before, four
-startups of the Atelier numérique, fictional people and quotes in every state."""
+startups of the Atelier numérique, fictional people, and quotes at every step of the order chain."""
 
 from __future__ import annotations
 
@@ -13,21 +13,36 @@ from storage.models import QuoteStatus
 from storage.platforms import PlatformName
 from storage.reference import import_reference
 
-# (startup, submitter, amount in cents, HT cents or None, supplier, object, days ago, fate, certified parts)
-SAMPLE_QUOTES = [
+# (startup, submitter, amount in cents, HT cents or None, supplier, object, days ago, fate, service done parts)
+# Fates walk the order chain: validated (AE réservées, order not placed yet), ordered (an EJ: AE
+# engagées), closed (ordered, then solded), refused, withdrawn, pending. Each part is certified
+# (CP à payer) and, when ``paid``, paid two weeks later (CP consommés).
+ORDERED, CLOSED, WITHDRAWN = QuoteStatus.ORDERED, QuoteStatus.CLOSED, QuoteStatus.WITHDRAWN
+SAMPLE_QUOTES: list[tuple[str, str, int, int | None, str, str, int, QuoteStatus, list[tuple[int, str, bool]]]] = [
     ("collectif-objets", "lea.dupont", 9_600_000, 8_000_000, "Scopyleft", "Développement — sprints 1 à 6",
-     120, QuoteStatus.VALIDATED, [(2_400_000, "juillet"), (2_400_000, "août")]),
+     120, ORDERED, [(2_400_000, "juillet", True), (2_400_000, "août", False)]),
     ("dedale", "lea.dupont", 4_500_000, None, "Octo Technology", "Design de service — recherche utilisateurs",
-     60, QuoteStatus.VALIDATED, [(1_500_000, "septembre")]),
+     60, ORDERED, [(1_500_000, "septembre", False)]),
     ("euphrosyne", "thomas.roux", 12_000_000, None, "Fabernovel", "Développement de la plateforme d'analyse",
      90, QuoteStatus.VALIDATED, []),
     ("locadocs", "thomas.roux", 1_800_000, 1_500_000, "Atelier Pixel", "Investigation — entretiens usagers",
      20, QuoteStatus.REFUSED, []),
+    ("euphrosyne", "thomas.roux", 3_600_000, 3_000_000, "Atelier Pixel", "Tests utilisateurs — vague 1",
+     110, CLOSED, [(2_400_000, "juin-juillet", True)]),
+    ("locadocs", "thomas.roux", 900_000, None, "Arawa", "Atelier de cadrage", 10, WITHDRAWN, []),
     ("dedale", "lea.dupont", 3_000_000, None, "Scopyleft", "Accompagnement au déploiement",
      5, QuoteStatus.PENDING, []),
     ("collectif-objets", "lea.dupont", 2_250_000, None, "Arawa", "Audit d'accessibilité RGAA",
      3, QuoteStatus.PENDING, []),
 ]
+INTRAPRENEUR = {"collectif-objets": "claire.petit", "dedale": "julien.moreau", "euphrosyne": "sophie.laurent",
+                "locadocs": "nadia.benali"}
+MANAGER = "hugo.bernard"
+
+
+def _orders_open(at: datetime) -> datetime:
+    """A day orders could be placed on: after the fin de gestion (12 December), the 12th."""
+    return at.replace(day=12) if at.month == 12 and at.day > 12 else at
 
 
 def demo_reference_text(year: int) -> str:
@@ -36,37 +51,57 @@ def demo_reference_text(year: int) -> str:
 
 
 def load_demo(sessions: SessionFactory, now: datetime) -> None:
-    """Fill an empty database with the demo reference data and sample quotes."""
+    """Fill an empty database with the demo reference data and sample quotes, walking the order chain
+    as people would have: validated, ordered with its EJ, certified, paid, closed — each step dated."""
     data = parse_reference(demo_reference_text(now.year))
+    ej = iter(f"21000{n:05d}" for n in range(4512, 4600))  # the EJ numbers CHORUS would have given (ten digits)
     with unit_of_work(sessions) as session:
         import_reference(session=session, data=data, now=now)
-        intrapreneur = {"collectif-objets": "claire.petit", "dedale": "julien.moreau",
-                        "euphrosyne": "sophie.laurent", "locadocs": "nadia.benali"}
         console = PlatformName.CONSOLE
         for startup, who, ttc, ht, supplier, obj, days, fate, parts in SAMPLE_QUOTES:
-            at = now - timedelta(days=days)
+            at = _orders_open(now - timedelta(days=days))
             quote = ledger.create_quote(session=session, startup_id=startup, submitted_by=who, amount_cents=ttc,
                                         amount_ht_cents=ht, supplier=supplier, object=obj, platform=console,
                                         now=at, year=at.year)
-            decided = at + timedelta(days=1)
-            decider = intrapreneur[startup]
-            if fate == QuoteStatus.VALIDATED:
-                ledger.validate_quote(session=session, reference=quote.reference, actor_id=decider,
-                                      platform=console, now=decided, year=decided.year)
+            decided = _orders_open(at + timedelta(days=1))
+            decider = INTRAPRENEUR[startup]
+            if fate == WITHDRAWN:
+                ledger.withdraw_quote(session=session, reference=quote.reference, actor_id=who, platform=console,
+                                      now=decided, reason="Remplacé par un devis plus complet.")
             elif fate == QuoteStatus.REFUSED:
                 ledger.refuse_quote(session=session, reference=quote.reference, actor_id=decider,
                                     platform=console, reason="Le périmètre doit d'abord être validé en comité.",
                                     now=decided)
-            for i, (amount, period) in enumerate(parts):
+            elif fate != QuoteStatus.PENDING:
+                ledger.validate_quote(session=session, reference=quote.reference, actor_id=decider,
+                                      platform=console, now=decided, year=decided.year)
+            if fate in (ORDERED, CLOSED):
+                ordered = max(decided, _orders_open(decided + timedelta(days=4)))
+                ledger.place_order(session=session, reference=quote.reference, ej=next(ej),
+                                   bc=f"BC-{ordered.year}-{quote.seq:03d}", actor_id=MANAGER, platform=console,
+                                   now=ordered, year=ordered.year)
+            last = decided
+            for i, (amount, period, paid) in enumerate(parts):
                 sd_at = decided + timedelta(days=30 * (i + 1))
                 row, _ = ledger.create_service_done(session=session, quote_reference=quote.reference,
                                                     submitted_by=who, amount_cents=amount, period=period,
                                                     platform=console, now=sd_at, year=sd_at.year)
+                certified = sd_at + timedelta(days=1)
                 ledger.certify_service_done(session=session, reference=row.reference, actor_id=decider,
-                                            platform=console, now=sd_at + timedelta(days=1),
-                                            year=(sd_at + timedelta(days=1)).year)
-        # One service done waiting for certification.
-        euphrosyne = [q for q in ledger.open_orders(session=session) if q.startup_id == "euphrosyne"][0]
+                                            platform=console, now=certified, year=certified.year)
+                last = certified
+                if paid:
+                    paid_at = min(certified + timedelta(days=14), now)
+                    ledger.record_payment(session=session, reference=row.reference, paid_on=paid_at.date(),
+                                          actor_id=MANAGER, platform=console, now=paid_at)
+                    last = paid_at
+            if fate == CLOSED:
+                closed = min(last + timedelta(days=7), now)
+                ledger.close_order(session=session, reference=quote.reference, actor_id=MANAGER, platform=console,
+                                   now=closed, year=closed.year, reason="Prestation terminée, reliquat non utilisé.")
+        # One service done waiting for certification, on an order whose bon de commande is not recorded yet.
+        euphrosyne = [q for q in ledger.open_orders(session=session)
+                      if q.startup_id == "euphrosyne" and q.status == QuoteStatus.VALIDATED][0]
         ledger.create_service_done(session=session, quote_reference=euphrosyne.reference,
                                    submitted_by="thomas.roux", amount_cents=4_000_000, period="octobre",
                                    platform=console, now=now - timedelta(days=4), year=now.year)

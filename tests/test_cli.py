@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.cli import main
+from bot.demo import SAMPLE_QUOTES
 from handlers.i18n import Translator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,13 +140,14 @@ def exported(capsys: pytest.CaptureFixture[str], fmt: str) -> list[dict[str, Any
 
 def test_export_has_every_quote_with_state_amounts_dates_actors_and_chorus(
         database: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """`incubot export --format json|csv` lists every quote with its state, amounts, dates, actors, CHORUS refs."""
+    """`incubot export --format json|csv` lists every quote with its state, amounts, dates, actors, CHORUS refs,
+    and its EJ and BC once ordered."""
     incubot(capsys, "demo")
     rows = exported(capsys, "json")
     with sa.create_engine(database).connect() as conn:
         quotes = {r.reference: r for r in conn.execute(sa.text("SELECT * FROM quote")).all()}
-    assert {r["reference"] for r in rows} == set(quotes) and len(rows) == 6
-    assert {r["status"] for r in rows} == {"pending", "validated", "refused"}
+    assert {r["reference"] for r in rows} == set(quotes) and len(rows) == len(SAMPLE_QUOTES)
+    assert {r["status"] for r in rows} == {"pending", "validated", "ordered", "closed", "refused", "withdrawn"}
     for row in rows:
         quote = quotes[row["reference"]]
         assert row["status"] == quote.status
@@ -156,8 +158,13 @@ def test_export_has_every_quote_with_state_amounts_dates_actors_and_chorus(
         if quote.status == "pending":
             assert row["decided_by"] == "" and row["decided_at"] == ""
         else:
-            assert row["decided_by"] in ("Claire Petit", "Julien Moreau", "Sophie Laurent", "Nadia Benali")
+            assert row["decided_by"] in ("Claire Petit", "Julien Moreau", "Sophie Laurent", "Nadia Benali") \
+                or (quote.status == "withdrawn" and row["decided_by"] == "Thomas Roux")
             assert row["decided_at"]
+        if quote.status in ("ordered", "closed"):
+            assert re.fullmatch(r"\d{10}", row["ej"]) and row["ej"] == quote.ej and row["bc"] == quote.bc
+        else:
+            assert row["ej"] == "" and row["bc"] == ""
         assert row["chorus_axe_ministeriel"] == "02 – FONCTIONNEMENT"
         assert row["chorus_domaine_fonctionnel"] == "0224-07-13"
         assert row["chorus_centre_financier"] == "0224-CSGC-ANUM"
@@ -336,7 +343,7 @@ def test_ctrl_c_in_a_form_abandons_it_and_the_shell_goes_on(database: str, capsy
     assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err
     with sa.create_engine(f"sqlite:///{Path('incubot-demo.db').resolve()}").connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM quote WHERE supplier = ''")).scalar_one() == 0
-        assert conn.execute(sa.text("SELECT count(*) FROM quote")).scalar_one() == 6  # the demo's, no new one
+        assert conn.execute(sa.text("SELECT count(*) FROM quote")).scalar_one() == len(SAMPLE_QUOTES)  # no new one
 
 
 @pytest.mark.parametrize("stop", [EOFError, KeyboardInterrupt])
