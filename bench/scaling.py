@@ -1,7 +1,11 @@
-"""``budget`` and ``rapport`` as a manager with 10², 10⁴ and 10⁵ quotes: the time must stay flat.
+"""``budget`` and ``rapport`` as a manager, and a decision (``valider``) as an intrapreneur, with 10²,
+10⁴ and 10⁵ quotes — a third of them orders (EJ, BC, paid service done, some closed): the time
+must stay flat, the order chain's counters being kept, not summed at read time.
 
 Goal: median time at 10⁵ quotes ≤ 1.2 × the median at 10². The commands go through
-:class:`handlers.core.Bot` (what every platform calls), as Camille Martin (manager),
+:class:`handlers.core.Bot` (what every platform calls), as Camille Martin (manager) and
+Julien Moreau (Dédale's intrapreneur, who validates a new quote of Léa's each round; the
+clock is held at 15 June so the fin de gestion never refuses it),
 on a database filled by ``bot.demo.load_demo`` + ``bot.demo.generate_quotes``
 (``incubot demo --quotes N`` does the same), one database per size. The sizes are
 measured in interleaved rounds (each command once on each size, then again), after a
@@ -32,12 +36,23 @@ from common import database  # noqa: E402
 from bot.compose import compose  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.demo import generate_quotes, load_demo  # noqa: E402
-from handlers.types import Request  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from handlers.types import Reply, Request  # noqa: E402
+from storage import ledger  # noqa: E402
+from storage.db import unit_of_work  # noqa: E402
 
 SIZES = (100, 10_000, 100_000)
-COMMANDS = ("budget", "rapport")
+COMMANDS = ("budget", "rapport", "valider")
 MANAGER = "camille.martin"
+INTRAPRENEUR = "julien.moreau"
 GOAL_RATIO = 1.2
+
+
+def run(runtime: Runtime, command: str, to_validate: list[str]) -> Reply:
+    """``command`` as the manager; ``valider``: the intrapreneur validates the next quote waiting."""
+    if command == "valider":
+        return runtime.bot.message(Request("console", INTRAPRENEUR, f"valider {to_validate.pop()}"))
+    return runtime.bot.message(Request("console", MANAGER, command))
 
 
 def measure(backend: str, runs: int, warmup: int = 5) -> list[dict[str, object]]:
@@ -46,25 +61,31 @@ def measure(backend: str, runs: int, warmup: int = 5) -> list[dict[str, object]]
     rows: list[dict[str, object]] = []
     with ExitStack() as stack:
         runtimes, fill = {}, {}
+        to_validate: dict[int, list[str]] = {}
+        now = datetime(datetime.now(UTC).year, 6, 15, 10, tzinfo=UTC)
         for size in SIZES:
             url = stack.enter_context(database(backend))
-            runtime = compose(Settings(database_url=url), plugs=()).runtime
+            runtime = compose(Settings(database_url=url), plugs=(), clock=lambda: now).runtime
             stack.callback(runtime.engine.dispose)
-            now = datetime.now(UTC)
             load_demo(runtime.services.sessions, now)
             start = time.perf_counter()
             generate_quotes(runtime.services.sessions, now, size)
             fill[size] = time.perf_counter() - start
             runtimes[size] = runtime
+            with unit_of_work(runtime.services.sessions) as session:
+                to_validate[size] = [ledger.create_quote(
+                    session=session, startup_id="dedale", submitted_by="lea.dupont", amount_cents=100_00,
+                    amount_ht_cents=None, supplier="Arawa", object="Mesure", platform="bench", now=now,
+                    year=now.year).reference for _ in range(warmup + runs + 1)]
             for command in COMMANDS:
-                reply = runtime.bot.message(Request("console", MANAGER, command))
-                assert "erreur" not in reply.text, reply.text
+                reply = run(runtime, command, to_validate[size])
+                assert "erreur" not in reply.text and "C'est fait" in reply.text or command != "valider", reply.text
         samples: dict[tuple[int, str], list[float]] = {(size, c): [] for size in SIZES for c in COMMANDS}
         for round_ in range(warmup + runs):
             for size in SIZES:
                 for command in COMMANDS:
                     start = time.perf_counter()
-                    runtimes[size].bot.message(Request("console", MANAGER, command))
+                    run(runtimes[size], command, to_validate[size])
                     if round_ >= warmup:
                         samples[(size, command)].append((time.perf_counter() - start) * 1000)
     for size in SIZES:

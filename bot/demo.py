@@ -3,13 +3,16 @@ startups of the Atelier numérique, fictional people, and quotes at every step o
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 from importlib import resources
+
+from sqlmodel import select
 
 from handlers.importer import parse_reference
 from storage import ledger
 from storage.db import SessionFactory, unit_of_work
-from storage.models import QuoteStatus
+from storage.models import Quote, QuoteStatus, ServiceDone, ServiceDoneStatus, Startup
 from storage.platforms import PlatformName
 from storage.reference import import_reference
 
@@ -108,18 +111,16 @@ def load_demo(sessions: SessionFactory, now: datetime) -> None:
 
 
 def generate_quotes(sessions: SessionFactory, now: datetime, count: int, *, batch: int = 2000) -> None:
-    """Add ``count`` quotes spread over the startups, in every state, for load measurements.
+    """Add ``count`` quotes spread over the startups, at every step of the order chain, for load
+    measurements: pending and refused ones, and orders (an EJ and a BC, half of them with a paid
+    service done, one in ten closed).
 
-    Written in bulk (no audit rows, no counter moves beyond what fits): this is
-    data for benchmarks, not a history anyone decided.
+    Written in bulk (no audit rows, no counter moves): this is data for benchmarks, not a history
+    anyone decided — the year's counters stay those of the demo.
     """
-    import random
-
-    from sqlmodel import select
-
-    from storage.models import Quote, Startup
-
     rng = random.Random(42)
+    fates = (QuoteStatus.PENDING, QuoteStatus.REFUSED, QuoteStatus.REFUSED, QuoteStatus.ORDERED,
+             QuoteStatus.ORDERED, QuoteStatus.CLOSED)
     with unit_of_work(sessions) as session:
         startups = [s.id for s in session.exec(select(Startup)).all()]
     done = 0
@@ -128,15 +129,41 @@ def generate_quotes(sessions: SessionFactory, now: datetime, count: int, *, batc
             size = min(batch, count - done)
             # Numbers taken from the year's counter, as every submission does (one UPDATE a batch).
             seq = ledger.reserve_numbers(session=session, prefix=ledger.QUOTE_PREFIX, year=now.year, count=size) - 1
+            quotes: list[Quote] = []
             for _ in range(size):
                 seq += 1
                 done += 1
-                status = rng.choice((QuoteStatus.PENDING, QuoteStatus.REFUSED, QuoteStatus.REFUSED)).value
+                status = rng.choice(fates)
                 at = now - timedelta(days=rng.randint(0, 300))
-                session.add(Quote(reference=f"D-{now.year}-{seq:04d}", year=now.year, seq=seq,
-                                  startup_id=rng.choice(startups), submitted_by="lea.dupont", platform="bench",
-                                  amount_cents=rng.randint(1_000_00, 50_000_00), supplier="Fournisseur généré",
-                                  object="Devis généré pour les mesures", status=status, created_at=at,
-                                  decided_at=at if status != QuoteStatus.PENDING else None,
-                                  decided_by="claire.petit" if status != QuoteStatus.PENDING else None,
-                                  refusal_reason="généré" if status == QuoteStatus.REFUSED else None))
+                decided = status != QuoteStatus.PENDING
+                ordered = status in (QuoteStatus.ORDERED, QuoteStatus.CLOSED)
+                amount = rng.randint(1_000_00, 50_000_00)
+                quote = Quote(reference=f"D-{now.year}-{seq:04d}", year=now.year, seq=seq,
+                              startup_id=rng.choice(startups), submitted_by="lea.dupont", platform="bench",
+                              amount_cents=amount, supplier="Fournisseur généré",
+                              object="Devis généré pour les mesures", status=status.value, created_at=at,
+                              decided_at=at if decided else None, decided_by="claire.petit" if decided else None,
+                              refusal_reason="généré" if status == QuoteStatus.REFUSED else None)
+                if ordered:
+                    quote.commitment_year, quote.ordered_at, quote.ordered_by = now.year, at, "hugo.bernard"
+                    quote.ej, quote.bc = f"{3_000_000_000 + now.year % 100 * 10_000_000 + seq:010d}", f"BC-{seq}"
+                if status == QuoteStatus.CLOSED:
+                    quote.closed_at, quote.closed_by, quote.released_cents = at, "hugo.bernard", amount
+                quotes.append(quote)
+            session.add_all(quotes)
+            session.flush()
+            paid = [q for q in quotes if q.status == QuoteStatus.ORDERED and rng.random() < 0.5]
+            if paid:
+                sd_seq = ledger.reserve_numbers(session=session, prefix=ledger.SERVICE_DONE_PREFIX, year=now.year,
+                                                count=len(paid)) - 1
+                for quote in paid:
+                    sd_seq += 1
+                    half = quote.amount_cents // 2
+                    quote.certified_cents = quote.paid_cents = half
+                    session.add(ServiceDone(
+                        reference=f"SF-{now.year}-{sd_seq:04d}", year=now.year, seq=sd_seq, quote_id=quote.id or 0,
+                        submitted_by="lea.dupont", platform="bench", amount_cents=half,
+                        status=ServiceDoneStatus.PAID.value, created_at=quote.created_at,
+                        decided_at=quote.created_at, decided_by="claire.petit", consumption_year=now.year,
+                        paid_on=quote.created_at.date(), payment_year=now.year, paid_at=quote.created_at,
+                        paid_by="hugo.bernard"))
