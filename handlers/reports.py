@@ -77,7 +77,7 @@ def report_reply(report: MonthlyReport, t: Translator) -> Reply:
     lines.append(t("**Par startup** (mois / année) :"))
     for r in report.rows:
         lines.append(t("• {name} — AE {aem} / {aey} ({aer}) · CP {cpm} / {cpy} ({cpr}) · en attente {p} · "
-                       "reste à payer {rap}",
+                       "restes à payer {rap}",
                        name=user(r.name), aem=t.money(r.ae_month_cents), aey=t.money(r.ae_year_cents),
                        aer=t.percent(r.ae_year_cents, b.ae_cents),
                        cpm=t.money(r.cp_month_cents), cpy=t.money(r.cp_year_cents),
@@ -93,30 +93,44 @@ def _totals(report: MonthlyReport, t: Translator) -> list[str]:
     """The report's totals, one line each: the chat message's first paragraph and the document's list."""
     b = report.balance
     lines = []
-    lines.append(t("AE engagées dans le mois : {m} · depuis le 1er janvier : {y} ({pct} des {alloc})",
+    lines.append(t("AE engagées dans le mois : {m} · depuis le 1er janvier : {y} ({pct} des {alloc}) · réservées, "
+                   "commande à passer : {r}",
                    m=t.money(report.total("ae_month_cents")), y=t.money(report.total("ae_year_cents")),
-                   pct=t.percent(report.total("ae_year_cents"), b.ae_cents), alloc=t.money(b.ae_cents)))
-    lines.append(t("CP consommés dans le mois : {m} · depuis le 1er janvier : {y} ({pct} des {alloc})",
+                   pct=t.percent(report.total("ae_year_cents"), b.ae_cents), alloc=t.money(b.ae_cents),
+                   r=t.money(report.total("ae_reserved_cents"))))
+    lines.append(t("CP consommés dans le mois : {m} · depuis le 1er janvier : {y} ({pct} des {alloc}) · à payer, "
+                   "services faits certifiés : {p}",
                    m=t.money(report.total("cp_month_cents")), y=t.money(report.total("cp_year_cents")),
-                   pct=t.percent(report.total("cp_year_cents"), b.cp_cents), alloc=t.money(b.cp_cents)))
+                   pct=t.percent(report.total("cp_year_cents"), b.cp_cents), alloc=t.money(b.cp_cents),
+                   p=t.money(report.total("cp_to_pay_cents"))))
     lines.append(t("Devis en attente : {n} ({amount}) · restes à payer : {rap}",
                    n=report.total("pending_count"), amount=t.money(report.total("pending_cents")),
                    rap=t.money(report.total("outstanding_cents"))))
-    unspent = b.cp_cents - report.projected_cp_cents
-    lines.append(t("Projection au 31 décembre au rythme actuel : {proj} de CP consommés ; {left}.",
-                   proj=t.money(report.projected_cp_cents),
-                   left=t("reliquat prévisible {x}", x=t.money(unspent)) if unspent > 0
-                   else t("dépassement prévisible {x}", x=t.money(-unspent))))
+    lines.append(_cp_projection(report, t))
     return lines
+
+
+def _cp_projection(report: MonthlyReport, t: Translator) -> str:
+    """CP cannot be exceeded (a payment beyond them is refused): past the allocation, the projection says
+    what would be missing and that the allocation must be adjusted (art. 5)."""
+    unspent = report.balance.cp_cents - report.projected_cp_cents
+    if unspent >= 0:
+        return t("Projection au 31 décembre au rythme actuel : {proj} de CP consommés ; reliquat prévisible {x}.",
+                 proj=t.money(report.projected_cp_cents), x=t.money(unspent))
+    return t("Projection au 31 décembre au rythme actuel : {proj} de CP nécessaires ; il manquerait {x} de CP "
+             "pour les payer : un ajustement de la dotation est à demander (art. 5).",
+             proj=t.money(report.projected_cp_cents), x=t.money(-unspent))
 
 
 # --------------------------------------------------------------------------- the document for the ministry
 
 REPORT_COLUMNS_FR = {
     "startup": N_("Startup"),
+    "ae_reserved": N_("AE réservées"),
     "ae_month": N_("AE engagées (mois)"),
     "ae_year": N_("AE engagées (année)"),
     "ae_rate": N_("Taux AE (année)"),
+    "cp_to_pay": N_("CP à payer"),
     "cp_month": N_("CP consommés (mois)"),
     "cp_year": N_("CP consommés (année)"),
     "cp_rate": N_("Taux CP (année)"),
@@ -132,31 +146,35 @@ CP_COLOR = "#E1000F"  # rouge Marianne
 def _startup_table(report: MonthlyReport, t: Translator) -> Table:
     """Per startup then the total: every figure of the month, typed (amounts, rates, counts)."""
     b = report.balance
+    names = ("ae_reserved_cents", "ae_month_cents", "ae_year_cents", "cp_to_pay_cents", "cp_month_cents",
+             "cp_year_cents", "pending_count", "pending_cents", "outstanding_cents")
 
-    def row(name: str, aem: int, aey: int, cpm: int, cpy: int, pc: int, pend: int, out: int) -> tuple[Value, ...]:
-        return (name, Money(aem), Money(aey), Rate(aey, b.ae_cents), Money(cpm), Money(cpy), Rate(cpy, b.cp_cents),
-                pc, Money(pend), Money(out), Money(report.projected(cpy)))
+    def row(name: str, aer: int, aem: int, aey: int, cpp: int, cpm: int, cpy: int, pc: int, pend: int,
+            out: int) -> tuple[Value, ...]:
+        return (name, Money(aer), Money(aem), Money(aey), Rate(aey, b.ae_cents), Money(cpp), Money(cpm), Money(cpy),
+                Rate(cpy, b.cp_cents), pc, Money(pend), Money(out), Money(report.projected(cpy)))
 
-    rows = [row(r.name, r.ae_month_cents, r.ae_year_cents, r.cp_month_cents, r.cp_year_cents, r.pending_count,
-                r.pending_cents, r.outstanding_cents) for r in report.rows]
-    rows.append(row(t("Total"), *(report.total(name) for name in (
-        "ae_month_cents", "ae_year_cents", "cp_month_cents", "cp_year_cents", "pending_count", "pending_cents",
-        "outstanding_cents"))))
+    rows = [row(r.name, *(getattr(r, name) for name in names)) for r in report.rows]
+    rows.append(row(t("Total"), *(report.total(name) for name in names)))
     return Table(tuple(t(label) for label in REPORT_COLUMNS_FR.values()), tuple(rows), title=t("Par startup"),
                  total=True, name=t("Par startup"), primary=True)
 
 
 def _expenses_table(report: MonthlyReport, t: Translator) -> Table:
-    """The month and the year so far, against the year's allocation: one line for AE, one for CP."""
+    """The month and the year so far, against the year's allocation, at each step of the order chain:
+    AE réservées then engagées, CP à payer then consommés; what is left of each allocation."""
     b = report.balance
-    ae_year, cp_year = report.total("ae_year_cents"), report.total("cp_year_cents")
+    reserved, ae_year = report.total("ae_reserved_cents"), report.total("ae_year_cents")
+    to_pay, cp_year = report.total("cp_to_pay_cents"), report.total("cp_year_cents")
     return Table(
         ("", t("Dans le mois"), t("Depuis le 1er janvier"), t("Dotation {year}", year=report.year),
          t("Taux"), t("Disponible")),
-        ((t("AE engagées"), Money(report.total("ae_month_cents")), Money(ae_year), Money(b.ae_cents),
-          Rate(ae_year, b.ae_cents), Money(b.ae_cents - ae_year)),
-         (t("CP consommés"), Money(report.total("cp_month_cents")), Money(cp_year), Money(b.cp_cents),
-          Rate(cp_year, b.cp_cents), Money(b.cp_cents - cp_year))),
+        ((t("AE réservées (commande à passer)"), None, Money(reserved), None, Rate(reserved, b.ae_cents), None),
+         (t("AE engagées"), Money(report.total("ae_month_cents")), Money(ae_year), Money(b.ae_cents),
+          Rate(ae_year, b.ae_cents), Money(b.ae_cents - ae_year - reserved)),
+         (t("CP à payer (services faits certifiés)"), None, Money(to_pay), None, Rate(to_pay, b.cp_cents), None),
+         (t("CP consommés (payés)"), Money(report.total("cp_month_cents")), Money(cp_year), Money(b.cp_cents),
+          Rate(cp_year, b.cp_cents), Money(b.cp_cents - cp_year - to_pay))),
         name=t("Dépenses"))
 
 
@@ -212,15 +230,11 @@ def report_document(report: MonthlyReport, t: Translator, *, session: Session | 
                                         ae_ceiling=b.ae_cents or None, cp_ceiling=b.cp_cents or None, t=t))
     blocks += [Heading(t("Par startup")), replace(_startup_table(report, t), title="")]
     blocks.append(Heading(t("Prévisions")))
-    unspent = b.cp_cents - report.projected_cp_cents
     blocks.append(Bullets((
         plain(_totals(report, t)[2]),
         t("Projection au 31 décembre au rythme actuel : {proj} d'AE engagées.",
           proj=t.money(report.projected_ae_cents)),
-        t("Projection au 31 décembre au rythme actuel : {proj} de CP consommés ; {left}.",
-          proj=t.money(report.projected_cp_cents),
-          left=t("reliquat prévisible {x}", x=t.money(unspent)) if unspent > 0
-          else t("dépassement prévisible {x}", x=t.money(-unspent))),
+        _cp_projection(report, t),
     )))
     if session is not None:
         pending = reports.pending_quotes_at(session=session, end=end)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,22 +24,26 @@ from storage.reference import current_convention
 
 @dataclass(frozen=True)
 class StartupFigures:
+    """A startup's money in a month's report, as it stood at the end of the month, step by step of the
+    order chain (SPEC "The order chain"): AE réservées then engagées, CP à payer then consommés."""
+
     startup_id: str
     name: str
-    ae_month_cents: int
-    ae_year_cents: int
-    cp_month_cents: int
-    cp_year_cents: int
+    ae_month_cents: int  # AE engagées in the month (orders placed, less what a closing of the year released)
+    ae_year_cents: int  # AE engagées of the year at the end of the month
+    cp_month_cents: int  # CP consommés in the month (payments)
+    cp_year_cents: int  # CP consommés of the year at the end of the month
     pending_count: int
     pending_cents: int
-    outstanding_cents: int  # restes à payer: validated but not yet certified, all years
+    outstanding_cents: int  # restes à payer at the end of the month: engaged − paid, every year's orders
     phase: str = ""
+    ae_reserved_cents: int = 0  # AE réservées of the year at the end of the month: validated, order not placed
+    cp_to_pay_cents: int = 0  # CP à payer of the year at the end of the month: certified, not paid
 
 
-# A quote holds AE from its validation on, whatever comes after (the later steps of the chain keep them);
-# pending, refused and withdrawn quotes hold none.
-_HOLDS_NO_AE = (QuoteStatus.PENDING.value, QuoteStatus.REFUSED.value, "withdrawn")
-# A service done consumes CP from its certification on (paid later, it still has).
+# A quote holds AE from its validation on; pending, refused and withdrawn quotes hold none.
+_HOLDS_NO_AE = (QuoteStatus.PENDING.value, QuoteStatus.REFUSED.value, QuoteStatus.WITHDRAWN.value)
+# A service done is owed (CP à payer) from its certification on, until its payment.
 _CONSUMES_NO_CP = (ServiceDoneStatus.PENDING.value, ServiceDoneStatus.REFUSED.value)
 
 
@@ -52,46 +56,91 @@ def _validated_before(end: datetime) -> Any:
                    col(Quote.decided_at) < end)
 
 
+def _ordered_before(end: datetime) -> Any:
+    return sa.and_(col(Quote.ordered_at).is_not(None), col(Quote.ordered_at) < end)
+
+
+def _not_ordered_at(end: datetime) -> Any:
+    return sa.or_(col(Quote.ordered_at).is_(None), col(Quote.ordered_at) >= end)
+
+
+def _closed_between(start: datetime, end: datetime) -> Any:
+    return sa.and_(col(Quote.closed_at).is_not(None), col(Quote.closed_at) >= start, col(Quote.closed_at) < end)
+
+
 def _certified_before(end: datetime) -> Any:
     return sa.and_(col(ServiceDone.status).not_in(_CONSUMES_NO_CP), col(ServiceDone.decided_at).is_not(None),
                    col(ServiceDone.decided_at) < end)
+
+
+def _paid_before(end: datetime) -> Any:
+    """Paid, and recorded before ``end``: a payment recorded later does not change a past month."""
+    return sa.and_(col(ServiceDone.paid_at).is_not(None), col(ServiceDone.paid_at) < end)
+
+
+def _not_paid_at(end: datetime) -> Any:
+    return sa.or_(col(ServiceDone.paid_at).is_(None), col(ServiceDone.paid_at) >= end)
 
 
 def _pending_at(end: datetime) -> Any:
     """Submitted before ``end`` and not decided before it (decided later, or not yet)."""
     return sa.and_(col(Quote.created_at) < end,
                    sa.or_(col(Quote.decided_at).is_(None), col(Quote.decided_at) >= end),
-                   col(Quote.status) != "withdrawn")
+                   col(Quote.status) != QuoteStatus.WITHDRAWN.value)
+
+
+def _year_bounds(start: datetime, year: int) -> tuple[datetime, datetime]:
+    """1 January of ``year`` and of the next one, at midnight in ``start``'s time zone."""
+    first = start.replace(year=year, month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    return first, first.replace(year=year + 1)
 
 
 def month_figures(*, session: Session, year: int, start: datetime, end: datetime) -> list[StartupFigures]:
-    """Per startup, **as they stood at** ``end``: AE committed and CP consumed in [start, end) and in ``year``
-    up to ``end``, quotes pending at ``end``, restes à payer at ``end``. Every figure is read from the dated
-    events (validation, certification), so the same month gives the same figures whatever day it is asked."""
-    onclause = col(Quote.id) == col(ServiceDone.quote_id)
-    ae_month = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(Quote.amount_cents)).where(
-        _validated_before(end), col(Quote.decided_at) >= start).group_by(Quote.startup_id))
-    ae_year = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(Quote.amount_cents)).where(
-        _validated_before(end), Quote.commitment_year == year).group_by(Quote.startup_id))
-    cp_month = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(ServiceDone.amount_cents)).join(
-        Quote, onclause).where(_certified_before(end), col(ServiceDone.decided_at) >= start)
-        .group_by(Quote.startup_id))
-    cp_year = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(ServiceDone.amount_cents)).join(
-        Quote, onclause).where(_certified_before(end), ServiceDone.consumption_year == year)
-        .group_by(Quote.startup_id))
-    held = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(Quote.amount_cents)).where(
-        _validated_before(end)).group_by(Quote.startup_id))
-    certified = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(ServiceDone.amount_cents)).join(
-        Quote, onclause).where(_certified_before(end), _validated_before(end)).group_by(Quote.startup_id))
+    """Per startup, **as they stood at** ``end`` (``start``: the month's first instant, in the report's time
+    zone): AE engagées and CP consommés in [start, end) and in ``year`` up to ``end``, AE réservées and CP à
+    payer at ``end``, quotes pending at ``end``, restes à payer at ``end``. Every figure is read from the dated
+    events (validation, order, closing, certification, payment), so the same month gives the same figures
+    whatever day it is asked."""
+    year_start, year_end = _year_bounds(start, year)
+    on_quote = col(Quote.id) == col(ServiceDone.quote_id)
+    by_startup = col(Quote.startup_id)
+
+    def quotes_sum(column: Any, *where: Any) -> dict[str, int]:
+        return _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(column)).where(*where)
+                               .group_by(by_startup))
+
+    def service_done_sum(*where: Any) -> dict[str, int]:
+        return _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(ServiceDone.amount_cents))
+                               .join(Quote, on_quote).where(*where).group_by(by_startup))
+
+    of_year = Quote.commitment_year == year
+    ordered_month = quotes_sum(Quote.amount_cents, _ordered_before(end), col(Quote.ordered_at) >= start, of_year)
+    released_month = quotes_sum(Quote.released_cents, _closed_between(start, end), of_year)
+    ordered_year = quotes_sum(Quote.amount_cents, _ordered_before(end), of_year)
+    # Closed in its order's year, an order's unused AE are free again; closed a later year, they stay engaged.
+    released_year = quotes_sum(Quote.released_cents, _closed_between(year_start, min(end, year_end)), of_year)
+    reserved = quotes_sum(Quote.amount_cents, _validated_before(end), _not_ordered_at(end),
+                          col(Quote.decided_at) >= year_start, col(Quote.decided_at) < year_end)
+    paid_month = service_done_sum(_paid_before(end), col(ServiceDone.paid_on) >= start.date(),
+                                  col(ServiceDone.paid_on) < end.date())
+    paid_year = service_done_sum(_paid_before(end), ServiceDone.payment_year == year)
+    to_pay = service_done_sum(_certified_before(end), _not_paid_at(end), ServiceDone.consumption_year == year)
+    engaged_all = quotes_sum(Quote.amount_cents, _ordered_before(end))
+    released_all = quotes_sum(Quote.released_cents, _ordered_before(end), col(Quote.closed_at).is_not(None),
+                              col(Quote.closed_at) < end)
+    paid_all = service_done_sum(_paid_before(end))
     pending_n = _sum_by_startup(session, select(Quote.startup_id, sa.func.count()).where(_pending_at(end))
-                                .group_by(Quote.startup_id))
-    pending_cents = _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(Quote.amount_cents))
-                                    .where(_pending_at(end)).group_by(Quote.startup_id))
+                                .group_by(by_startup))
+    pending_cents = quotes_sum(Quote.amount_cents, _pending_at(end))
     return [
         StartupFigures(
-            s.id, s.name, ae_month.get(s.id, 0), ae_year.get(s.id, 0), cp_month.get(s.id, 0),
-            cp_year.get(s.id, 0), pending_n.get(s.id, 0), pending_cents.get(s.id, 0),
-            held.get(s.id, 0) - certified.get(s.id, 0), s.phase,
+            s.id, s.name,
+            ae_month_cents=ordered_month.get(s.id, 0) - released_month.get(s.id, 0),
+            ae_year_cents=ordered_year.get(s.id, 0) - released_year.get(s.id, 0),
+            cp_month_cents=paid_month.get(s.id, 0), cp_year_cents=paid_year.get(s.id, 0),
+            pending_count=pending_n.get(s.id, 0), pending_cents=pending_cents.get(s.id, 0),
+            outstanding_cents=engaged_all.get(s.id, 0) - released_all.get(s.id, 0) - paid_all.get(s.id, 0),
+            phase=s.phase, ae_reserved_cents=reserved.get(s.id, 0), cp_to_pay_cents=to_pay.get(s.id, 0),
         )
         for s in session.exec(select(Startup).order_by(col(Startup.name))).all()
     ]
@@ -118,13 +167,19 @@ def pending_quotes_at(*, session: Session, end: datetime, limit: int = 200) -> l
 
 def dated_consumption(*, session: Session, year: int, end: datetime) -> tuple[list[tuple[datetime, int]],
                                                                               list[tuple[datetime, int]]]:
-    """The year's AE commitments and CP consumptions up to ``end``, each with its date (for the monthly chart)."""
-    ae = session.exec(select(Quote.decided_at, Quote.amount_cents).where(
-        _validated_before(end), Quote.commitment_year == year)).all()
-    cp = session.exec(select(ServiceDone.decided_at, ServiceDone.amount_cents).where(
-        _certified_before(end), ServiceDone.consumption_year == year)).all()
-    return ([(at, int(cents)) for at, cents in ae if at is not None],
-            [(at, int(cents)) for at, cents in cp if at is not None])
+    """The year's AE engagées (orders, less what a closing of the year released) and CP consommés
+    (payments, on the day paid) up to ``end``, each with its date (for the monthly chart)."""
+    ordered = session.exec(select(Quote.ordered_at, Quote.amount_cents).where(
+        _ordered_before(end), Quote.commitment_year == year)).all()
+    released = session.exec(select(Quote.closed_at, Quote.released_cents).where(
+        _ordered_before(end), Quote.commitment_year == year, col(Quote.closed_at).is_not(None),
+        col(Quote.closed_at) < end)).all()
+    paid = session.exec(select(col(ServiceDone.paid_on), ServiceDone.amount_cents).where(
+        _paid_before(end), ServiceDone.payment_year == year)).all()
+    ae = [(at, int(cents)) for at, cents in ordered if at is not None]
+    ae += [(at, -int(cents)) for at, cents in released if at is not None and at.year == year and cents]
+    cp = [(datetime.combine(day, time(12), tzinfo=UTC), int(cents)) for day, cents in paid if day is not None]
+    return ae, cp
 
 
 # --------------------------------------------------------------------------- waiting requests (daily digest)

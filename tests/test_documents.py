@@ -106,14 +106,17 @@ def ink(image) -> tuple[float, int]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def october(world):  # type: ignore[no-untyped-def]
-    """Dédale: 10 000 € validated on 5 October, 2 500 € certified on 20 October (SF-2026-0001) and 3 000 € on
-    3 November (SF-2026-0002); Euphrosyne: 4 000 € submitted on 28 October, validated on 4 November."""
+    """Dédale: 10 000 € validated on 5 October and ordered on the 6th (EJ 2100000001), 2 500 € certified on
+    20 October (SF-2026-0001) and paid on the 27th, 3 000 € certified on 3 November (SF-2026-0002);
+    Euphrosyne: 4 000 € submitted on 28 October, validated on 4 November."""
     with unit_of_work(world) as session:
         q = ledger.create_quote(session=session, startup_id="dedale", submitted_by="lea.dupont",
                                 amount_cents=10_000_00, amount_ht_cents=8_333_33, supplier="Scopyleft",
                                 object="Sprints 7 à 9 — développement", platform="console", now=at(10, 5), year=2026)
         ledger.validate_quote(session=session, reference=q.reference, actor_id="julien.moreau", platform="console",
                               now=at(10, 5, 11), year=2026)
+        ledger.place_order(session=session, reference=q.reference, ej="2100000001", bc=None, actor_id="camille.martin",
+                           platform="console", now=at(10, 6), year=2026)
         for cents, when, period in ((2_500_00, at(10, 20), "octobre 2026, sprint 7"),
                                     (3_000_00, at(11, 3), "novembre 2026, sprint 8")):
             sd, _ = ledger.create_service_done(session=session, quote_reference=q.reference,
@@ -121,6 +124,8 @@ def october(world):  # type: ignore[no-untyped-def]
                                                platform="console", now=when, year=2026)
             ledger.certify_service_done(session=session, reference=sd.reference, actor_id="julien.moreau",
                                         platform="console", now=when.replace(hour=15), year=2026)
+        ledger.record_payment(session=session, reference="SF-2026-0001", paid_on=date(2026, 10, 27),
+                              actor_id="camille.martin", platform="console", now=at(10, 27))
         pending = ledger.create_quote(session=session, startup_id="euphrosyne", submitted_by="lea.dupont",
                                       amount_cents=4_000_00, amount_ht_cents=None, supplier="Octo",
                                       object="Design", platform="console", now=at(10, 28), year=2026)
@@ -227,7 +232,7 @@ def test_report_pdf_has_the_figures_and_the_chart(october, engine: Engine, tmp_p
     assert "Rapport mensuel — octobre 2026" in text and "Convention MC-DINUM-2024" in text
     # In the month, since 1 January, the allocation, the rate, what is left: AE then CP.
     assert "AE engagées 10 000,00 € 10 000,00 € 1 500 000,00 € 1 % 1 490 000,00 €" in text
-    assert "CP consommés 2 500,00 € 2 500,00 € 1 700 000,00 € 0 % 1 697 500,00 €" in text
+    assert "CP consommés (payés) 2 500,00 € 2 500,00 € 1 700 000,00 € 0 % 1 697 500,00 €" in text
     assert "Consommation des AE et des CP en 2026" in text and "Dotation AE 2026 : 1 500 000,00 €" in text
     assert "D-2026-0002" in text  # Euphrosyne's quote, pending at the end of October: the forecast
     share, blue = ink(rendered_page(data))
@@ -252,8 +257,8 @@ def test_report_xlsx_cells_read_back(october, engine: Engine, tmp_path: Path) ->
 
 
 def test_report_of_a_past_month_is_the_same_after_new_activity(october, engine: Engine) -> None:  # type: ignore[no-untyped-def]
-    """October's report gives the same figures before and after November's decisions: they are read from
-    dated events, not from today's state."""
+    """October's report gives the same figures before and after November's decisions, orders and payments:
+    they are read from dated events, not from today's state."""
     from handlers.reports import report_file
 
     with unit_of_work(october) as session:
@@ -265,11 +270,16 @@ def test_report_of_a_past_month_is_the_same_after_new_activity(october, engine: 
         sd = ledger.get_service_done(session=session, reference="SF-2026-0003")
         ledger.certify_service_done(session=session, reference=sd.reference, actor_id="sophie.laurent",
                                     platform="console", now=at(11, 6), year=2026)
+        ledger.place_order(session=session, reference="D-2026-0002", ej="2100000002", bc=None,
+                           actor_id="camille.martin", platform="console", now=at(11, 6), year=2026)
+        ledger.record_payment(session=session, reference="SF-2026-0002", paid_on=date(2026, 11, 6),
+                              actor_id="camille.martin", platform="console", now=at(11, 6))
     with unit_of_work(october) as session:
         again = report_file(session=session, t=T, year=2026, month=10, fmt="csv")
         november = report_file(session=session, t=T, year=2026, month=11, fmt="csv")
     assert again == first
-    assert b"Total;10000.00;10000.00" in first and b"Total;5000.00;15000.00" in november
+    # Total: AE réservées; engagées in the month; engagées in the year — October, then November.
+    assert b"Total;0.00;10000.00;10000.00" in first and b"Total;1000.00;4000.00;14000.00" in november
 
 
 @pytest.mark.parametrize(("argv", "said"), [
