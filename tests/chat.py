@@ -46,8 +46,9 @@ class ChatDriver(Protocol):
     def say(self, who: str, text: str) -> Seen:
         """``who`` (a person id) types ``text`` (``/incubot …`` or a DM); what they see back."""
 
-    def click(self, who: str, ref: str, label: str) -> Seen:
-        """``who`` clicks ``label`` on the latest message about ``ref`` in their inbox."""
+    def click(self, who: str, ref: str, label: str, *, channel: str | None = None) -> Seen:
+        """``who`` clicks ``label`` on the latest message about ``ref`` in their inbox (or, with ``channel``,
+        posted in that channel: ``"managers"`` is the managers' channel); what they see back."""
 
     def fill(self, who: str, values: Mapping[str, str]) -> Seen:
         """``who`` submits the form last opened for them; what they see (errors included)."""

@@ -9,7 +9,8 @@ What a person does is what a Matrix client does:
   time, the bot joins it); someone the bot does not know cannot open one (the invitation is
   declined), so they type ``!incubot …`` in a group room they share with the bot;
 - ``click``: the reaction whose legend names the button (« Réagissez : ✅ Valider · ❌ Refuser »),
-  on the latest message of the bot that offers it;
+  on the latest message of the bot that offers it in the person's direct rooms (or, with
+  ``channel="managers"``, in the managers' room, where a form's questions come in the message's thread);
 - ``fill``: the answers to the step-by-step questions, one message each, where they are asked
   (the direct room, or the request's thread for a refusal's reason); a value left out is « - »
   (keep what is offered, or skip);
@@ -233,9 +234,17 @@ class MatrixChat:
             self._note_form(who, room, None, DIRECT_PLACE)
         return seen_content(answer.content)[0]
 
-    def click(self, who: str, ref: str, label: str) -> Seen:
+    def rooms_of(self, who: str, channel: str | None) -> list[str]:
+        """Where ``who`` reads: their direct rooms with the bot, or ``channel``'s room (``managers``)."""
+        if channel is None:
+            return self.direct.get(who, [])
+        if channel != "managers":
+            raise ValueError(f"unknown channel {channel!r}")
+        return [self.accounts.rooms[MANAGERS_ROOM]]
+
+    def click(self, who: str, ref: str, label: str, *, channel: str | None = None) -> Seen:
         self._refresh(who)
-        offering = [(event, keys) for event, content in self._messages(who, self.direct.get(who, []), replies=True)
+        offering = [(event, keys) for event, content in self._messages(who, self.rooms_of(who, channel), replies=True)
                     for shown, keys in [seen_content(content)] if ref in shown.text and label in keys]
         if not offering:
             raise AssertionError(f"{who} has no reaction {label!r} for {ref}")
@@ -279,8 +288,8 @@ class MatrixChat:
 
     def managers_channel(self) -> list[Seen]:
         self._refresh("camille.martin")
-        room = self.accounts.rooms[MANAGERS_ROOM]
-        return [seen_content(content)[0] for _, content in self._messages("camille.martin", [room], replies=False)]
+        return [seen_content(content)[0] for _, content in
+                self._messages("camille.martin", self.rooms_of("camille.martin", "managers"), replies=False)]
 
 
 def matrix_incubot(engine: Engine, clock: Any, synapse: Synapse, folder: Any) -> tuple[Incubot, str]:

@@ -36,6 +36,7 @@ SECRET = "test-incubot-secret-0123456789abcdef"
 PUBLIC_URL = "http://testserver"
 TEAM_ID = "teamincubateurxxxxxxxxxxxx"
 TOWN_SQUARE = "townsquarexxxxxxxxxxxxxxxx"
+MANAGERS_CHANNEL = "pilotage"  # the demo world's managers' channel on Mattermost (bot/demo.toml)
 
 
 def mm_id(person_id: str) -> str:
@@ -81,6 +82,7 @@ class MattermostChat:
         self.http = http
         self.sleeps = sleeps if sleeps is not None else []
         self.forms: dict[str, dict[str, Any]] = {}  # who -> the dialogs/open request of their last form
+        self.clicked_in: dict[str, str] = {}  # who -> the channel of the post whose button opened their form
         self._triggers = itertools.count(1)
 
     # ------------------------------------------------------------------ raw requests
@@ -103,9 +105,18 @@ class MattermostChat:
         headers = {"Authorization": f"Token {token}"} if header and token is not None else {}
         return self.http.post("/mattermost/command", data=data, headers=headers)
 
-    def find_button(self, who: str, ref: str, label: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The latest post in ``who``'s direct messages with button ``label`` for ``ref``, and the button."""
-        for post in reversed(self.fake.direct_posts(mm_id(who))):
+    def channel_posts(self, channel: str) -> list[dict[str, Any]]:
+        """The bot's top-level posts in ``channel`` (``managers``: the managers' channel), oldest first."""
+        if channel != "managers":
+            raise ValueError(f"unknown channel {channel!r}")
+        return self.fake.channel_posts(MANAGERS_CHANNEL)
+
+    def find_button(self, who: str, ref: str, label: str, *,
+                    channel: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The latest post in ``who``'s direct messages (or in ``channel``) with button ``label`` for ``ref``,
+        and the button."""
+        posts = self.fake.direct_posts(mm_id(who)) if channel is None else self.channel_posts(channel)
+        for post in reversed(posts):
             for attachment in post["props"].get("attachments") or []:
                 for action in attachment.get("actions") or []:
                     if action["name"] == label and action["integration"]["context"].get("ref") == ref:
@@ -149,8 +160,8 @@ class MattermostChat:
         self._opened(who, trigger)
         return seen_command(response.json())
 
-    def click(self, who: str, ref: str, label: str) -> Seen:
-        post, action = self.find_button(who, ref, label)
+    def click(self, who: str, ref: str, label: str, *, channel: str | None = None) -> Seen:
+        post, action = self.find_button(who, ref, label, channel=channel)
         trigger = self._trigger(who)
         response = self.post_click(who, post, action["integration"]["context"],
                                    url=action["integration"]["url"], trigger_id=trigger)
@@ -159,6 +170,7 @@ class MattermostChat:
         self.fake.apply_action_answer(post["id"], answer)
         opened = self._opened(who, trigger)
         if opened is not None:
+            self.clicked_in[who] = post["channel_id"]
             return Seen(f"[form: {opened['dialog']['title']}]")
         return Seen(visible(answer.get("ephemeral_text", "")))
 
@@ -179,9 +191,10 @@ class MattermostChat:
         for shown in self.fake.ephemeral[ephemeral_before:]:
             if shown["user_id"] == user:
                 return seen_command(shown["body"])
-        channel = self.fake.direct_channel_of(user)
+        # Else the answer is in the thread of the clicked post: in the direct channel, or where it was clicked.
+        channels = {self.fake.direct_channel_of(user), self.clicked_in.pop(who, None)}
         for post_id, post in list(self.fake.posts.items()):
-            if post_id not in posts_before and post["channel_id"] == channel and post.get("root_id"):
+            if post_id not in posts_before and post["channel_id"] in channels and post.get("root_id"):
                 return seen_post(post)
         return Seen("")
 
@@ -193,7 +206,7 @@ class MattermostChat:
         return [seen_post(p) for p in self.fake.direct_posts(mm_id(who))]
 
     def managers_channel(self) -> list[Seen]:
-        return [seen_post(p) for p in self.fake.channel_posts("pilotage")]
+        return [seen_post(p) for p in self.channel_posts("managers")]
 
 
 def mattermost_chat(engine: Engine, clock: Any, request: pytest.FixtureRequest, **options: Any) -> MattermostChat:

@@ -210,9 +210,16 @@ class SlackChat:
         new = self.fake.dm(user)[before:]
         return seen_message(new[-1]) if new else Seen("")
 
-    def click(self, who: str, ref: str, label: str) -> Seen:
+    def _channel_messages(self, channel: str) -> list[dict[str, Any]]:
+        """The bot's messages in ``channel`` (``managers``: the managers' channel), oldest first."""
+        if channel != "managers":
+            raise ValueError(f"unknown channel {channel!r}")
+        return self.fake.channel(MANAGERS_CHANNEL)
+
+    def click(self, who: str, ref: str, label: str, *, channel: str | None = None) -> Seen:
         user = slack_id(who)
-        for message in reversed(self.fake.dm(user)):
+        messages = self.fake.dm(user) if channel is None else self._channel_messages(channel)
+        for message in reversed(messages):
             for block in message.get("blocks", []):
                 for button in block.get("elements", []) if block.get("type") == "actions" else []:
                     if button.get("value") == ref and button["text"]["text"] == label:
@@ -241,7 +248,7 @@ class SlackChat:
         return [seen_message(m) for m in self.fake.dm(slack_id(who))]
 
     def managers_channel(self) -> list[Seen]:
-        return [seen_message(m) for m in self.fake.messages.get(MANAGERS_CHANNEL, [])]
+        return [seen_message(m) for m in self._channel_messages("managers")]
 
 
 def slack_chat(engine: Any, clock: Any, request: Any, **options: Any) -> SlackChat:

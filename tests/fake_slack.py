@@ -103,8 +103,12 @@ class FakeSlack:
             return [c for c in self.calls if c.method == method]
 
     def dm(self, user: str) -> list[dict[str, Any]]:
+        return self.channel(dm_channel(user))
+
+    def channel(self, channel: str) -> list[dict[str, Any]]:
+        """The messages of ``channel``, oldest first, as they are now."""
         with self.lock:
-            return list(self.messages.get(dm_channel(user), []))
+            return list(self.messages.get(channel, []))
 
     def responses_to(self, response_url: str) -> list[dict[str, Any]]:
         with self.lock:

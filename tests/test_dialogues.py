@@ -235,3 +235,29 @@ def test_typed_refusal_with_or_without_the_semicolon(chat: ChatDriver) -> None:
     told = [m.text for m in chat.inbox("lea.dupont")]
     assert any("trop cher" in m for m in told) and any("déjà commandé" in m for m in told)
     assert "devis refusé par Julien Moreau" in chat.say("lea.dupont", "historique D-2026-0002").text
+
+
+def test_a_validated_quote_goes_to_the_managers_who_place_its_order_with_the_ej_in_a_form(chat: ChatDriver) -> None:
+    """The managers' channel gets a validated quote with Passer commande; a manager fills in its EJ
+    (a wrong one is refused, nothing changed) and every copy of the quote shows it ordered."""
+    chat.say("lea.dupont", "/incubot devis dedale; 12 000; Scopyleft; Sprint 7")
+    chat.click("julien.moreau", "D-2026-0001", "Valider")
+    to_order = chat.managers_channel()[-1]
+    assert "D-2026-0001" in to_order and "bon de commande à passer" in to_order
+    assert to_order.buttons == ["Passer commande"]
+
+    opened = chat.click("camille.martin", "D-2026-0001", "Passer commande", channel="managers")
+    assert "Bon de commande" in opened.text
+    wrong = chat.fill("camille.martin", {"ej": "12345"})
+    assert "Numéro d'EJ illisible" in wrong.text
+    assert chat.managers_channel()[-1].buttons == ["Passer commande"]
+    assert "Commandé" not in chat.inbox("julien.moreau")[-1]
+    assert "réservées 12 000,00 € · engagées 0,00 €" in chat.say("camille.martin", "budget").text
+
+    done = chat.fill("camille.martin", {"ej": "21 0012 3456", "bc": "BC-2026-77"})
+    assert "bon de commande de D-2026-0001 enregistré — EJ 2100123456" in done.text
+    ordered = chat.managers_channel()[-1]
+    assert "Commandé" in ordered and "EJ 2100123456" in ordered and ordered.buttons == []
+    assert "Commandé" in chat.inbox("julien.moreau")[-1]
+    assert "est passé : EJ 2100123456" in chat.inbox("lea.dupont")[-1]
+    assert "réservées 0,00 € · engagées 12 000,00 €" in chat.say("camille.martin", "budget").text
