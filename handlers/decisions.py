@@ -10,8 +10,8 @@ A decision reads the request with everything its card shows in one SELECT
 (:func:`storage.ledger.load_quote`); the new card and the submitter's message are built
 once the ledger has put the decision in the loaded rows, and enqueued with one INSERT
 before the ledger moves the year's counter (``then``), so the allocation row stays locked
-for one statement and the commit. 7 statements for a validation on PostgreSQL
-(tests/test_decision_cost.py).
+for one statement and the commit. 10 statements for a validation on PostgreSQL, 11 on SQLite
+(BEGIN IMMEDIATE) — tests/test_decision_cost.py.
 """
 
 from __future__ import annotations

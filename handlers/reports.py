@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
@@ -178,23 +179,15 @@ def _expenses_table(report: MonthlyReport, t: Translator) -> Table:
         name=t("Dépenses"))
 
 
-def consumption_chart(*, year: int, until_month: int, ae: list[tuple[datetime, int]],
-                      cp: list[tuple[datetime, int]], ae_ceiling: int | None, cp_ceiling: int | None,
-                      t: Translator) -> Chart:
-    """AE committed and CP consumed of ``year``, cumulated at the end of each month up to ``until_month``, with
-    the year's allocations as dashed lines."""
+def consumption_chart(*, year: int, until_month: int, ae: Mapping[int, int], cp: Mapping[int, int],
+                      ae_ceiling: int | None, cp_ceiling: int | None, t: Translator) -> Chart:
+    """AE engagées and CP consommés of ``year`` (``ae``/``cp``: what each month 1…12 moved), cumulated at the
+    end of each month up to ``until_month``, with the year's allocations as dashed lines."""
 
-    def cumulated(events: list[tuple[datetime, int]]) -> tuple[int, ...]:
-        by_month = [0] * 13
-        for at, cents in events:
-            local = at.astimezone(t.tz)
-            if local.year == year:
-                by_month[local.month] += cents
-            elif local.year < year:  # committed on the year's credits before it began: counted from January
-                by_month[1] += cents
+    def cumulated(by_month: Mapping[int, int]) -> tuple[int, ...]:
         total, values = 0, []
         for month in range(1, until_month + 1):
-            total += by_month[month]
+            total += by_month.get(month, 0)
             values.append(total)
         return tuple(values)
 
@@ -225,7 +218,7 @@ def report_document(report: MonthlyReport, t: Translator, *, session: Session | 
     blocks: list[Block] = [Heading(t("Dépenses")), _expenses_table(report, t),
                            KeyValues(((t("Restes à payer"), Money(report.total("outstanding_cents"))),))]
     if session is not None:
-        ae, cp = reports.dated_consumption(session=session, year=report.year, end=end)
+        ae, cp = reports.monthly_consumption(session=session, year=report.year, until=start)
         blocks.append(consumption_chart(year=report.year, until_month=report.month, ae=ae, cp=cp,
                                         ae_ceiling=b.ae_cents or None, cp_ceiling=b.cp_cents or None, t=t))
     blocks += [Heading(t("Par startup")), replace(_startup_table(report, t), title="")]

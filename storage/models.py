@@ -380,6 +380,7 @@ class Quote(SQLModel, table=True):
         # The oldest pending quotes, in order, without sorting them all (migration 0002).
         sa.Index("quote_status_created", "status", "created_at"),
         sa.Index("ix_quote_ej", "ej", unique=True),  # one order per EJ (payments are matched on it)
+        sa.Index("ix_quote_decided_at", "decided_at"),  # the quotes waiting at a past month's end (migration 0012)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -468,6 +469,30 @@ class StartupYearTotal(SQLModel, table=True):
     to_pay_cents: int = Field(default=0, sa_type=sa.BigInteger)
     paid_cents: int = Field(default=0, sa_type=sa.BigInteger)
     restes_cents: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class StartupMonthMove(SQLModel, table=True):
+    """What each step of the order chain moved, per startup, credit year and calendar month of the step
+    (``month`` = YYYYMM, in the convention's time, Europe/Paris; migration 0012): signed sums, written
+    by the same upsert as ``startup_year_total``'s. A month's report adds up the moves of the months up
+    to its own — a few rows per startup whatever the number of orders — so it gives the figures **as
+    they stood** at the month's end, the same any day it is asked.
+
+    ``reserved``…``restes``: as ``startup_year_total``; ``pending_quotes``/``pending_cents``: quotes
+    submitted (+) and decided or withdrawn (−) that month, under the year they were submitted."""
+
+    __tablename__ = "startup_month_move"
+
+    startup_id: str = Field(foreign_key="startup.id", primary_key=True, max_length=100)
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    month: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    reserved_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    engaged_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    to_pay_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    paid_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    restes_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    pending_quotes: int = Field(default=0)
+    pending_cents: int = Field(default=0, sa_type=sa.BigInteger)
 
 
 class ReferenceCounter(SQLModel, table=True):

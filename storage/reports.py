@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from typing import Any
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from storage.ledger.writes import month_of
 from storage.models import (
     CommitteeDecision,
     Convention,
@@ -18,6 +20,7 @@ from storage.models import (
     ServiceDone,
     ServiceDoneStatus,
     Startup,
+    StartupMonthMove,
 )
 from storage.reference import current_convention
 
@@ -41,8 +44,6 @@ class StartupFigures:
     cp_to_pay_cents: int = 0  # CP à payer of the year at the end of the month: certified, not paid
 
 
-# A quote holds AE from its validation on; pending, refused and withdrawn quotes hold none.
-_HOLDS_NO_AE = (QuoteStatus.PENDING.value, QuoteStatus.REFUSED.value, QuoteStatus.WITHDRAWN.value)
 # A service done is owed (CP à payer) from its certification on, until its payment.
 _CONSUMES_NO_CP = (ServiceDoneStatus.PENDING.value, ServiceDoneStatus.REFUSED.value)
 
@@ -51,96 +52,42 @@ def _sum_by_startup(session: Session, query: sa.Select) -> dict[str, int]:  # ty
     return {sid: int(total or 0) for sid, total in session.exec(query).all()}  # type: ignore[call-overload]
 
 
-def _validated_before(end: datetime) -> Any:
-    return sa.and_(col(Quote.status).not_in(_HOLDS_NO_AE), col(Quote.decided_at).is_not(None),
-                   col(Quote.decided_at) < end)
-
-
-def _ordered_before(end: datetime) -> Any:
-    return sa.and_(col(Quote.ordered_at).is_not(None), col(Quote.ordered_at) < end)
-
-
-def _not_ordered_at(end: datetime) -> Any:
-    return sa.or_(col(Quote.ordered_at).is_(None), col(Quote.ordered_at) >= end)
-
-
-def _closed_between(start: datetime, end: datetime) -> Any:
-    return sa.and_(col(Quote.closed_at).is_not(None), col(Quote.closed_at) >= start, col(Quote.closed_at) < end)
-
-
-def _certified_before(end: datetime) -> Any:
-    return sa.and_(col(ServiceDone.status).not_in(_CONSUMES_NO_CP), col(ServiceDone.decided_at).is_not(None),
-                   col(ServiceDone.decided_at) < end)
-
-
-def _paid_before(end: datetime) -> Any:
-    """Paid, and recorded before ``end``: a payment recorded later does not change a past month."""
-    return sa.and_(col(ServiceDone.paid_at).is_not(None), col(ServiceDone.paid_at) < end)
-
-
-def _not_paid_at(end: datetime) -> Any:
-    return sa.or_(col(ServiceDone.paid_at).is_(None), col(ServiceDone.paid_at) >= end)
-
-
-def _pending_at(end: datetime) -> Any:
-    """Submitted before ``end`` and not decided before it (decided later, or not yet)."""
-    return sa.and_(col(Quote.created_at) < end,
-                   sa.or_(col(Quote.decided_at).is_(None), col(Quote.decided_at) >= end),
-                   col(Quote.status) != QuoteStatus.WITHDRAWN.value)
-
-
-def _year_bounds(start: datetime, year: int) -> tuple[datetime, datetime]:
-    """1 January of ``year`` and of the next one, at midnight in ``start``'s time zone."""
-    first = start.replace(year=year, month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    return first, first.replace(year=year + 1)
+def _moves_until(session: Session, month: int) -> Sequence[StartupMonthMove]:
+    """Every month's moves up to ``month`` (YYYYMM) included: a few rows per startup, whatever the orders."""
+    return session.exec(select(StartupMonthMove).where(StartupMonthMove.month <= month)).all()
 
 
 def month_figures(*, session: Session, year: int, start: datetime, end: datetime) -> list[StartupFigures]:
-    """Per startup, **as they stood at** ``end`` (``start``: the month's first instant, in the report's time
-    zone): AE engagées and CP consommés in [start, end) and in ``year`` up to ``end``, AE réservées and CP à
-    payer at ``end``, quotes pending at ``end``, restes à payer at ``end``. Every figure is read from the dated
-    events (validation, order, closing, certification, payment), so the same month gives the same figures
-    whatever day it is asked."""
-    year_start, year_end = _year_bounds(start, year)
-    on_quote = col(Quote.id) == col(ServiceDone.quote_id)
-    by_startup = col(Quote.startup_id)
+    """Per startup, **as they stood at** ``end`` (``start``: the month's first instant): AE engagées and CP
+    consommés in the month and in ``year`` up to its end, AE réservées and CP à payer at its end, quotes
+    pending at its end, restes à payer at its end.
 
-    def quotes_sum(column: Any, *where: Any) -> dict[str, int]:
-        return _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(column)).where(*where)
-                               .group_by(by_startup))
-
-    def service_done_sum(*where: Any) -> dict[str, int]:
-        return _sum_by_startup(session, select(Quote.startup_id, sa.func.sum(ServiceDone.amount_cents))
-                               .join(Quote, on_quote).where(*where).group_by(by_startup))
-
-    of_year = Quote.commitment_year == year
-    ordered_month = quotes_sum(Quote.amount_cents, _ordered_before(end), col(Quote.ordered_at) >= start, of_year)
-    released_month = quotes_sum(Quote.released_cents, _closed_between(start, end), of_year)
-    ordered_year = quotes_sum(Quote.amount_cents, _ordered_before(end), of_year)
-    # Closed in its order's year, an order's unused AE are free again; closed a later year, they stay engaged.
-    released_year = quotes_sum(Quote.released_cents, _closed_between(year_start, min(end, year_end)), of_year)
-    reserved = quotes_sum(Quote.amount_cents, _validated_before(end), _not_ordered_at(end),
-                          col(Quote.decided_at) >= year_start, col(Quote.decided_at) < year_end)
-    paid_month = service_done_sum(_paid_before(end), col(ServiceDone.paid_on) >= start.date(),
-                                  col(ServiceDone.paid_on) < end.date())
-    paid_year = service_done_sum(_paid_before(end), ServiceDone.payment_year == year)
-    to_pay = service_done_sum(_certified_before(end), _not_paid_at(end), ServiceDone.consumption_year == year)
-    engaged_all = quotes_sum(Quote.amount_cents, _ordered_before(end))
-    released_all = quotes_sum(Quote.released_cents, _ordered_before(end), col(Quote.closed_at).is_not(None),
-                              col(Quote.closed_at) < end)
-    paid_all = service_done_sum(_paid_before(end))
-    pending_n = _sum_by_startup(session, select(Quote.startup_id, sa.func.count()).where(_pending_at(end))
-                                .group_by(by_startup))
-    pending_cents = quotes_sum(Quote.amount_cents, _pending_at(end))
+    Added up from ``startup_month_move`` (the moves each step made, in the month it made them, migration
+    0012): the same month gives the same figures whatever day it is asked, in a time that does not grow
+    with the number of orders."""
+    del end  # the month's end is the end of ``start``'s month: the moves are kept by month
+    month = month_of(start)
+    figures: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for move in _moves_until(session, month):
+        f = figures[move.startup_id]
+        f["outstanding"] += move.restes_cents
+        f["pending_count"] += move.pending_quotes
+        f["pending_cents"] += move.pending_cents
+        if move.year != year:
+            continue
+        f["reserved"] += move.reserved_cents
+        f["engaged"] += move.engaged_cents
+        f["to_pay"] += move.to_pay_cents
+        f["paid"] += move.paid_cents
+        if move.month == month:
+            f["engaged_month"] += move.engaged_cents
+            f["paid_month"] += move.paid_cents
     return [
         StartupFigures(
-            s.id, s.name,
-            ae_month_cents=ordered_month.get(s.id, 0) - released_month.get(s.id, 0),
-            ae_year_cents=ordered_year.get(s.id, 0) - released_year.get(s.id, 0),
-            cp_month_cents=paid_month.get(s.id, 0), cp_year_cents=paid_year.get(s.id, 0),
-            pending_count=pending_n.get(s.id, 0), pending_cents=pending_cents.get(s.id, 0),
-            outstanding_cents=engaged_all.get(s.id, 0) - released_all.get(s.id, 0) - paid_all.get(s.id, 0),
-            phase=s.phase, ae_reserved_cents=reserved.get(s.id, 0), cp_to_pay_cents=to_pay.get(s.id, 0),
+            s.id, s.name, ae_month_cents=(f := figures[s.id])["engaged_month"], ae_year_cents=f["engaged"],
+            cp_month_cents=f["paid_month"], cp_year_cents=f["paid"], pending_count=f["pending_count"],
+            pending_cents=f["pending_cents"], outstanding_cents=f["outstanding"], phase=s.phase,
+            ae_reserved_cents=f["reserved"], cp_to_pay_cents=f["to_pay"],
         )
         for s in session.exec(select(Startup).order_by(col(Startup.name))).all()
     ]
@@ -157,29 +104,31 @@ class PendingQuote:
 
 
 def pending_quotes_at(*, session: Session, end: datetime, limit: int = 200) -> list[PendingQuote]:
-    """The quotes waiting for their intrapreneur at ``end`` (the forecast of the next orders), oldest first."""
-    rows = session.exec(
-        select(Quote, Startup.name).join(Startup, col(Startup.id) == col(Quote.startup_id)).where(_pending_at(end))
+    """The quotes waiting for their intrapreneur at ``end`` (the forecast of the next orders), oldest first:
+    those still pending, and those decided after ``end`` — two indexed reads, not a pass over every quote."""
+    still = select(Quote).where(Quote.status == QuoteStatus.PENDING.value, col(Quote.created_at) < end) \
         .order_by(col(Quote.created_at), col(Quote.id)).limit(limit)
-    ).all()
-    return [PendingQuote(q.reference, name, q.supplier, q.object, q.amount_cents, q.created_at) for q, name in rows]
+    later = select(Quote).where(col(Quote.decided_at) >= end, col(Quote.created_at) < end,
+                                col(Quote.status) != QuoteStatus.WITHDRAWN.value)
+    waiting = sorted({q.id: q for q in [*session.exec(still).all(), *session.exec(later).all()]}.values(),
+                     key=lambda q: (q.created_at, q.id or 0))[:limit]
+    names = {s.id: s.name for s in session.exec(select(Startup)).all()}
+    return [PendingQuote(q.reference, names.get(q.startup_id, q.startup_id), q.supplier, q.object, q.amount_cents,
+                         q.created_at) for q in waiting]
 
 
-def dated_consumption(*, session: Session, year: int, end: datetime) -> tuple[list[tuple[datetime, int]],
-                                                                              list[tuple[datetime, int]]]:
-    """The year's AE engagées (orders, less what a closing of the year released) and CP consommés
-    (payments, on the day paid) up to ``end``, each with its date (for the monthly chart)."""
-    ordered = session.exec(select(Quote.ordered_at, Quote.amount_cents).where(
-        _ordered_before(end), Quote.commitment_year == year)).all()
-    released = session.exec(select(Quote.closed_at, Quote.released_cents).where(
-        _ordered_before(end), Quote.commitment_year == year, col(Quote.closed_at).is_not(None),
-        col(Quote.closed_at) < end)).all()
-    paid = session.exec(select(col(ServiceDone.paid_on), ServiceDone.amount_cents).where(
-        _paid_before(end), ServiceDone.payment_year == year)).all()
-    ae = [(at, int(cents)) for at, cents in ordered if at is not None]
-    ae += [(at, -int(cents)) for at, cents in released if at is not None and at.year == year and cents]
-    cp = [(datetime.combine(day, time(12), tzinfo=UTC), int(cents)) for day, cents in paid if day is not None]
-    return ae, cp
+def monthly_consumption(*, session: Session, year: int, until: datetime) -> tuple[dict[int, int], dict[int, int]]:
+    """The year's AE engagées and CP consommés moved in each month (1…12) up to ``until``'s month, from
+    ``startup_month_move`` (for the monthly chart)."""
+    ae: dict[int, int] = defaultdict(int)
+    cp: dict[int, int] = defaultdict(int)
+    for move in _moves_until(session, month_of(until)):
+        if move.year == year:
+            # A step of the year's credits made before the year began (a December reservation) counts in January.
+            at = move.month % 100 if move.month // 100 == year else (1 if move.month // 100 < year else 12)
+            ae[at] += move.engaged_cents
+            cp[at] += move.paid_cents
+    return dict(ae), dict(cp)
 
 
 # --------------------------------------------------------------------------- waiting requests (daily digest)

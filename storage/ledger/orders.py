@@ -80,7 +80,7 @@ def _step(session: Session, quote: Quote, *, actor_id: str, platform: str, now: 
         if not claim(session, Quote, quote.id or 0, values, statuses=(from_status,)):
             raise WrongStatus(quote.reference, "", step)
         startup_moves, allocation_moves = moves
-        move_startup_totals(session, quote.startup_id, startup_moves)
+        move_startup_totals(session, quote.startup_id, startup_moves, at=now)
         move_allocations(session, allocation_moves)
 
     try:

@@ -24,7 +24,9 @@ from storage.ledger.writes import (
     claim,
     merge,
     move_allocations,
+    move_month,
     move_startup_totals,
+    pending_moves,
     record_audit,
     set_loaded,
     snapshot,
@@ -82,6 +84,7 @@ def create_quote(
         created_at=now,
     )
     insert_numbered(session, quote, QUOTE_PREFIX, year)
+    move_month(session, startup_id, pending_moves(quote, 1), at=now)
     record_audit(
         session=session,
         at=now,
@@ -114,12 +117,15 @@ def _decide_quote(
             then()
         if not claim(session, Quote, quote.id or 0, decided):
             raise AlreadyDecided(quote.reference, "", None, None)
-        if reserve_year is not None:
+        if reserve_year is None:
+            move_month(session, quote.startup_id, pending_moves(quote, -1), at=now)
+        else:
             # the startup's envelope (committee decision), then the year's AE: either guard undoes both
             if envelope:
                 committees.reserve(session=session, startup_id=quote.startup_id, quote_id=quote.id or 0,
                                    amount_cents=quote.amount_cents, now=now)
-            move_startup_totals(session, quote.startup_id, merge((reserve_year, "reserved_cents", quote.amount_cents)))
+            move_startup_totals(session, quote.startup_id, merge((reserve_year, "reserved_cents", quote.amount_cents)),
+                                at=now, pending=pending_moves(quote, -1))
             move_allocations(session, merge((reserve_year, "ae_committed_cents", quote.amount_cents)))
 
     try:

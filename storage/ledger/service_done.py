@@ -195,7 +195,8 @@ def _decide_service_done(
         if then is not None:
             then()
         if certify_year is not None:
-            move_startup_totals(session, quote.startup_id, merge((certify_year, "to_pay_cents", row.amount_cents)))
+            move_startup_totals(session, quote.startup_id, merge((certify_year, "to_pay_cents", row.amount_cents)),
+                                at=now)
             left = move_allocations(session, merge((certify_year, "cp_to_pay_cents", row.amount_cents)))
             if on_cp is not None:
                 on_cp(left[certify_year])
@@ -297,7 +298,7 @@ def record_payment(
             then()
         move_startup_totals(session, quote.startup_id, merge(
             (certified_in, "to_pay_cents", -amount), (year, "paid_cents", amount),
-            (ordered_in, "restes_cents", -amount)))
+            (ordered_in, "restes_cents", -amount)), at=now)
         move_allocations(session, merge(
             (certified_in, "cp_to_pay_cents", -amount), (year, "cp_consumed_cents", amount),
             (ordered_in, "restes_cents", -amount)))

@@ -17,16 +17,17 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from storage.errors import InsufficientCredits, LedgerRefusal, NoAllocation
-from storage.models import Allocation, AuditEvent, Quote, ServiceDone, StartupYearTotal
+from storage.models import Allocation, AuditEvent, Quote, ServiceDone, StartupMonthMove, StartupYearTotal
 
 Then = Callable[[], None]
 
@@ -208,17 +209,28 @@ def move_allocations(session: Session, moves: Mapping[int, Mapping[str, int]]) -
 # --------------------------------------------------------------------------- startup counters
 
 STARTUP_COUNTERS = ("reserved_cents", "engaged_cents", "to_pay_cents", "paid_cents", "restes_cents")
+MONTH_COUNTERS = (*STARTUP_COUNTERS, "pending_quotes", "pending_cents")
+REPORT_TZ = ZoneInfo("Europe/Paris")  # the convention's time: the calendar month of a step
+
+
+def month_of(at: datetime) -> int:
+    """``at``'s calendar month in the convention's time, as YYYYMM (a naive ``at`` is UTC)."""
+    local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(REPORT_TZ)
+    return local.year * 100 + local.month
 
 
 @functools.cache
-def _move_startup_totals(dialect_name: str, rows: int) -> Any:
-    """``INSERT … VALUES (the moves, negatives as 0) ON CONFLICT DO UPDATE SET c = c + (the move of that
-    year)``: a CHECK is evaluated on the row proposed for insertion too, so it may not hold a negative."""
-    totals = table(StartupYearTotal)
+def _upsert_counters(model: type[SQLModel], keys: tuple[str, ...], counters: tuple[str, ...], dialect_name: str,
+                     rows: int, signed: bool) -> Any:
+    """``INSERT … VALUES (the moves) ON CONFLICT (keys) DO UPDATE SET c = c + (the move of that row)``.
+    Not ``signed``: a CHECK is evaluated on the row proposed for insertion too, so it holds the moves
+    with negatives as 0 (``p_new_…``); ``signed`` tables keep the moves as they are."""
+    totals = table(model)
     insert = (postgresql if dialect_name == "postgresql" else sqlite).insert(totals)
     values = [
-        {"startup_id": sa.bindparam(f"p_startup_{i}"), "year": sa.bindparam(f"p_year_{i}"),
-         **{name: sa.bindparam(f"p_new_{name}_{i}", type_=sa.BigInteger) for name in STARTUP_COUNTERS}}
+        {**{key: sa.bindparam(f"p_{key}_{i}") for key in keys},
+         **{name: sa.bindparam(f"p_{name}_{i}" if signed else f"p_new_{name}_{i}", type_=sa.BigInteger)
+            for name in counters}}
         for i in range(rows)
     ]
     statement = insert.values(values)
@@ -226,32 +238,56 @@ def _move_startup_totals(dialect_name: str, rows: int) -> Any:
     def delta(name: str) -> Any:
         if rows == 1:
             return sa.bindparam(f"p_{name}_0", type_=sa.BigInteger)
-        return sa.case(*((statement.excluded.year == sa.bindparam(f"p_year_{i}"),
-                          sa.bindparam(f"p_{name}_{i}", type_=sa.BigInteger)) for i in range(rows)),
+        same = [sa.and_(*(statement.excluded[key] == sa.bindparam(f"p_{key}_{i}") for key in keys[1:]))
+                for i in range(rows)]
+        return sa.case(*((same[i], sa.bindparam(f"p_{name}_{i}", type_=sa.BigInteger)) for i in range(rows)),
                        else_=sa.literal(0, sa.BigInteger))
 
-    return statement.on_conflict_do_update(
-        index_elements=["startup_id", "year"],
-        set_={name: totals.c[name] + delta(name) for name in STARTUP_COUNTERS},
-    )
+    return statement.on_conflict_do_update(index_elements=list(keys),
+                                           set_={name: totals.c[name] + delta(name) for name in counters})
 
 
-def move_startup_totals(session: Session, startup_id: str, moves: Mapping[int, Mapping[str, int]]) -> None:
-    """Move the startup's counters of each year by ``moves[year][column]``: one upsert.
-
-    The moves of one year are merged first (an upsert may not touch a row twice)."""
-    years = sorted(year for year, cols in moves.items() if any(cols.values()))
-    if not years:
+def _move(session: Session, model: type[SQLModel], keyed: list[tuple[tuple[Any, ...], Mapping[str, int]]],
+          keys: tuple[str, ...], counters: tuple[str, ...], signed: bool) -> None:
+    rows = [(key, cols) for key, cols in keyed if any(cols.values())]
+    if not rows:
         return
     params: dict[str, Any] = {}
-    for i, year in enumerate(years):
-        params[f"p_startup_{i}"] = startup_id
-        params[f"p_year_{i}"] = year
-        for name in STARTUP_COUNTERS:
-            cents = moves[year].get(name, 0)
+    for i, (key, cols) in enumerate(rows):
+        params.update({f"p_{name}_{i}": value for name, value in zip(keys, key, strict=True)})
+        for name in counters:
+            cents = cols.get(name, 0)
             params[f"p_{name}_{i}"] = cents
             params[f"p_new_{name}_{i}"] = max(cents, 0)
-    session.execute(_move_startup_totals(dialect(session), len(years)), params)
+    session.execute(_upsert_counters(model, keys, counters, dialect(session), len(rows), signed), params)
+
+
+def move_startup_totals(session: Session, startup_id: str, moves: Mapping[int, Mapping[str, int]], *,
+                        at: datetime, pending: Mapping[int, Mapping[str, int]] | None = None) -> None:
+    """Move the startup's counters of each year by ``moves[year][column]`` (one upsert), and record the
+    same moves — with ``pending``'s, the quotes waiting — under ``at``'s month for the monthly report
+    (:func:`move_month`, one upsert).
+
+    The moves of one year are merged first (an upsert may not touch a row twice)."""
+    _move(session, StartupYearTotal, [((startup_id, year), moves[year]) for year in sorted(moves)],
+          ("startup_id", "year"), STARTUP_COUNTERS, signed=False)
+    move_month(session, startup_id, merge(*_triples(moves), *_triples(pending or {})), at=at)
+
+
+def _triples(moves: Mapping[int, Mapping[str, int]]) -> list[tuple[int, str, int]]:
+    return [(year, name, cents) for year, cols in moves.items() for name, cents in cols.items()]
+
+
+def pending_moves(quote: Quote, sign: int) -> dict[int, dict[str, int]]:
+    """A quote submitted (``sign`` +1) or decided (−1), for the month's count of quotes waiting."""
+    return merge((quote.year, "pending_quotes", sign), (quote.year, "pending_cents", sign * quote.amount_cents))
+
+
+def move_month(session: Session, startup_id: str, moves: Mapping[int, Mapping[str, int]], *, at: datetime) -> None:
+    """Record ``moves[year][column]`` as made in ``at``'s month (``startup_month_move``), one upsert."""
+    month = month_of(at)
+    _move(session, StartupMonthMove, [((startup_id, year, month), moves[year]) for year in sorted(moves)],
+          ("startup_id", "year", "month"), MONTH_COUNTERS, signed=True)
 
 
 def merge(*moves: tuple[int, str, int]) -> dict[int, dict[str, int]]:
