@@ -44,6 +44,7 @@ REMINDERS_FR = {
     "reminder.budget.cp": "Alertes de seuil CP",
     "reminder.projection": "Alertes de crédits inemployés",
     "reminder.convention": "Rappels de fin de convention",
+    "reminder.final_report": "Bilans de fin de convention",
 }
 CACHE = {"Cache-Control": "public, max-age=60"}
 UNAVAILABLE = ('<!doctype html><html lang="fr"><meta charset="utf-8"><title>Statistiques indisponibles</title>'

@@ -11,6 +11,7 @@ from __future__ import annotations
 from handlers import (
     budget,
     committees,
+    final_report,
     help,
     history,
     orders,
@@ -25,8 +26,8 @@ from handlers import (
 from handlers.core import Registry
 
 # In the order « aide » lists them.
-FAMILIES = (help, budget, quotes, service_done, orders, pending, history, committees, preparation, reports, startups,
-            suspension)
+FAMILIES = (help, budget, quotes, service_done, orders, pending, history, committees, preparation, reports,
+            final_report, startups, suspension)
 
 
 def register_all(registry: Registry | None = None) -> Registry:

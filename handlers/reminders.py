@@ -21,6 +21,9 @@ Kinds (all at 09:00 in the configured time zone unless said otherwise):
 * ``reminder.convention`` — the convention's notice (end − notice months − 1 week)
   and its end (end − 30 days), to the managers; after a termination recorded
   (``incubot convention end``), its end only, at the termination's last day;
+* ``reminder.final_report`` — the convention's final report (the bilan at its last day), on the first
+  working day after that day, to the managers and by direct message to each manager of the délégant
+  (art. 5: « rendre compte … au terme de la convention »), once; the same figures however late it goes;
 * ``reminder.inputs`` — 14 days before a committee, to each coach of each startup it
   reviews, the request for the startup's inputs (with the form's button), unless given;
 * ``reminder.file`` — 2 days before, the committee file to the managers;
@@ -55,6 +58,7 @@ from sqlmodel import Session
 
 from handlers import envelopes, preparation
 from handlers.committees import TO_PREPARE_FR
+from handlers.final_report import final_reply, final_report
 from handlers.i18n import Translator
 from handlers.reports import monthly_report, previous_month, report_reply
 from handlers.types import Reply
@@ -69,8 +73,10 @@ BUDGET_AE = "reminder.budget.ae"
 BUDGET_CP = "reminder.budget.cp"
 PROJECTION = "reminder.projection"
 CONVENTION = "reminder.convention"
+FINAL_REPORT = "reminder.final_report"
 FIN_DE_GESTION = "reminder.fin_de_gestion"
-KINDS = (COMMITTEE, MONTHLY_REPORT, DIGEST, BUDGET_AE, BUDGET_CP, PROJECTION, CONVENTION, FIN_DE_GESTION)
+KINDS = (COMMITTEE, MONTHLY_REPORT, DIGEST, BUDGET_AE, BUDGET_CP, PROJECTION, CONVENTION, FINAL_REPORT,
+         FIN_DE_GESTION)
 
 REMINDER_TIME = time(9, 0)
 COMMITTEE_DAYS_BEFORE = (30, 7, 1)
@@ -119,7 +125,11 @@ def is_working_day(day: date) -> bool:
 
 
 def first_working_day(year: int, month: int) -> date:
-    day = date(year, month, 1)
+    return first_working_day_from(date(year, month, 1))
+
+
+def first_working_day_from(day: date) -> date:
+    """``day`` if it is a working day, else the next one."""
     while not is_working_day(day):
         day += timedelta(days=1)
     return day
@@ -397,6 +407,30 @@ class _Plan:
         occurrence = f"{c.reference}:{stage}" if not terminated else f"{c.reference}:{stage}@{ends.isoformat()}"
         yield _Candidate(CONVENTION, MANAGERS, occurrence, due_at, build)
 
+    # ------------------------------------------------------------------ the final report
+
+    def final_report(self) -> Iterator[_Candidate]:
+        """On the first working day after the convention's last day, its bilan: to the managers' channel and to
+        each manager of the délégant. Never expires (it is owed once), and is built when it is enqueued: the
+        figures are those of the last day whatever day that is."""
+        c = self.convention
+        if c is None:
+            return
+        last_day = rules.last_day(c)
+        due_day = first_working_day_from(last_day + timedelta(days=1))
+        if not self.has_come(due_day):
+            return
+
+        @functools.cache  # one bilan for every recipient
+        def build() -> Reply:
+            return final_reply(final_report(session=self.session, t=self.t, now=self.now), self.t)
+
+        occurrence = f"{c.reference}@{last_day.isoformat()}"  # a termination recorded later makes another
+        yield _Candidate(FINAL_REPORT, MANAGERS, occurrence, self.moment(due_day), build)
+        for person in convention.delegant_managers(session=self.session):
+            yield _Candidate(FINAL_REPORT, f"person:{person.id}", occurrence, self.moment(due_day), build,
+                             informs_delegant=True)
+
     # ------------------------------------------------------------------ fin de gestion
 
     def fin_de_gestion(self) -> Iterator[_Candidate]:
@@ -443,6 +477,7 @@ class _Plan:
         yield from self.budget()
         yield from self.projection()
         yield from self.convention_end()
+        yield from self.final_report()
         yield from self.fin_de_gestion()
         yield from self.committee_work()
 

@@ -1,5 +1,5 @@
-"""Documents: ``incubot report`` (the monthly report), ``incubot pv`` (a PV de service fait) and
-``incubot committee-file`` (the investment committee's file)."""
+"""Documents: ``incubot report`` (the monthly report; ``--final``: the convention's final report),
+``incubot pv`` (a PV de service fait) and ``incubot committee-file`` (the investment committee's file)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from typing import Any
 from bot.cli.common import CliError
 from bot.cli.wiring import runtime_for
 from bot.config import Settings
+from bot.runtime import Runtime
 from handlers.documents import FORMATS, from_markdown, render
 from handlers.errors import CommandError
+from handlers.final_report import final_file
 from handlers.i18n import Translator
 from handlers.markup import plain
 from handlers.preparation import committee_file
@@ -27,8 +29,13 @@ BINARY = ("xlsx", "pdf")
 
 
 def add_parsers(sub: Any, t: Translator) -> None:
-    report = sub.add_parser("report", help=t("le rapport mensuel, en fichier (Markdown, CSV, XLSX ou PDF)"))
-    report.add_argument("--month", metavar=t("AAAA-MM"), help=t("AAAA-MM (sinon le mois précédent)"))
+    report = sub.add_parser("report", help=t("le rapport mensuel, ou le bilan final de la convention, en fichier "
+                                             "(Markdown, CSV, XLSX ou PDF)"))
+    which = report.add_mutually_exclusive_group()
+    which.add_argument("--month", metavar=t("AAAA-MM"), help=t("AAAA-MM (sinon le mois précédent)"))
+    which.add_argument("--final", action="store_true",
+                       help=t("le bilan final de la convention, arrêté à son dernier jour (avant la fin : un bilan "
+                              "provisoire à ce jour)"))
     report.add_argument("--format", choices=FORMATS, default="md",
                         help=t("md (par défaut), csv, xlsx ou pdf (avec le graphique des AE et des CP)"))
     report.add_argument("--output", type=Path, metavar=t("FICHIER"), help=t("fichier (sinon la sortie standard)"))
@@ -77,12 +84,26 @@ def run_report(args: argparse.Namespace, settings: Settings, t: Translator) -> i
         raise CliError(plain(exc.message)) from None
     if args.output is None and args.format in BINARY:
         write_document(b"", None, args.format, "", t)
+    if args.final:
+        return run_final_report(args, runtime, t)
     with unit_of_work(runtime.services.sessions) as session:
         data = report_file(session=session, t=t, year=year, month=number, fmt=args.format,
                            created=runtime.services.now())
     return write_document(data, args.output, args.format,
                           t("Rapport {year:04d}-{month:02d} écrit dans {file}.", year=year, month=number,
                             file=args.output), t)
+
+
+def run_final_report(args: argparse.Namespace, runtime: Runtime, t: Translator) -> int:
+    """The bilan at the convention's end (the same figures whatever day it runs afterwards)."""
+    try:
+        with unit_of_work(runtime.services.sessions) as session:
+            data = final_file(session=session, t=t, now=runtime.services.now(), fmt=args.format,
+                              created=runtime.services.now())
+    except CommandError as exc:
+        raise CliError(plain(exc.message)) from None
+    return write_document(data, args.output, args.format, t("Bilan de la convention écrit dans {file}.",
+                                                             file=args.output), t)
 
 
 def run_pv(args: argparse.Namespace, settings: Settings, t: Translator) -> int:

@@ -81,8 +81,9 @@ class Series:
 
 @dataclass(frozen=True)
 class Chart:
-    """Amounts per category (months, years): ``line`` for cumulated consumption, ``bar`` for amounts side by
-    side; each series may carry its ceiling (the year's allocation)."""
+    """Amounts per category (months, years): ``line`` for cumulated consumption (the legend gives each
+    series' last value), ``bar`` for amounts side by side (the legend gives their sum); each series may
+    carry its ceiling (the year's allocation)."""
 
     title: str
     categories: tuple[str, ...]

@@ -308,11 +308,12 @@ class _Renderer:
         pdf.set_draw_color(*GREY_MUTED)
         pdf.line(x0, y0 + h, x0 + w, y0 + h)
         pdf.set_fill_color(255, 255, 255)
-        # The legend: a swatch and the series' last value (what a reader looks for first).
+        # The legend: a swatch and the series' last value (what a reader looks for first: a cumulated line's
+        # total); bars side by side are amounts of their own, so their legend gives their sum.
         pdf.set_y(y0 + h + 7)
         x = pdf.l_margin + axis_w
         for series in block.series:
-            last = series.values[-1] if series.values else 0
+            last = sum(series.values) if block.kind == "bar" else (series.values[-1] if series.values else 0)
             text = labelled(series.label, t.money(last), t)
             self.font(8, False, BLACK)
             pdf.set_fill_color(*_rgb(series.color))
