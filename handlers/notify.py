@@ -44,7 +44,7 @@ def _reply_dict(reply: Reply) -> dict[str, Any]:
     return {"text": reply.text, "facts": tuple({"label": f.label, "value": f.value} for f in reply.facts),
             "buttons": tuple({"label": b.label, "action": b.action, "value": b.value, "style": b.style}
                              for b in reply.buttons),
-            "form": None, "public": reply.public, "errors": dict(reply.errors)}
+            "form": None, "public": reply.public, "errors": dict(reply.errors), "files": []}
 
 
 def _enqueue(ctx: Context, kind: str, target: str, occurrence: str, reply: Reply,
