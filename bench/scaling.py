@@ -27,6 +27,7 @@ import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,19 +38,30 @@ from bot.compose import compose  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.demo import generate_quotes, load_demo  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
+from handlers.i18n import Translator  # noqa: E402
+from handlers.reports import monthly_report, report_markdown  # noqa: E402
 from handlers.types import Reply, Request  # noqa: E402
 from storage import ledger  # noqa: E402
 from storage.db import unit_of_work  # noqa: E402
 
 SIZES = (100, 10_000, 100_000)
-COMMANDS = ("budget", "rapport", "valider")
+# ``rapport.md``: the month's document (what ``incubot report --format md`` writes and the PDF holds): the
+# chat's figures plus the chart's months and the quotes waiting at the month's end.
+COMMANDS = ("budget", "rapport", "rapport.md", "valider")
 MANAGER = "camille.martin"
 INTRAPRENEUR = "julien.moreau"
 GOAL_RATIO = 1.2
 
 
 def run(runtime: Runtime, command: str, to_validate: list[str]) -> Reply:
-    """``command`` as the manager; ``valider``: the intrapreneur validates the next quote waiting."""
+    """``command`` as the manager; ``valider``: the intrapreneur validates the next quote waiting;
+    ``rapport.md``: last month's report document."""
+    if command == "rapport.md":
+        t = Translator("fr", ZoneInfo("Europe/Paris"))
+        with unit_of_work(runtime.services.sessions) as session:
+            now = runtime.services.clock()
+            report = monthly_report(session=session, t=t, year=now.year, month=now.month - 1)
+            return Reply(report_markdown(report, t, session=session))
     if command == "valider":
         return runtime.bot.message(Request("console", INTRAPRENEUR, f"valider {to_validate.pop()}"))
     return runtime.bot.message(Request("console", MANAGER, command))
@@ -108,18 +120,18 @@ def main(argv: list[str] | None = None) -> int:
         rows += measure(backend, args.runs)
 
     summary = []
-    print(f"{'backend':<11} {'command':<8} {'quotes':>8} {'median ms':>10} {'p90 ms':>8}")
+    print(f"{'backend':<11} {'command':<10} {'quotes':>8} {'median ms':>10} {'p90 ms':>8}")
     for row in rows:
-        print(f"{row['backend']:<11} {row['command']:<8} {row['quotes']:>8} {row['median_ms']:>10} {row['p90_ms']:>8}")
+        print(f"{row['backend']:<11} {row['command']:<10} {row['quotes']:>8} {row['median_ms']:>10} {row['p90_ms']:>8}")
     print()
-    print(f"{'backend':<11} {'command':<8} {'10^5 / 10^2':>12}  goal ≤ {GOAL_RATIO}")
+    print(f"{'backend':<11} {'command':<10} {'10^5 / 10^2':>12}  goal ≤ {GOAL_RATIO}")
     for backend in backends:
         for command in COMMANDS:
             by_size = {r["quotes"]: r["median_ms"] for r in rows if r["backend"] == backend and r["command"] == command}
             ratio = round(float(by_size[SIZES[-1]]) / float(by_size[SIZES[0]]), 2)  # type: ignore[arg-type]
             met = ratio <= GOAL_RATIO
             summary.append({"backend": backend, "command": command, "ratio": ratio, "met": met})
-            print(f"{backend:<11} {command:<8} {ratio:>12}  {'met' if met else 'MISSED'}")
+            print(f"{backend:<11} {command:<10} {ratio:>12}  {'met' if met else 'MISSED'}")
     print(json.dumps({"bench": "scaling", "goal_ratio": GOAL_RATIO, "runs": args.runs, "rows": rows,
                       "ratios": summary}))
     return 0 if all(s["met"] for s in summary) else 1

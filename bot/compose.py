@@ -23,12 +23,13 @@ from starlette.routing import BaseRoute
 
 from bot.background import BackgroundDelivery
 from bot.config import Settings
-from bot.delivery import Courier
+from bot.delivery import Courier, default_documents
 from bot.inbox import AcksFirst, InboxWorkers, JoinableSessions
 from bot.platforms import matrix, mattermost, slack
 from bot.port import Platform, Plug
 from bot.runtime import Runtime
 from handlers.core import Bot
+from handlers.i18n import Translator
 from handlers.registry import register_all
 from handlers.services import Services, system_clock
 from storage.db import make_engine, session_factory, upgrade
@@ -121,7 +122,8 @@ def compose(settings: Settings, *, clock: Callable[[], datetime] = system_clock,
         delivery = "background" if any(plug.deliver_in_background for plug in chosen) else "inline"
 
     sessions = JoinableSessions(session_factory(engine))
-    courier = Courier(sessions, [], clock)
+    courier = Courier(sessions, [], clock, documents=default_documents(
+        Translator(settings.language, settings.tz, settings.typography)))
     background = None
     deliver: Callable[[], None]
     if delivery == "background":

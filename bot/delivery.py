@@ -23,6 +23,12 @@ line (kind, target, platform, last error) and one alert to the managers per
 platform and per hour, counting the failures, sent through the *other* platforms.
 A sender with ``carries = False`` (the stdout preview) delivers nothing: with no
 other platform, messages stay pending until one is configured.
+
+Files: a message's payload names its files; the courier hands the sender a :class:`Reply` whose
+``files`` hold the bytes — kept in ``outbox_file`` when the message was enqueued, or a document
+(``handlers.attachments``) made on the first platform that sends it and kept for the others and
+for the retries. A platform that fails to upload a file fails the message there, which is retried
+like any other; the other platforms are not held.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
-from handlers.types import Reply
+from handlers.i18n import Translator
+from handlers.types import Attachment, Reply
 from storage import outbox, reference
 from storage.db import SessionFactory, unit_of_work
 from storage.models import OutboxMessage, OutboxStatus, Person, Startup
@@ -85,6 +92,19 @@ class PlatformAddresses:
                                          startup_id=startup.id if startup is not None else None)
 
 
+# What makes a document for a message: (session, kind, key) → a function rendering its bytes once
+# the session is closed (handlers.attachments.make with the configured translator).
+Documents = Callable[[Session, str, str], Callable[[], bytes]]
+
+
+def default_documents(t: Translator | None = None) -> Documents:
+    """:func:`handlers.attachments.make` speaking ``t`` (French by default)."""
+    from handlers import attachments
+
+    translator = t or Translator()
+    return lambda session, kind, key: attachments.make(session, kind, key, t=translator)
+
+
 class NoAddress(Exception):
     """Nobody could be reached for this target on any configured platform (:meth:`Courier.send`)."""
 
@@ -113,12 +133,13 @@ class Courier:
 
     def __init__(self, sessions: SessionFactory, senders: Sequence[Sender],
                  clock: Callable[[], datetime], worker: str | None = None,
-                 *, max_attempts: int = outbox.MAX_ATTEMPTS) -> None:
+                 *, max_attempts: int = outbox.MAX_ATTEMPTS, documents: Documents | None = None) -> None:
         self.sessions = sessions
         self.senders = list(senders)
         self.clock = clock
         self.worker = worker or worker_name()
         self.max_attempts = max_attempts
+        self.documents = documents or default_documents()
 
     def add(self, sender: Sender) -> None:
         self.senders.append(sender)
@@ -247,7 +268,7 @@ class Courier:
         payload = _payload(message)
         if sender.platform in payload.get("avoid", ()):
             return None
-        reply = Reply.from_dict(payload["reply"])
+        reply = Reply.from_dict({**payload["reply"], "files": ()})  # their bytes: below, if it is posted
         if payload.get("counted"):
             count = message.repeats + 1
             if count < int(payload.get("at_least", 1)):
@@ -276,11 +297,35 @@ class Courier:
                 address = sender.person_address(session, person)
                 if address:
                     addresses.append((address, person.id))
+        if (channel or addresses) and payload["reply"].get("files"):
+            reply = replace(reply, files=self._files(message, payload["reply"]["files"], now))
         if channel:
             return [(sender.post_channel(channel, reply), None)]
         posted: list[tuple[Posted, str | None]] = [(sender.post_direct(address, reply), person_id)
                                                    for address, person_id in addresses]
         return posted or None
+
+    def _files(self, message: OutboxMessage, entries: Sequence[dict[str, Any]],
+               now: datetime) -> tuple[Attachment, ...]:
+        """The files of ``message`` with their bytes: kept when it was enqueued, or its documents made
+        now (read in one short transaction, rendered outside it) and kept for the next platform or try."""
+        files = []
+        for n, entry in enumerate(entries):
+            key = entry.get("key") or f"outbox:{message.id}:{n}"
+            render = None
+            with unit_of_work(self.sessions) as session:
+                data = outbox.file_data(session=session, key=key)
+                if data is None and entry.get("document"):
+                    kind, ref = entry["document"]
+                    render = self.documents(session, str(kind), str(ref))
+            if render is not None:
+                made = render()
+                with unit_of_work(self.sessions) as session:
+                    data = outbox.keep_file(session=session, key=key, data=made, now=now)
+            if data is None:
+                raise LookupError(f"outbox {message.id}: the bytes of {entry.get('filename')!r} are missing")
+            files.append(Attachment(str(entry["filename"]), str(entry["mime"]), data))
+        return tuple(files)
 
     def _update(self, sender: Sender, subject: str, reply: Reply) -> list[tuple[Posted, str | None]] | None:
         with unit_of_work(self.sessions) as session:

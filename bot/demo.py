@@ -4,14 +4,17 @@ startups of the Atelier numérique, fictional people, and quotes at every step o
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from datetime import datetime, timedelta
 from importlib import resources
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from handlers.importer import parse_reference
 from storage import ledger
 from storage.db import SessionFactory, unit_of_work
+from storage.ledger.writes import merge as ledger_merge
+from storage.ledger.writes import move_month
 from storage.models import Quote, QuoteStatus, ServiceDone, ServiceDoneStatus, Startup
 from storage.platforms import PlatformName
 from storage.reference import import_reference
@@ -115,8 +118,10 @@ def generate_quotes(sessions: SessionFactory, now: datetime, count: int, *, batc
     measurements: pending and refused ones, and orders (an EJ and a BC, half of them with a paid
     service done, one in ten closed).
 
-    Written in bulk (no audit rows, no counter moves): this is data for benchmarks, not a history
-    anyone decided — the year's counters stay those of the demo.
+    Written in bulk (no audit rows, the year's counters stay those of the demo): this is data for
+    benchmarks, not a history anyone decided. The monthly report's moves are written as the steps
+    would have (one row per startup and month, :func:`_month_moves`), so ``rapport`` reads a table
+    of the size it would have.
     """
     rng = random.Random(42)
     fates = (QuoteStatus.PENDING, QuoteStatus.REFUSED, QuoteStatus.REFUSED, QuoteStatus.ORDERED,
@@ -167,3 +172,24 @@ def generate_quotes(sessions: SessionFactory, now: datetime, count: int, *, batc
                         decided_at=quote.created_at, decided_by="claire.petit", consumption_year=now.year,
                         paid_on=quote.created_at.date(), payment_year=now.year, paid_at=quote.created_at,
                         paid_by="hugo.bernard"))
+            _month_moves(session, quotes, paid)
+
+
+def _month_moves(session: Session, quotes: list[Quote], paid: list[Quote]) -> None:
+    """What the generated steps would have written in ``startup_month_move``: each quote submitted, decided
+    and (an order) engaged in the month of its date, released if closed, half paid if in ``paid``."""
+    moves: dict[tuple[str, datetime], list[tuple[int, str, int]]] = defaultdict(list)
+    for q in quotes:
+        month = q.created_at.replace(day=1, hour=12, minute=0, second=0, microsecond=0)
+        steps = moves[(q.startup_id, month)]
+        if q.status == QuoteStatus.PENDING:
+            steps += [(q.year, "pending_quotes", 1), (q.year, "pending_cents", q.amount_cents)]
+        if q.ordered_at is not None:
+            steps += [(q.year, "engaged_cents", q.amount_cents), (q.year, "restes_cents", q.amount_cents)]
+        if q.closed_at is not None:
+            steps += [(q.year, "engaged_cents", -q.released_cents), (q.year, "restes_cents", -q.released_cents)]
+    for q in paid:
+        month = q.created_at.replace(day=1, hour=12, minute=0, second=0, microsecond=0)
+        moves[(q.startup_id, month)] += [(q.year, "paid_cents", q.paid_cents), (q.year, "restes_cents", -q.paid_cents)]
+    for (startup_id, month), steps in moves.items():
+        move_month(session, startup_id, ledger_merge(*steps), at=month)

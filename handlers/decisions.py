@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import partial
 
-from handlers import notify
+from handlers import attachments, notify
 from handlers.actions import ActionId
 from handlers.cards import (
     decision_line,
@@ -37,7 +37,7 @@ from handlers.errors import CommandError, FieldErrors
 from handlers.i18n import N_
 from handlers.markup import user
 from handlers.permissions import can_decide
-from handlers.pv import pv_line
+from handlers.pv import pv_attached_line, pv_line
 from handlers.refusals import explain, status_label
 from handlers.types import Form, Input, Reply
 from storage import ledger, reference
@@ -151,8 +151,10 @@ class _Announcement:
             else t(flow.approved_word)
         self.sentence = t("{noun} {ref} a été {word} par {who}.", noun=t(flow.noun).capitalize(),
                           ref=subject.reference, word=word, who=ctx.actor.person.name)
-        if flow.kind == "service_done" and subject.status not in (ServiceDoneStatus.PENDING,
-                                                                  ServiceDoneStatus.REFUSED):
+        certified = flow.kind == "service_done" and subject.status not in (ServiceDoneStatus.PENDING,
+                                                                           ServiceDoneStatus.REFUSED)
+        told = self.sentence
+        if certified:
             self.sentence += "\n" + pv_line(t, subject.reference)
         with notify.together(ctx):
             notify.update_subject(ctx, subject.reference, occurrence=subject.status, reply=self.card)
@@ -160,11 +162,18 @@ class _Announcement:
                 # The managers place the order: the validated quote in their channel, with Passer commande.
                 notify.to_managers(ctx, kind="order.to_place", occurrence=subject.reference,
                                    reply=order_card(ctx, subject.quote), subject=order_subject(subject.reference))
+            # The submitter has the PV signed by the délégataire: it comes with their message (made
+            # when the message goes out, handlers/attachments.py), even when they certified it themselves.
+            pv = (attachments.pv(subject.reference),) if certified else ()
+            pv_text = "\n" + pv_attached_line(t, subject.reference) if certified else ""
             if subject.submitted_by != ctx.actor.id:
                 decision = decision_line(ctx, subject.row)
                 notify.to_person(ctx, subject.submitted_by, kind=f"{flow.kind}.decided",
                                  occurrence=subject.reference,
-                                 reply=Reply(f"{self.sentence}\n{decision}", facts=self.card.facts))
+                                 reply=Reply(f"{told}\n{decision}{pv_text}", facts=self.card.facts, files=pv))
+            elif certified:
+                notify.to_person(ctx, subject.submitted_by, kind="service_done.pv", occurrence=subject.reference,
+                                 reply=Reply(pv_text.strip(), files=pv))
 
 
 def approve(ctx: Context, flow: Flow, ref: str) -> Reply:

@@ -38,13 +38,13 @@ def together(ctx: Context) -> Iterator[None]:
 
 def _reply_dict(reply: Reply) -> dict[str, Any]:
     """``reply.to_dict()`` without ``dataclasses.asdict``'s deep copy of every field (a third of
-    the cost of enqueueing a card); a reply with a form goes through ``to_dict``."""
-    if reply.form is not None:
+    the cost of enqueueing a card); a reply with a form or files goes through ``to_dict``."""
+    if reply.form is not None or reply.files:
         return reply.to_dict()
     return {"text": reply.text, "facts": tuple({"label": f.label, "value": f.value} for f in reply.facts),
             "buttons": tuple({"label": b.label, "action": b.action, "value": b.value, "style": b.style}
                              for b in reply.buttons),
-            "form": None, "public": reply.public, "errors": dict(reply.errors)}
+            "form": None, "public": reply.public, "errors": dict(reply.errors), "files": []}
 
 
 def _enqueue(ctx: Context, kind: str, target: str, occurrence: str, reply: Reply,

@@ -27,7 +27,7 @@ from handlers.committees import parse_day
 from handlers.core import Command, Context, Registry
 from handlers.decisions import alert_managers
 from handlers.errors import CommandError, FieldErrors
-from handlers.i18n import N_
+from handlers.i18n import N_, Translator
 from handlers.markup import user
 from handlers.permissions import can_order, can_withdraw
 from handlers.refusals import explain
@@ -210,17 +210,23 @@ def cmd_payment(ctx: Context, args: str) -> Reply:
                    left=t.money(quote.amount_cents - quote.paid_cents - (quote.released_cents or 0))))
 
 
+def _reference_and_reason(t: Translator, args: str, usage: str) -> tuple[str, str]:
+    """``REF[; motif]``: the reference (``usage`` said when missing) and the reason, bounded."""
+    reference, _, reason = args.partition(";")
+    reference, reason = reference.strip(), reason.strip()
+    if not reference:
+        raise CommandError(usage)
+    if len(reason) > MAX_REASON:
+        raise CommandError(t("Le motif dépasse {n} caractères : rien n'a changé.", n=MAX_REASON))
+    return reference, reason
+
+
 # --------------------------------------------------------------------------- solder
 
 
 def cmd_close(ctx: Context, args: str) -> Reply:
     t = ctx.t
-    reference, _, reason = args.partition(";")
-    reference, reason = reference.strip(), reason.strip()
-    if not reference:
-        raise CommandError(t("Précisez la commande : solder D-2026-0001[; motif]."))
-    if len(reason) > MAX_REASON:
-        raise CommandError(t("Le motif dépasse {n} caractères : rien n'a changé.", n=MAX_REASON))
+    reference, reason = _reference_and_reason(t, args, t("Précisez la commande : solder D-2026-0001[; motif]."))
     subject = ledger.load_quote(session=ctx.session, reference=reference)
     year = ctx.year
 
@@ -244,12 +250,7 @@ def cmd_close(ctx: Context, args: str) -> Reply:
 
 def cmd_withdraw(ctx: Context, args: str) -> Reply:
     t = ctx.t
-    reference, _, reason = args.partition(";")
-    reference, reason = reference.strip(), reason.strip()
-    if not reference:
-        raise CommandError(t("Précisez le devis : retirer D-2026-0001[; motif]."))
-    if len(reason) > MAX_REASON:
-        raise CommandError(t("Le motif dépasse {n} caractères : rien n'a changé.", n=MAX_REASON))
+    reference, reason = _reference_and_reason(t, args, t("Précisez le devis : retirer D-2026-0001[; motif]."))
     subject = ledger.load_quote(session=ctx.session, reference=reference)
     if not can_withdraw(ctx.actor, subject.submitted_by):
         raise CommandError(t("Seule la personne qui a soumis {ref} ({who}), ou un gestionnaire, peut le retirer. "

@@ -124,6 +124,12 @@ def pv_line(t: Translator, reference: str) -> str:
              ref=reference)
 
 
+def pv_attached_line(t: Translator, reference: str) -> str:
+    """The line of the message that carries the PV (``PV-SF-….pdf``)."""
+    return t("📄 Ci-joint le PV de service fait {ref} (PV-{ref}.pdf), à faire signer par le délégataire.",
+             ref=reference)
+
+
 def pv_file(*, session: Session, reference: str, t: Translator, fmt: str = "pdf") -> bytes:
     """The PV of ``SF-…`` as a ``fmt`` file (PDF for signing; Markdown to read it in chat)."""
     return render(pv_document(find_certified(session=session, reference=reference, t=t), t), fmt, t)

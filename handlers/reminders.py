@@ -56,7 +56,7 @@ from datetime import date, datetime, time, timedelta
 import holidays
 from sqlmodel import Session
 
-from handlers import envelopes, preparation
+from handlers import attachments, envelopes, preparation
 from handlers.committees import TO_PREPARE_FR
 from handlers.final_report import final_reply, final_report
 from handlers.i18n import Translator
@@ -231,7 +231,8 @@ class _Plan:
             return
 
         def build() -> Reply:
-            return report_reply(monthly_report(session=self.session, t=self.t, year=year, month=month), self.t)
+            return report_reply(monthly_report(session=self.session, t=self.t, year=year, month=month), self.t,
+                                files=(attachments.monthly_report(year, month),))
 
         yield _Candidate(MONTHLY_REPORT, MANAGERS, f"{year:04d}-{month:02d}", self.moment(due_day), build)
 

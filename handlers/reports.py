@@ -32,7 +32,7 @@ from handlers.i18n import N_, Translator
 from handlers.markup import plain, user
 from handlers.permissions import can_report
 from handlers.startups import PHASE_FR
-from handlers.types import Reply
+from handlers.types import Attachment, Reply
 from storage import ledger, reference, reports
 from storage.reports import StartupFigures
 
@@ -71,7 +71,8 @@ def monthly_report(*, session: Session, t: Translator, year: int, month: int) ->
     return MonthlyReport(year, month, rows, balance, consumed * 12 // month, committed * 12 // month)
 
 
-def report_reply(report: MonthlyReport, t: Translator) -> Reply:
+def report_reply(report: MonthlyReport, t: Translator, files: tuple[Attachment, ...] = ()) -> Reply:
+    """The report as a chat message; with ``files`` (its PDF), the message carries them and says so."""
     b = report.balance
     lines = [t("**Rapport mensuel — {month}**", month=t.month(report.year, report.month)), *_totals(report, t)]
     lines.append("")
@@ -84,10 +85,16 @@ def report_reply(report: MonthlyReport, t: Translator) -> Reply:
                        cpm=t.money(r.cp_month_cents), cpy=t.money(r.cp_year_cents),
                        cpr=t.percent(r.cp_year_cents, b.cp_cents), p=r.pending_count,
                        rap=t.money(r.outstanding_cents)))
-    lines += ["", t("📄 Le rapport complet (graphique des AE et des CP, devis en attente, décisions) : "
-                    "`incubot report --month {year:04d}-{month:02d} --format pdf --output rapport.pdf` "
-                    "(ou xlsx).", year=report.year, month=report.month)]
-    return Reply("\n".join(lines))
+    if files:
+        lines += ["", t("📄 Ci-joint le rapport complet ({name} : graphique des AE et des CP, devis en attente, "
+                        "décisions) ; en tableur : `incubot report --month {year:04d}-{month:02d} --format xlsx "
+                        "--output rapport.xlsx`.", name=", ".join(f.filename for f in files), year=report.year,
+                        month=report.month)]
+    else:
+        lines += ["", t("📄 Le rapport complet (graphique des AE et des CP, devis en attente, décisions) : "
+                        "`incubot report --month {year:04d}-{month:02d} --format pdf --output rapport.pdf` "
+                        "(ou xlsx).", year=report.year, month=report.month)]
+    return Reply("\n".join(lines), files=files)
 
 
 def _totals(report: MonthlyReport, t: Translator) -> list[str]:

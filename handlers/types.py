@@ -11,12 +11,16 @@ request through the outbox (``handlers.notify.update_subject``), exactly once.
 
 Text uses a tiny markup that every adapter renders: ``**bold**`` and user-typed
 text wrapped by :func:`handlers.markup.user` (escaped by each adapter its own way).
+
+A message may carry files (:class:`Attachment`): a platform sends them with it (a Slack file
+upload, a Mattermost file, Matrix media); the terminal names them.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -75,13 +79,45 @@ class Form:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: its name, MIME type and bytes.
+
+    A handler that would have to render a document inside its transaction (a decision's PV, the
+    monthly report) names it instead, ``document`` = (kind, key) of :mod:`handlers.attachments`,
+    and leaves ``data`` empty: the courier makes the bytes once, when the message first goes out,
+    and every platform and every retry sends those bytes (``storage.outbox``).
+    """
+
+    filename: str
+    mime: str
+    data: bytes = b""
+    document: tuple[str, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"filename": self.filename, "mime": self.mime}
+        if self.data:
+            out["data"] = base64.b64encode(self.data).decode("ascii")
+        if self.document is not None:
+            out["document"] = list(self.document)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Attachment:
+        document = data.get("document")
+        return cls(filename=data["filename"], mime=data["mime"],
+                   data=base64.b64decode(data["data"]) if data.get("data") else b"",
+                   document=(str(document[0]), str(document[1])) if document else None)
+
+
+@dataclass(frozen=True)
 class Reply:
     """What the bot answers a command, a click or a form — and the content of a message it posts.
 
     ``text`` (with ``facts`` and ``buttons``) is shown to the person who asked, or nothing when
     :attr:`silent`; ``form`` is to be opened for them (a modal, a dialog, questions one by one);
     ``errors`` (field name → French sentence) answer a submitted form whose fields are wrong:
-    the form stays open and nothing was stored.
+    the form stays open and nothing was stored. ``files`` go with the message the courier posts
+    (the answer to a command carries none: Slack's ephemeral answers cannot).
     """
 
     text: str
@@ -90,14 +126,17 @@ class Reply:
     form: Form | None = None
     public: bool = False  # False: only the person who asked sees it
     errors: Mapping[str, str] = field(default_factory=dict)
+    files: tuple[Attachment, ...] = ()
 
     @property
     def silent(self) -> bool:
         """Nothing to show (a click that only opens a form, a form with field errors)."""
-        return not (self.text or self.facts or self.buttons)
+        return not (self.text or self.facts or self.buttons or self.files)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(replace(self, files=()))
+        data["files"] = [f.to_dict() for f in self.files]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Reply:
@@ -109,6 +148,7 @@ class Reply:
             form=_form_from_dict(form) if form else None,
             public=bool(data.get("public", False)),
             errors=dict(data.get("errors") or {}),
+            files=tuple(Attachment.from_dict(f) for f in data.get("files", ())),
         )
 
 

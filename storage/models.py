@@ -593,6 +593,22 @@ class OutboxDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=1000)
 
 
+class OutboxFile(SQLModel, table=True):
+    """The bytes of a file sent with outbox messages (migration 0013), beside the payload rather than
+    in it: the payload stays a few hundred bytes (it is scanned for subjects and listed by
+    ``incubot outbox``), and a retry after a restart still has the file. ``key`` is ``sha256:<hex>``
+    for bytes given when the message was enqueued (the same file for several messages is kept once),
+    or ``outbox:<message id>:<n>`` for a document the courier made when the message first went out,
+    so that every platform and every retry sends the same bytes."""
+
+    __tablename__ = "outbox_file"
+
+    key: str = Field(primary_key=True, max_length=120)
+    size: int
+    data: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: datetime = Field(sa_column=_dt())
+
+
 class Heartbeat(SQLModel, table=True):
     """One row per writer (``healthz``): upserted by ``/healthz`` to prove the database takes writes."""
 

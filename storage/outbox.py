@@ -12,11 +12,17 @@ Delivery is per platform (``outbox_delivery``): each platform's worker gives the
 messages their row on its platform (:func:`fan_out`), claims them there, and retries
 its own failures with its own backoff, so a platform that is down only delays itself.
 The message's ``status`` sums its platforms up (:func:`settle`).
+
+Files sent with a message are not in its payload: the payload names them, their bytes are in
+``outbox_file`` (:func:`keep_file`), so payloads stay small and a retry after a restart — on
+any platform — sends the same bytes.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,10 +34,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.models import Heartbeat, OutboxDelivery, OutboxMessage, OutboxStatus, PostedMessage, SeenEvent
+from storage.models import (
+    Heartbeat,
+    OutboxDelivery,
+    OutboxFile,
+    OutboxMessage,
+    OutboxStatus,
+    PostedMessage,
+    SeenEvent,
+)
 
 STALE_CLAIM = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+MAX_FILE_BYTES = 10 * 1024 * 1024  # a report's PDF is tens of KB; every platform takes 10 MiB
 
 
 def enqueue(
@@ -56,7 +71,7 @@ def enqueue(
         target=target,
         occurrence=occurrence,
         due_at=due_at,
-        payload=json.dumps(payload, ensure_ascii=False),
+        payload=_text(session, payload, due_at),
     )
     try:
         with session.begin_nested():
@@ -65,6 +80,44 @@ def enqueue(
     except IntegrityError:
         return None
     return row
+
+
+def _text(session: Session, payload: dict[str, Any], now: datetime) -> str:
+    """The payload as stored: JSON, each file's bytes (``data``, base64) moved to ``outbox_file`` and
+    named by its ``key`` instead."""
+    reply = payload.get("reply") or {}
+    files = reply.get("files") or []
+    if any("data" in f for f in files):
+        kept = []
+        for f in files:
+            if "data" in f:
+                data = base64.b64decode(f["data"])
+                key = "sha256:" + hashlib.sha256(data).hexdigest()
+                keep_file(session=session, key=key, data=data, now=now)
+                f = {**{k: v for k, v in f.items() if k != "data"}, "key": key}
+            kept.append(f)
+        payload = {**payload, "reply": {**reply, "files": kept}}
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def keep_file(*, session: Session, key: str, data: bytes, now: datetime) -> bytes:
+    """Keep ``data`` under ``key`` unless a file is there already; the bytes kept there (two
+    platforms' workers making the same document agree on the first one written)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"file {key} is {len(data)} bytes, more than {MAX_FILE_BYTES}")
+    table: sa.Table = OutboxFile.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(table).values(key=key, size=len(data), data=data, created_at=now)
+                    .on_conflict_do_nothing(index_elements=["key"]))
+    kept = file_data(session=session, key=key)
+    assert kept is not None
+    return kept
+
+
+def file_data(*, session: Session, key: str) -> bytes | None:
+    """The bytes kept under ``key``, or None."""
+    found = session.execute(sa.select(col(OutboxFile.data)).where(col(OutboxFile.key) == key)).scalar_one_or_none()
+    return bytes(found) if found is not None else None
 
 
 @dataclass(frozen=True)
@@ -100,7 +153,7 @@ def enqueue_many(*, session: Session, messages: Sequence[NewMessage]) -> None:
         _insert_ignoring_duplicates(session.get_bind().dialect.name),
         [
             {"kind": m.kind, "target": m.target, "occurrence": m.occurrence, "due_at": m.due_at,
-             "payload": json.dumps(m.payload, ensure_ascii=False), "status": OutboxStatus.PENDING.value,
+             "payload": _text(session, m.payload, m.due_at), "status": OutboxStatus.PENDING.value,
              "attempts": 0}
             for m in messages
         ],
@@ -369,7 +422,7 @@ def enqueue_grouped(*, session: Session, messages: Sequence[NewMessage]) -> None
     session.execute(
         _insert_counting_repeats(session.get_bind().dialect.name),
         [{"kind": m.kind, "target": m.target, "occurrence": m.occurrence, "due_at": m.due_at, "attempts": 0,
-          "repeats": 0, "payload": json.dumps(m.payload, ensure_ascii=False), "status": OutboxStatus.PENDING.value}
+          "repeats": 0, "payload": _text(session, m.payload, m.due_at), "status": OutboxStatus.PENDING.value}
          for m in messages],
     )
 

@@ -108,8 +108,9 @@ def pending_quotes_at(*, session: Session, end: datetime, limit: int = 200) -> l
     those still pending, and those decided after ``end`` — two indexed reads, not a pass over every quote."""
     still = select(Quote).where(Quote.status == QuoteStatus.PENDING.value, col(Quote.created_at) < end) \
         .order_by(col(Quote.created_at), col(Quote.id)).limit(limit)
-    later = select(Quote).where(col(Quote.decided_at) >= end, col(Quote.created_at) < end,
-                                col(Quote.status) != QuoteStatus.WITHDRAWN.value)
+    # Decided — or withdrawn — after ``end``: still waiting at ``end``, as the month's pending count says.
+    later = select(Quote).where(col(Quote.decided_at) >= end, col(Quote.created_at) < end) \
+        .order_by(col(Quote.created_at), col(Quote.id)).limit(limit)
     waiting = sorted({q.id: q for q in [*session.exec(still).all(), *session.exec(later).all()]}.values(),
                      key=lambda q: (q.created_at, q.id or 0))[:limit]
     names = {s.id: s.name for s in session.exec(select(Startup)).all()}

@@ -29,12 +29,21 @@ from handlers.types import Reply, Request
 from storage.models import Person, Startup
 
 
+@dataclass(frozen=True)
+class SeenFile:
+    """A file that came with a message, as the person downloads it."""
+
+    name: str
+    data: bytes
+
+
 @dataclass
 class Seen:
-    """A message as a person sees it: plain text (facts included) and button labels."""
+    """A message as a person sees it: plain text (facts included), button labels and the files it carries."""
 
     text: str
     buttons: list[str] = field(default_factory=list)
+    files: list[SeenFile] = field(default_factory=list)
 
     def __contains__(self, needle: str) -> bool:
         return needle in self.text
@@ -42,6 +51,7 @@ class Seen:
 
 class ChatDriver(Protocol):
     platform: str
+    runtime: Runtime  # the bot behind the platform: a test sweeps the reminders with it
 
     def say(self, who: str, text: str) -> Seen:
         """``who`` (a person id) types ``text`` (``/incubot …`` or a DM); what they see back."""
@@ -64,7 +74,7 @@ def seen(reply: Reply | None) -> Seen:
     if reply is None:
         return Seen("")
     lines = [plain(reply.text)] + [f"{plain(f.label)} : {plain(f.value)}" for f in reply.facts]
-    return Seen("\n".join(lines), [b.label for b in reply.buttons])
+    return Seen("\n".join(lines), [b.label for b in reply.buttons], [SeenFile(f.filename, f.data) for f in reply.files])
 
 
 class RecordingSender:

@@ -43,7 +43,7 @@ from storage import chat_state, outbox
 from storage.db import session_factory, unit_of_work
 from storage.models import Person
 from storage.reference import set_account
-from tests.chat import Seen, composed
+from tests.chat import Seen, SeenFile, composed
 from tests.synapse import MatrixAccounts, MatrixEvent, MatrixPerson, Synapse
 
 DEADLINE = 30.0  # seconds for the bot's answer to reach a person's sync (a loaded machine)
@@ -178,7 +178,22 @@ class MatrixChat:
                 continue
             if not replies and (_reply_to(event) or _thread_of(event)):
                 continue
+            if event.content.get("msgtype") == "m.file":
+                continue  # a file of the message before it (_seen)
             shown.append((event, self.edits.get(event.event_id, event.content)))
+        return shown
+
+    def _seen(self, who: str, event: MatrixEvent, content: Mapping[str, Any]) -> Seen:
+        """A message as ``who`` sees it, with the files the bot sent right after it downloaded (``m.file``)."""
+        shown = seen_content(content)[0]
+        log = self.log.get(who, [])
+        for later in log[log.index(event) + 1:]:
+            if later.room_id != event.room_id or later.type != "m.room.message":
+                continue
+            if later.content.get("msgtype") != "m.file":
+                break
+            shown.files.append(SeenFile(str(later.content.get("filename") or later.content.get("body")),
+                                        self.person(who).download_file(later.content)))
         return shown
 
     # ------------------------------------------------------------------ rooms
@@ -283,12 +298,12 @@ class MatrixChat:
 
     def inbox(self, who: str) -> list[Seen]:
         self._refresh(who)
-        return [seen_content(content)[0] for _, content in
+        return [self._seen(who, event, content) for event, content in
                 self._messages(who, self.direct.get(who, []), replies=False)]
 
     def managers_channel(self) -> list[Seen]:
         self._refresh("camille.martin")
-        return [seen_content(content)[0] for _, content in
+        return [self._seen("camille.martin", event, content) for event, content in
                 self._messages("camille.martin", self.rooms_of("camille.martin", "managers"), replies=False)]
 
 

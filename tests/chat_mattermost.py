@@ -27,7 +27,7 @@ from bot.platforms.mattermost import MattermostClient
 from bot.platforms.mattermost.adapter import ZWJ
 from bot.runtime import Runtime
 from bot.server import create_app
-from tests.chat import Seen, composed
+from tests.chat import Seen, SeenFile, composed
 from tests.fake_mattermost import BOT_TOKEN, FakeMattermost
 
 COMMAND_TOKEN = "mm-command-token-incubot"
@@ -202,11 +202,24 @@ class MattermostChat:
         """``who`` closes their open dialog with Cancel."""
         return self.submit_dialog(who, self.forms.pop(who), {}, cancelled=True)
 
+    def _seen(self, post: Mapping[str, Any]) -> Seen:
+        """A post, with its files downloaded."""
+        shown = seen_post(post)
+        shown.files = [SeenFile(f["name"], f["data"]) for f in self.fake.post_files(post)]
+        return shown
+
     def inbox(self, who: str) -> list[Seen]:
-        return [seen_post(p) for p in self.fake.direct_posts(mm_id(who))]
+        return [self._seen(p) for p in self.fake.direct_posts(mm_id(who))]
 
     def managers_channel(self) -> list[Seen]:
-        return [seen_post(p) for p in self.channel_posts("managers")]
+        return [self._seen(p) for p in self.channel_posts("managers")]
+
+    def fail_next_upload(self) -> None:
+        """The next ``POST /files`` gets a 500."""
+        self.fake.fail_next("POST", "/api/v4/files", 500)
+
+    def uploads_tried(self) -> int:
+        return len(self.fake.calls_to("POST", "/api/v4/files"))
 
 
 def mattermost_chat(engine: Engine, clock: Any, request: pytest.FixtureRequest, **options: Any) -> MattermostChat:

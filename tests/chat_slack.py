@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.platforms import slack
 from bot.platforms.slack import SlackPlatform
 from bot.server import create_app
-from tests.chat import Seen, composed
+from tests.chat import Seen, SeenFile, composed
 from tests.fake_slack import BOT_TOKEN, BOT_USER, TEAM, FakeSlack, dm_channel
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -244,11 +244,24 @@ class SlackChat:
         new = [m for m in self.fake.ephemeral[ephemeral_before:] if m["user"] == user] or self.fake.dm(user)[before:]
         return seen_message(new[-1]) if new else Seen("")
 
+    def _seen(self, message: Mapping[str, Any]) -> Seen:
+        """A message of a channel, with the files shared with it downloaded."""
+        shown = seen_message(message)
+        shown.files = [SeenFile(f["name"], self.fake.file_content(f["id"])) for f in message.get("files") or []]
+        return shown
+
     def inbox(self, who: str) -> list[Seen]:
-        return [seen_message(m) for m in self.fake.dm(slack_id(who))]
+        return [self._seen(m) for m in self.fake.dm(slack_id(who))]
 
     def managers_channel(self) -> list[Seen]:
-        return [seen_message(m) for m in self._channel_messages("managers")]
+        return [self._seen(m) for m in self._channel_messages("managers")]
+
+    def fail_next_upload(self) -> None:
+        """The next POST of a file's bytes to its upload URL gets a 500."""
+        self.fake.fail_next("upload", 500, retry_after=None, error="internal_error")
+
+    def uploads_tried(self) -> int:
+        return len(self.fake.calls_to("upload"))
 
 
 def slack_chat(engine: Any, clock: Any, request: Any, **options: Any) -> SlackChat:

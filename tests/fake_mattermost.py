@@ -1,7 +1,8 @@
 """A fake Mattermost server on loopback: the REST API v4 calls incubot makes, recorded.
 
 It listens on 127.0.0.1 (a real HTTP server in a thread), so the bot's client really
-goes through httpx. It keeps posts, direct channels, opened dialogs and the
+goes through httpx. It keeps posts, direct channels, uploaded files (``POST /files``,
+multipart, shown once a post names them in ``file_ids``), opened dialogs and the
 ephemeral answers sent to slash commands' ``response_url``; it checks the bot token,
 the dialog limits Mattermost enforces, and can be told to fail the next calls
 (429 with ``Retry-After``, 5xx) to test retries.
@@ -9,6 +10,8 @@ the dialog limits Mattermost enforces, and can be told to fail the next calls
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import itertools
 import json
 import re
@@ -49,6 +52,7 @@ class FakeMattermost:
         self.hooks: dict[str, dict[str, str]] = {}  # response_url hook id -> {"user_id", "channel_id"}
         self.ephemeral: list[dict[str, Any]] = []  # {"user_id", "channel_id", "body"}
         self.faults: list[Fault] = []
+        self.files: dict[str, dict[str, Any]] = {}  # file id -> {"name", "mime_type", "channel_id", "data"}
         self._pending: dict[str, str] = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -144,6 +148,11 @@ class FakeMattermost:
                 post["message"] = update.get("message", post["message"])
                 post["props"] = update.get("props") or {}
 
+    def post_files(self, post: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The files a post carries (name, MIME type, bytes), as a person downloads them."""
+        with self._lock:
+            return [self.files[file_id] for file_id in post.get("file_ids") or []]
+
     def calls_to(self, method: str, path_prefix: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.path.startswith(path_prefix)]
 
@@ -151,10 +160,14 @@ class FakeMattermost:
 
     def handle(self, method: str, path: str, headers: Mapping[str, str], raw: bytes
                ) -> tuple[int, Any, dict[str, str]]:
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if lowered.get("content-type", "").startswith("multipart/form-data"):
+            body: Any = _multipart(lowered["content-type"], raw)
+        else:
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = None
         with self._lock:
             status, answer, extra = self._route(method, path, {k.lower(): v for k, v in headers.items()}, body)
             self.calls.append(Call(method, path, body, status))
@@ -187,15 +200,29 @@ class FakeMattermost:
                 channel = self.new_id("dm")
                 self.channels[channel] = members
             return 201, {"id": channel, "type": "D", "name": "__".join(sorted(members))}, {}
+        if method == "POST" and path == "/api/v4/files":
+            if not isinstance(body, dict) or not body.get("channel_id") or not body.get("files"):
+                return 400, {"message": "multipart with channel_id and files required"}, {}
+            infos = []
+            for name, mime, data in body["files"]:
+                file_id = self.new_id("file")
+                self.files[file_id] = {"name": name, "mime_type": mime, "channel_id": body["channel_id"],
+                                       "data": data}
+                infos.append({"id": file_id, "name": name, "mime_type": mime, "size": len(data),
+                              "channel_id": body["channel_id"]})
+            return 201, {"file_infos": infos, "client_ids": []}, {}
         if method == "POST" and path == "/api/v4/posts":
             pending = body.get("pending_post_id", "")
+            file_ids = body.get("file_ids") or []
+            if any(f not in self.files or self.files[f]["channel_id"] != body.get("channel_id") for f in file_ids):
+                return 400, {"message": "file_ids must be files uploaded to this channel"}, {}
             if pending and pending in self._pending:
                 return 201, self.posts[self._pending[pending]], {}
             if not body.get("channel_id"):
                 return 400, {"message": "channel_id required"}, {}
             post = {"id": self.new_id("post"), "channel_id": body["channel_id"], "user_id": self.bot_id,
                     "message": body.get("message", ""), "props": body.get("props") or {},
-                    "root_id": body.get("root_id", "")}
+                    "root_id": body.get("root_id", ""), "file_ids": file_ids}
             self.posts[post["id"]] = post
             if pending:
                 self._pending[pending] = post["id"]
@@ -217,6 +244,20 @@ class FakeMattermost:
             self.dialogs.append(body)
             return 200, {"status": "OK"}, {}
         return 404, {"message": f"no route {method} {path}"}, {}
+
+
+def _multipart(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart/form-data body: its text fields, and ``files`` as (filename, MIME type, bytes)."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
+    fields: dict[str, Any] = {"files": []}
+    for part in message.iter_parts():
+        data = part.get_payload(decode=True) or b""
+        if part.get_filename():
+            fields["files"].append((part.get_filename(), part.get_content_type(), data))
+        else:
+            fields[str(part.get_param("name", header="content-disposition"))] = data.decode()
+    return fields
 
 
 def _dialog_problem(body: Any) -> str | None:

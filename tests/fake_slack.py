@@ -2,9 +2,12 @@
 
 It keeps what a workspace would show: messages per channel (updated in place by
 ``chat.update``), ephemeral messages, what came back through ``response_url``,
-opened modals and published App Home views. It checks the bot token, the Block Kit
-limits that make Slack refuse a message, and can answer the next calls of a method
-with an error (``fail_next``: 429 with ``Retry-After``, 500…).
+opened modals and published App Home views, and files shared with a message (upload v2:
+``files.getUploadURLExternal`` gives an upload URL on this fake, the bytes are POSTed
+there, ``files.completeUploadExternal`` shares them in a channel). It checks the bot token,
+the Block Kit limits that make Slack refuse a message, and can answer the next calls of a
+method with an error (``fail_next``: 429 with ``Retry-After``, 500…; method ``"upload"``: the
+POST of a file's bytes).
 """
 
 from __future__ import annotations
@@ -54,10 +57,12 @@ class FakeSlack:
         self.responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.opened_views: dict[str, dict[str, Any]] = {}  # trigger_id -> view
         self.home: dict[str, dict[str, Any]] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"filename", "length", "data" (None: not POSTed)}
         self.failures: dict[str, list[Failure]] = defaultdict(list)
         self._ts = itertools.count(1)
         self._views = itertools.count(1)
         self._responses = itertools.count(1)
+        self._files = itertools.count(1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
@@ -114,6 +119,11 @@ class FakeSlack:
         with self.lock:
             return list(self.responses.get(response_url.rsplit("/", 1)[-1], []))
 
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of a shared file, as a person downloads them."""
+        with self.lock:
+            return bytes(self.uploads[file_id]["data"])
+
     def find_message(self, channel: str, ts: str) -> dict[str, Any] | None:
         with self.lock:
             return next((m for m in self.messages.get(channel, []) if m["ts"] == ts), None)
@@ -158,6 +168,44 @@ class FakeSlack:
                    "blocks": args.get("blocks") or [], "thread_ts": args.get("thread_ts"), "edits": 0}
         self.messages[channel].append(message)
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": dict(message)}
+
+    def api_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not filename or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._files):08d}"
+        self.uploads[file_id] = {"filename": filename, "length": int(length), "data": None}
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+
+    def upload(self, file_id: str, data: bytes) -> tuple[int, bytes]:
+        """The POST of a file's bytes to its upload URL."""
+        with self.lock:
+            if self.failures.get("upload"):
+                failure = self.failures["upload"].pop(0)
+                self.calls.append(Call("upload", {"file_id": file_id}, failure.status))
+                return failure.status, b"upload failed"
+            self.calls.append(Call("upload", {"file_id": file_id}))
+            pending = self.uploads.get(file_id)
+            if pending is None or pending["length"] != len(data):
+                return 400, b"bad upload"
+            pending["data"] = data
+            return 200, b"OK - " + str(len(data)).encode()
+
+    def api_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = json.loads(args.get("files") or "[]")
+        if not files or any(self.uploads.get(f.get("id"), {}).get("data") is None for f in files):
+            return {"ok": False, "error": "file_not_found"}  # never uploaded
+        channel = str(args.get("channel_id") or "")
+        shared = [{"id": f["id"], "name": self.uploads[f["id"]]["filename"], "title": f.get("title") or "",
+                   "size": self.uploads[f["id"]]["length"]} for f in files]
+        if not channel:
+            return {"ok": True, "files": shared}  # a private file, in no message
+        message = {"ts": self._next_ts(), "channel": channel, "text": args.get("initial_comment") or "",
+                   "blocks": [] if args.get("initial_comment") else args.get("blocks") or [],
+                   "thread_ts": args.get("thread_ts"), "edits": 0, "files": shared}
+        self.messages[channel].append(message)
+        where = "private" if channel.startswith(("D", "G")) else "public"
+        return {"ok": True, "files": [{**f, "shares": {where: {channel: [{"ts": message["ts"]}]}}} for f in shared]}
 
     def api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         message = self.find_message(str(args.get("channel")), str(args.get("ts")))
@@ -218,6 +266,10 @@ class FakeSlack:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 path = urlparse(self.path).path
+                if path.startswith("/upload/"):  # a file's bytes, as they are (no form, no token: the URL is it)
+                    status, answer = fake.upload(path.rsplit("/", 1)[-1], raw)
+                    self._send(status, {}, answer, "text/plain")
+                    return
                 args = _parse(raw, self.headers.get("Content-Type", ""), urlparse(self.path).query)
                 if path.startswith("/response/"):
                     fake.response(path.rsplit("/", 1)[-1], args)

@@ -403,6 +403,24 @@ class MatrixPerson:
         url = f"/_matrix/client/v3/rooms/{quote(room_id)}/redact/{quote(event_id)}/{self._txn()}"
         return str(_checked(self.http.put(url, json={"reason": reason} if reason else {}))["event_id"])
 
+    def download(self, mxc: str) -> bytes:
+        """The bytes of ``mxc://server/id`` from the media repository (authenticated media, as clients fetch it)."""
+        server, _, media_id = mxc.removeprefix("mxc://").partition("/")
+        response = self.http.get(f"/_matrix/client/v1/media/download/{quote(server)}/{quote(media_id)}")
+        if response.status_code != 200:
+            raise MatrixError(response.status_code, response.json())
+        return response.content
+
+    def download_file(self, content: dict[str, Any]) -> bytes:
+        """The file of an ``m.file`` event: ``url``, or ``file`` (encrypted: fetched, then decrypted with its key)."""
+        if "url" in content:
+            return self.download(str(content["url"]))
+        from mautrix.crypto.attachments import decrypt_attachment
+
+        file = content["file"]
+        return decrypt_attachment(self.download(str(file["url"])), file["key"]["k"], file["hashes"]["sha256"],
+                                  file["iv"])
+
     # ------------------------------------------------------------------ sync
 
     def sync(self, timeout_ms: int = 0) -> list[MatrixEvent]:

@@ -357,14 +357,14 @@ def test_pv_is_refused_for_an_unknown_or_uncertified_service_done(october, engin
 
 
 def test_the_certification_says_where_the_pv_comes_from(chat) -> None:  # type: ignore[no-untyped-def]
-    """Certifying a service done tells the intrapreneur and the coach how to get its PV to sign; a refusal
-    does not."""
+    """Certifying a service done tells the intrapreneur how to get its PV to sign and the coach that it comes
+    with her message (tests/test_attachments.py); a refusal does neither."""
     chat.say("lea.dupont", "devis dedale; 10 000; Scopyleft; Sprints")
     chat.click("julien.moreau", "D-2026-0001", "Valider")
     chat.say("lea.dupont", "service-fait D-2026-0001; 2 500; octobre")
     said = chat.say("julien.moreau", "certifier SF-2026-0001")
     assert "incubot pv SF-2026-0001 --output SF-2026-0001.pdf" in said.text
-    assert "incubot pv SF-2026-0001" in chat.inbox("lea.dupont")[-1].text
+    assert "Ci-joint le PV de service fait SF-2026-0001 (PV-SF-2026-0001.pdf)" in chat.inbox("lea.dupont")[-1].text
     chat.say("lea.dupont", "service-fait D-2026-0001; 1 000; novembre")
     refused = chat.say("julien.moreau", "refuser SF-2026-0002; pas encore livré")
     assert "incubot pv" not in refused.text

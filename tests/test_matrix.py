@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -209,41 +210,51 @@ def test_a_real_429_is_waited_out(synapse: Synapse, matrix: MatrixWorld) -> None
         synapse.clear_ratelimit_override(matrix.bot_id)
 
 
-def test_encrypted_direct_room_both_ways(synapse: Synapse, matrix: MatrixWorld, tmp_path: Any) -> None:
-    """Julien's client encrypts: the bot opens an encrypted DM for the request, reads his encrypted
-    `valider` and answers encrypted."""
-    import asyncio
+@contextlib.asynccontextmanager
+async def encrypting_julien(synapse: Synapse, matrix: MatrixWorld, folder: Any) -> AsyncIterator[
+        tuple[Any, asyncio.Queue[Any]]]:
+    """Julien on a client that encrypts (the benchmark's mautrix client, with its Olm machine), known to the bot
+    by this account: it joins the rooms it is invited to; the bot's messages come in the queue, decrypted."""
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    from matrix_echo import close_client, mautrix_client  # the benchmark's mautrix client, with its Olm machine
+    from matrix_echo import close_client, mautrix_client
     from mautrix.types import EventType, Membership, MemberStateEventContent, MessageEvent, StateEvent
 
     from storage.db import session_factory, unit_of_work
     from storage.reference import set_account
 
-    julien_id, token, device = synapse.register(f"julien-e2e-{id(tmp_path) % 10**6}", "julien-password")
+    julien_id, token, device = synapse.register(f"julien-e2e-{id(folder) % 10**6}", "julien-password")
     with unit_of_work(session_factory(matrix.engine)) as session:
         set_account(session=session, person_id="julien.moreau", platform="matrix", external_id=julien_id)
+    client = await mautrix_client(synapse.base_url, julien_id, token, device, folder / "julien")
+    messages: asyncio.Queue[MessageEvent] = asyncio.Queue()
 
-    async def play() -> tuple[MessageEvent, MessageEvent]:
-        client = await mautrix_client(synapse.base_url, julien_id, token, device, tmp_path / "julien")
-        messages: asyncio.Queue[MessageEvent] = asyncio.Queue()
+    async def on_member(evt: StateEvent) -> None:
+        if evt.state_key == julien_id and isinstance(evt.content, MemberStateEventContent) \
+                and evt.content.membership == Membership.INVITE:
+            await client.join_room_by_id(evt.room_id)
 
-        async def on_member(evt: StateEvent) -> None:
-            if evt.state_key == julien_id and isinstance(evt.content, MemberStateEventContent) \
-                    and evt.content.membership == Membership.INVITE:
-                await client.join_room_by_id(evt.room_id)
+    async def on_message(evt: MessageEvent) -> None:
+        if evt.sender == matrix.bot_id:
+            await messages.put(evt)
 
-        async def on_message(evt: MessageEvent) -> None:
-            if evt.sender == matrix.bot_id:
-                await messages.put(evt)
+    client.add_event_handler(EventType.ROOM_MEMBER, on_member)
+    client.add_event_handler(EventType.ROOM_MESSAGE, on_message)
+    client.start(None)
+    try:
+        yield client, messages
+    finally:
+        await close_client(client)
 
-        client.add_event_handler(EventType.ROOM_MEMBER, on_member)
-        client.add_event_handler(EventType.ROOM_MESSAGE, on_message)
-        client.start(None)
-        try:
+
+def test_encrypted_direct_room_both_ways(synapse: Synapse, matrix: MatrixWorld, tmp_path: Any) -> None:
+    """Julien's client encrypts: the bot opens an encrypted DM for the request, reads his encrypted
+    `valider` and answers encrypted."""
+
+    async def play() -> tuple[Any, Any]:
+        async with encrypting_julien(synapse, matrix, tmp_path) as (client, messages):
             lea_room = await asyncio.to_thread(matrix.dm, "lea.dupont")
             await asyncio.to_thread(matrix.people["lea.dupont"].send_text, lea_room, "devis dedale; 3000; Arawa; Audit")
             request = await asyncio.wait_for(messages.get(), 60)
@@ -252,12 +263,43 @@ def test_encrypted_direct_room_both_ways(synapse: Synapse, matrix: MatrixWorld, 
                 answer = await asyncio.wait_for(messages.get(), 60)
                 if "C'est fait" in answer.content.body:
                     return request, answer
-        finally:
-            await close_client(client)
 
     request, answer = asyncio.run(play())
     assert "D-2026-0001" in request.content.body
     assert request["mautrix"]["was_encrypted"] and answer["mautrix"]["was_encrypted"]
+
+
+def test_a_file_to_an_encrypting_client_is_encrypted_media(synapse: Synapse, matrix: MatrixWorld,
+                                                            tmp_path: Any) -> None:
+    """Julien's client encrypts: the bot's message with a PDF opens an encrypted DM, the file goes to the media
+    repository encrypted and its event carries ``file`` (with the key) instead of ``url``; Julien decrypts the
+    very bytes."""
+    from mautrix.crypto.attachments import decrypt_attachment
+
+    from handlers.types import Attachment, Reply
+    from storage import outbox
+    from storage.db import session_factory, unit_of_work
+
+    pdf = b"%PDF-1.7\n" + bytes(range(256)) * 40
+    reply = Reply("Le PV à signer", files=(Attachment("PV-SF-2026-0001.pdf", "application/pdf", pdf),))
+
+    async def play() -> tuple[Any, Any, bytes]:
+        async with encrypting_julien(synapse, matrix, tmp_path) as (client, messages):
+            with unit_of_work(session_factory(matrix.engine)) as session:
+                outbox.enqueue(session=session, kind="test.file", target="person:julien.moreau", occurrence="1",
+                               payload={"reply": reply.to_dict(), "subject": None}, due_at=matrix.clock())
+            await asyncio.to_thread(matrix.runtime.courier.flush)
+            text, file = await asyncio.wait_for(messages.get(), 60), await asyncio.wait_for(messages.get(), 60)
+            encrypted = file.content.file
+            data = decrypt_attachment(await client.download_media(encrypted.url), encrypted.key.key,
+                                      encrypted.hashes["sha256"], encrypted.iv)
+            return text, file, data
+
+    text, file, data = asyncio.run(play())
+    assert text.content.body.startswith("Le PV à signer") and text["mautrix"]["was_encrypted"]
+    assert file["mautrix"]["was_encrypted"] and file.content.msgtype.value == "m.file"
+    assert file.content.url is None and file.content.file is not None
+    assert file.content.body == "PV-SF-2026-0001.pdf" and data == pdf
 
 
 def test_prefix_and_mention_in_a_group_room(matrix: MatrixWorld) -> None:

@@ -93,6 +93,41 @@ def test_the_report_agrees_with_budget_at_the_end_of_the_month(october) -> None:
     assert report.total("outstanding_cents") == balance.restes_all_years_cents == 14_000_00
 
 
+def test_october_asked_again_after_novembers_activity_gives_the_same_figures(october) -> None:  # type: ignore[no-untyped-def]
+    """October's report, asked on 5 November then again after November's steps on October's requests (the quote
+    waiting withdrawn, the reserved one ordered, the certified part paid — recorded in November with an October
+    payment date — the order closed): the same document, word for word; November's report has the moves."""
+    from sqlmodel import select
+
+    from storage.models import Quote, ServiceDone
+
+    def october_text() -> str:
+        with unit_of_work(october) as session:
+            report = monthly_report(session=session, t=Translator("fr", PARIS), year=2026, month=10)
+            return report_markdown(report, Translator("fr", PARIS), session=session)
+
+    before = october_text()
+    with unit_of_work(october) as session:
+        quotes = {(q.startup_id, q.amount_cents): q.reference for q in session.exec(select(Quote)).all()}
+        to_pay = session.exec(select(ServiceDone).where(ServiceDone.status == "certified")).one().reference
+        ledger.withdraw_quote(session=session, reference=quotes[("euphrosyne", 4_000_00)], actor_id="lea.dupont",
+                              platform="console", now=at(11, 6))
+        ledger.place_order(session=session, reference=quotes[("dedale", 3_000_00)], ej="2100099999", bc=None,
+                           actor_id="camille.martin", platform="console", now=at(11, 9), year=2026)
+        ledger.record_payment(session=session, reference=to_pay, paid_on=at(10, 30).date(),
+                              actor_id="camille.martin", platform="console", now=at(11, 12))
+        ledger.close_order(session=session, reference=quotes[("dedale", 10_000_00)], actor_id="camille.martin",
+                           platform="console", now=at(11, 20), year=2026)
+
+    assert october_text() == before
+    with unit_of_work(october) as session:
+        november = monthly_report(session=session, t=Translator("fr", PARIS), year=2026, month=11)
+    dedale = {r.startup_id: r for r in november.rows}["dedale"]
+    assert (dedale.ae_month_cents, dedale.cp_month_cents, dedale.ae_reserved_cents) == (
+        3_000_00 - 7_500_00, 2_500_00, 7_000_00)  # ordered 3 000, released 7 500 by the closing; paid 2 500
+    assert {r.startup_id: r for r in november.rows}["euphrosyne"].pending_count == 0
+
+
 def test_report_as_csv_for_the_ministry(october) -> None:  # type: ignore[no-untyped-def]
     """CSV: one line per startup plus the total, exact euros, rates with one decimal, restes à payer."""
     with unit_of_work(october) as session:

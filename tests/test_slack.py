@@ -478,7 +478,7 @@ def test_the_manifest_declares_what_the_adapter_uses() -> None:
     assert "command: /incubot" in text and "home_tab_enabled: true" in text
     for event in ("message.im", "app_mention", "app_home_opened"):
         assert f"- {event}" in text
-    for scope in ("commands", "chat:write", "im:write", "im:history", "app_mentions:read"):
+    for scope in ("commands", "chat:write", "im:write", "im:history", "app_mentions:read", "files:write"):
         assert f"- {scope} " in text or f"- {scope}\n" in text
 
 

@@ -53,9 +53,12 @@ def render_reply(reply: Reply, *, bold: Callable[[str], str] = lambda s: s, t: T
         return _CODE.sub(lambda m: bold(m.group(1)), render(text, escape=str, bold=bold))
 
     lines = [terminal(reply.text)]
+    t = t or Translator()
     if reply.facts:
-        t = t or Translator()
         lines += ["  " + t("{label} : {value}", label=terminal(f.label), value=terminal(f.value)) for f in reply.facts]
+    # A terminal shows no file: it names each one (the CLI writes it: ``incubot pv``, ``incubot report``).
+    lines += ["  " + t("📎 {name} ({size} Ko)", name=f.filename, size=max(1, round(len(f.data) / 1024)))
+              for f in reply.files]
     return "\n".join(lines)
 
 

@@ -320,6 +320,24 @@ class Link:
         kind = EventType.find(event_type, t_class=EventType.Class.MESSAGE)
         return str(await self.retrying(lambda: self.client.send_message_event(room_id, kind, content)))
 
+    async def upload(self, room_id: str, filename: str, mime: str, data: bytes) -> dict[str, Any]:
+        """Put a file in the media repository for ``room_id``; the content of its ``m.file`` event. In an
+        encrypted room the file is encrypted first (mautrix's attachment encryption, AES-CTR) and the event
+        carries ``file`` (the URL with the key, sent inside the encrypted event) instead of ``url``."""
+        from mautrix.crypto.attachments import encrypt_attachment
+
+        content: dict[str, Any] = {"msgtype": "m.file", "body": filename, "filename": filename,
+                                   "info": {"mimetype": mime, "size": len(data)}}
+        if await self.client.state_store.is_encrypted(room_id):
+            ciphertext, file = encrypt_attachment(data)
+            file.url = await self.retrying(lambda: self.client.upload_media(
+                ciphertext, mime_type="application/octet-stream", filename=filename))
+            content["file"] = file.serialize()
+        else:
+            content["url"] = str(await self.retrying(lambda: self.client.upload_media(
+                data, mime_type=mime, filename=filename)))
+        return content
+
     async def retrying(self, make: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(SEND_ATTEMPTS):
             try:

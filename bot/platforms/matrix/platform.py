@@ -258,7 +258,11 @@ class MatrixPlatform:
     # ------------------------------------------------------------------ sending
 
     def post(self, room: str, reply: Reply, *, reply_to: str | None = None, thread: str | None = None) -> str:
-        """Post ``reply`` in ``room`` (as a reply, in a thread); its choices as the bot's own reactions."""
+        """Post ``reply`` in ``room`` (as a reply, in a thread); its choices as the bot's own reactions; its
+        files as ``m.file`` events right after it, uploaded before anything is sent, so a failed upload
+        leaves nothing in the room and the outbox's retry posts the message once."""
+        files = [self.link.call(lambda f=f: self.link.upload(room, f.filename, f.mime, f.data))  # type: ignore[misc]
+                 for f in reply.files]
         content = render.content(reply, legend=self.t("Réagissez :"))
         if thread:
             content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread, "is_falling_back": True,
@@ -266,6 +270,8 @@ class MatrixPlatform:
         elif reply_to:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         event_id = self.link.call(lambda: self.link.send(room, "m.room.message", content))
+        for file in files:
+            self.link.call(lambda file=file: self.link.send(room, "m.room.message", file))  # type: ignore[misc]
         offered = render.choices(reply)
         if offered:
             now = self.runtime.services.clock()

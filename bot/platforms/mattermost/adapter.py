@@ -251,7 +251,10 @@ class MattermostSender(PlatformAddresses):
 
     def post_channel(self, channel: str, reply: Reply) -> Posted:
         body = self.renderer.post(reply)
-        post = self.client.create_post(channel, body["message"], body["props"])
+        # The files first: until the post names them they show nowhere, so a failed upload leaves
+        # nothing behind and the outbox's retry posts the message once.
+        file_ids = [self.client.upload_file(channel, f.filename, f.data, f.mime) for f in reply.files]
+        post = self.client.create_post(channel, body["message"], body["props"], file_ids=file_ids or None)
         return Posted(channel, str(post["id"]))
 
     def update(self, channel: str, message_id: str, reply: Reply) -> None:

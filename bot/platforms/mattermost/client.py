@@ -1,8 +1,8 @@
 """A small client of the Mattermost REST API v4, on httpx.
 
 Only what incubot needs: who the bot is (``users/me``), the direct channel with a
-person, posting, patching a post, opening a dialog, and answering a slash command
-later through its ``response_url``. ``mattermostdriver`` is archived and
+person, uploading a file to a channel, posting (with files), patching a post, opening a
+dialog, and answering a slash command later through its ``response_url``. ``mattermostdriver`` is archived and
 ``mattermostautodriver`` follows server releases without semver, hence our own.
 
 Rate limits and server errors are retried with backoff (``Retry-After`` is
@@ -85,11 +85,20 @@ class MattermostClient:
         channel = self._call("POST", "/channels/direct", json=[self.bot_user_id(), user_id])
         return str(channel["id"])
 
+    def upload_file(self, channel_id: str, filename: str, data: bytes, mime: str) -> str:
+        """``POST /files`` (multipart, with ``channel_id``): the file's id, for a post's ``file_ids``.
+        An uploaded file that no post names shows nowhere."""
+        answer = self._call("POST", "/files", data={"channel_id": channel_id},
+                            files={"files": (filename, data, mime)})
+        return str(answer["file_infos"][0]["id"])
+
     def create_post(self, channel_id: str, message: str, props: Mapping[str, Any] | None = None,
-                    *, root_id: str | None = None) -> dict[str, Any]:
+                    *, root_id: str | None = None, file_ids: list[str] | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"channel_id": channel_id, "message": message, "props": dict(props or {})}
         if root_id:
             body["root_id"] = root_id
+        if file_ids:
+            body["file_ids"] = file_ids
         # The same pending id on every attempt lets the server drop a duplicate of a retried post.
         body["pending_post_id"] = f"{self.bot_user_id()}:{uuid.uuid4().hex}"
         return self._call("POST", "/posts", json=body)
@@ -114,12 +123,13 @@ class MattermostClient:
 
     # ------------------------------------------------------------------ plumbing
 
-    def _call(self, method: str, path: str, *, json: Any = None) -> Any:
+    def _call(self, method: str, path: str, *, json: Any = None, data: Mapping[str, str] | None = None,
+              files: Mapping[str, tuple[str, bytes, str]] | None = None) -> Any:
         what = f"{method} {path}"
         waited = 0.0
         for attempt in range(1, self._attempts + 1):
             try:
-                response = self._http.request(method, path, json=json)
+                response = self._http.request(method, path, json=json, data=data, files=files)
             except httpx.TransportError as exc:
                 delay = self._delay(attempt, None)
                 if attempt == self._attempts or waited + delay > self._wait_budget:

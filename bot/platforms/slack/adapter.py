@@ -148,8 +148,27 @@ class SlackSender(PlatformAddresses):
         return self.post_channel(opened["channel"]["id"], reply)
 
     def post_channel(self, channel: str, reply: Reply) -> Posted:
+        if reply.files:
+            return self._post_with_files(channel, reply)
         posted = self.client.chat_postMessage(channel=channel, **render.message(reply))
         return Posted(posted["channel"], posted["ts"])
+
+    def _post_with_files(self, channel: str, reply: Reply) -> Posted:
+        """The message and its files as one file share (upload v2: an upload URL per file, the bytes POSTed
+        there, then ``files.completeUploadExternal`` with the message's blocks). Nothing shows before the
+        last call, so a failure on the way leaves nothing behind and the outbox's retry posts it once."""
+        message = render.message(reply)
+        done = self.client.files_upload_v2(
+            file_uploads=[{"content": f.data, "filename": f.filename, "title": f.filename} for f in reply.files],
+            channel=channel, blocks=json.dumps(message["blocks"]))
+        files = done.get("files") or []
+        shares = (files[0].get("shares") or {}) if files else {}
+        for where in (shares.get("private") or {}, shares.get("public") or {}):
+            for share_channel, posts in where.items():
+                if posts:
+                    return Posted(share_channel, str(posts[0]["ts"]))
+        # Slack may share the file a moment later: the file id stands for the message (never updated in place).
+        return Posted(channel, f"file:{files[0]['id']}" if files else "")
 
     def update(self, channel: str, message_id: str, reply: Reply) -> None:
         self.client.chat_update(channel=channel, ts=message_id, **render.message(reply))
