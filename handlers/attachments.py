@@ -6,16 +6,20 @@ locks, and the sweep only plans. The courier asks :func:`make` for it once, when
 first goes out, and keeps the bytes for every platform and every retry (``storage.outbox``).
 
 - ``pv``, ``SF-…``: the PV de service fait to have signed by the délégataire (``handlers/pv.py``);
-- ``report``, ``AAAA-MM``: the monthly report, as it stood at the end of that month (``handlers/reports.py``).
+- ``report``, ``AAAA-MM``: the monthly report, as it stood at the end of that month (``handlers/reports.py``);
+- ``final``, ``REFERENCE@AAAA-MM-JJ``: the convention's final report, as it stood at the end of its last day
+  (``handlers/final_report.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from sqlmodel import Session
 
 from handlers.documents import MEDIA_TYPES, render
+from handlers.final_report import final_document, final_report
 from handlers.i18n import Translator
 from handlers.pv import find_certified, pv_document
 from handlers.reports import monthly_report as report_of
@@ -24,6 +28,7 @@ from handlers.types import Attachment
 
 PV = "pv"
 REPORT = "report"
+FINAL = "final"
 PDF = MEDIA_TYPES["pdf"]
 
 
@@ -37,6 +42,11 @@ def monthly_report(year: int, month: int) -> Attachment:
     return Attachment(f"rapport-{year:04d}-{month:02d}.pdf", PDF, document=(REPORT, f"{year:04d}-{month:02d}"))
 
 
+def final(reference: str, last_day: date) -> Attachment:
+    """``bilan-REFERENCE.pdf``, the final report of the convention ``reference`` ending on ``last_day``."""
+    return Attachment(f"bilan-{reference}.pdf", PDF, document=(FINAL, f"{reference}@{last_day.isoformat()}"))
+
+
 def make(session: Session, kind: str, key: str, *, t: Translator) -> Callable[[], bytes]:
     """Read what the document ``(kind, key)`` says, in ``session``; the returned function renders its
     PDF (after the session, whose transaction need not wait for the rendering)."""
@@ -45,6 +55,8 @@ def make(session: Session, kind: str, key: str, *, t: Translator) -> Callable[[]
     elif kind == REPORT:
         year, month = (int(part) for part in key.split("-"))
         document = report_document(report_of(session=session, t=t, year=year, month=month), t, session=session)
+    elif kind == FINAL:  # the convention in force, as it stood at the end of its last day
+        document = final_document(final_report(session=session, t=t), t)
     else:
         raise ValueError(f"unknown document {kind!r}")
     return lambda: render(document, "pdf", t)

@@ -38,7 +38,7 @@ from handlers.markup import user
 from handlers.permissions import can_report
 from handlers.reports import AE_COLOR, CP_COLOR
 from handlers.startups import PHASE_FR
-from handlers.types import Reply
+from handlers.types import Attachment, Reply
 from storage import committees, reference, rules
 from storage.committees import DecisionView
 from storage.final_report import FinalFigures, YearFigures, final_figures
@@ -69,13 +69,15 @@ def end_instant(convention: Convention, t: Translator) -> datetime:
     return datetime.combine(rules.last_day(convention) + timedelta(days=1), time(0), tzinfo=t.tz)
 
 
-def final_report(*, session: Session, t: Translator, now: datetime) -> FinalReport:
-    """The bilan of the convention in force at its end; before its end, provisional, as of ``now``."""
+def final_report(*, session: Session, t: Translator, now: datetime | None = None) -> FinalReport:
+    """The bilan of the convention in force at its end; when ``now`` is before its end, provisional, as of
+    ``now`` (``now`` None: at the end, whenever it is)."""
     convention = reference.current_convention(session=session)
     if convention is None:
         raise CommandError(t("Aucune convention n'est enregistrée : importez d'abord le fichier de référence."))
     last_day = rules.last_day(convention)
     end = end_instant(convention, t)
+    now = end if now is None else now
     provisional = now < end
     at = now if provisional else end
     years = range(convention.starts.year, last_day.year + 1)
@@ -111,8 +113,9 @@ def _last_decisions(report: FinalReport) -> dict[str, DecisionView]:
 # --------------------------------------------------------------------------- in chat
 
 
-def final_reply(report: FinalReport, t: Translator) -> Reply:
-    """The bilan in a chat message: per year, the unspent credits, the restes à payer, per startup."""
+def final_reply(report: FinalReport, t: Translator, files: tuple[Attachment, ...] = ()) -> Reply:
+    """The bilan in a chat message: per year, the unspent credits, the restes à payer, per startup; with
+    ``files`` (its PDF), the message carries them and says so."""
     f = report.figures
     c = report.convention
     lines = [t("**{title}** — du {starts} au {end}", title=_title(report, t), starts=t.date(c.starts),
@@ -147,9 +150,14 @@ def final_reply(report: FinalReport, t: Translator) -> Reply:
         lines.append(t("• {name} — AE engagées {ae} · CP consommés {cp} · restes à payer {rap}{decision}",
                        name=user(s.name), ae=t.money(s.engaged_cents), cp=t.money(s.paid_cents),
                        rap=t.money(s.restes_cents), decision=decision))
-    lines += ["", t("📄 Le bilan complet (commandes ouvertes, décisions des comités, graphique) : "
-                    "`incubot report --final --format pdf --output bilan.pdf` (ou xlsx).")]
-    return Reply("\n".join(lines))
+    if files:
+        lines += ["", t("📄 Ci-joint le bilan complet ({name} : commandes ouvertes, décisions des comités, "
+                        "graphique) ; en tableur : `incubot report --final --format xlsx --output bilan.xlsx`.",
+                        name=", ".join(f.filename for f in files))]
+    else:
+        lines += ["", t("📄 Le bilan complet (commandes ouvertes, décisions des comités, graphique) : "
+                        "`incubot report --final --format pdf --output bilan.pdf` (ou xlsx).")]
+    return Reply("\n".join(lines), files=files)
 
 
 def _year_line(y: YearFigures, t: Translator) -> str:

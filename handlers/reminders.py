@@ -21,8 +21,8 @@ Kinds (all at 09:00 in the configured time zone unless said otherwise):
 * ``reminder.convention`` — the convention's notice (end − notice months − 1 week)
   and its end (end − 30 days), to the managers; after a termination recorded
   (``incubot convention end``), its end only, at the termination's last day;
-* ``reminder.final_report`` — the convention's final report (the bilan at its last day), on the first
-  working day after that day, to the managers and by direct message to each manager of the délégant
+* ``reminder.final_report`` — the convention's final report (the bilan at its last day, its PDF attached),
+  on the first working day after that day, to the managers and by direct message to each manager of the délégant
   (art. 5: « rendre compte … au terme de la convention »), once; the same figures however late it goes;
 * ``reminder.inputs`` — 14 days before a committee, to each coach of each startup it
   reviews, the request for the startup's inputs (with the form's button), unless given;
@@ -424,7 +424,8 @@ class _Plan:
 
         @functools.cache  # one bilan for every recipient
         def build() -> Reply:
-            return final_reply(final_report(session=self.session, t=self.t, now=self.now), self.t)
+            return final_reply(final_report(session=self.session, t=self.t, now=self.now), self.t,
+                               files=(attachments.final(c.reference, last_day),))
 
         occurrence = f"{c.reference}@{last_day.isoformat()}"  # a termination recorded later makes another
         yield _Candidate(FINAL_REPORT, MANAGERS, occurrence, self.moment(due_day), build)

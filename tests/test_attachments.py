@@ -73,3 +73,14 @@ def test_an_upload_that_fails_once_is_sent_again_once(chat, clock) -> None:  # t
     [report] = reports(chat)
     the_pdf(report, "rapport-2026-10.pdf")
     assert chat.uploads_tried() == 2
+
+
+@ON_EVERY_PLATFORM
+def test_the_final_report_reaches_the_managers_channel_with_its_pdf(chat: ChatDriver) -> None:
+    """The demo convention ends on 31 December 2026; on Monday 4 January 2027 (1 January a holiday, then the
+    week-end) the managers' channel gets the bilan, bilan-MC-DINUM-2024.pdf attached, a PDF that names it."""
+    sweep(chat.runtime, datetime(2027, 1, 4, 10, tzinfo=PARIS))
+    [bilan] = [m for m in chat.managers_channel() if "Bilan final" in m]
+    assert "Bilan final de la convention MC-DINUM-2024" in bilan and "Ci-joint le bilan complet" in bilan
+    pdf = the_pdf(bilan, "bilan-MC-DINUM-2024.pdf")
+    assert "Crédits non consommés (art. 5)" in pdf_text(pdf.data)

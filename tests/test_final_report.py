@@ -363,8 +363,9 @@ def test_cli_final_report_as_csv_md_xlsx_and_pdf(seed, any_engine: Engine, tmp_p
 def test_the_bilan_goes_once_on_the_first_working_day_after_the_end_to_managers_and_the_delegant(
         engine: Engine, clock: Clock) -> None:
     """The convention ends on Saturday 31 December 2022 (1 January is a Sunday and a holiday): on Monday
-    2 January at 09:00 the bilan goes to the managers' channel and to Camille, the délégant's manager, by
-    direct message — not to Hugo, on the délégataire's side — once, with the audit row saying she was told."""
+    2 January at 09:00 the bilan, its PDF attached, goes to the managers' channel and to Camille, the délégant's
+    manager, by direct message — not to Hugo, on the délégataire's side — once, with the audit row saying she
+    was told."""
     walk(session_factory(engine))
     inc = make_incubator(engine, clock)
     for moment in (paris(2022, 12, 31, 9), paris(2023, 1, 1, 9), paris(2023, 1, 2, 8)):
@@ -375,8 +376,13 @@ def test_the_bilan_goes_once_on_the_first_working_day_after_the_end_to_managers_
     assert not [r for r in inc.sweep(paris(2023, 1, 2, 15)) if r.kind == reminders.FINAL_REPORT]
     assert not [r for r in inc.sweep(paris(2023, 3, 1, 9)) if r.kind == reminders.FINAL_REPORT]
     (channel,) = inc.managers("Bilan final")
-    assert "Restes à payer à la fin : 150 000,00 €" in channel
+    assert "Restes à payer à la fin : 150 000,00 €" in channel and "Ci-joint le bilan complet" in channel
     assert inc.dms("camille.martin", "Bilan final") == [channel]
+    for place in ("managers", "dm:camille.martin"):
+        (sent,) = [r for r in inc.sender.messages(place) if "Bilan final" in r.text]
+        assert [f.filename for f in sent.files] == ["bilan-MC-DINUM-2020.pdf"]
+        pdf = pdf_text(sent.files[0].data)
+        assert "Bilan final de la convention MC-DINUM-2020" in pdf and "150 000,00 €" in pdf
     assert not inc.dms("hugo.bernard", "Bilan final")
     with unit_of_work(inc.runtime.services.sessions) as session:
         told = session.exec(select(AuditEvent).where(AuditEvent.action == "alert.delegant_informed")).all()
