@@ -92,14 +92,17 @@ def _title(report: FinalReport, t: Translator) -> str:
     return t("Bilan final de la convention {ref}", ref=report.convention.reference)
 
 
-def _how_it_ended(report: FinalReport, t: Translator) -> str:
+def _how_it_ended(report: FinalReport, t: Translator, *, chat: bool = True) -> str:
+    """How the convention ended (or when it will), and the day the figures are those of. ``chat``: the
+    termination's reason, typed by an operator, is marked for the platforms to escape; a document has it plain."""
     c = report.convention
     if report.provisional:
         return t("Chiffres à ce jour ({date}) ; la convention prend fin le {end}. Le bilan final sera arrêté au "
                  "{end} au soir.", date=t.datetime(report.at), end=t.date(report.last_day))
     if report.terminated:
+        reason = c.termination_reason or "—"
         return t("Résiliée : dernier jour le {end} (art. 7) — {reason}. Chiffres arrêtés au {end} au soir.",
-                 end=t.date(report.last_day), reason=user(c.termination_reason or "—"))
+                 end=t.date(report.last_day), reason=user(reason) if chat else reason)
     return t("Arrivée à son terme le {end} (art. 7). Chiffres arrêtés au {end} au soir.", end=t.date(report.last_day))
 
 
@@ -282,7 +285,7 @@ def final_document(report: FinalReport, t: Translator, *, created: datetime | No
         t("Délégant : {delegant} · délégataire : {delegataire} · UO {uo}", delegant=c.delegant,
           delegataire=c.delegataire, uo=c.operational_unit),
         t("Période : du {start} au {end}", start=t.date(c.starts), end=t.date(report.last_day)),
-        _how_it_ended(report, t),
+        _how_it_ended(report, t, chat=False),
     )
     blocks: list[Block] = [
         Heading(t("Exécution par année")), _years_chart(report, t), _years_table(report, t),

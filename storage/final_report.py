@@ -215,15 +215,16 @@ def orders_at(*, session: Session, at: datetime) -> list[OrderAtEnd]:
     still unpaid then: what they had certified and paid by ``at``, oldest order first. Orders closed before
     ``at`` with everything paid by then are left out (one indexed read of the service done of the rest)."""
     paid_later = select(ServiceDone.quote_id).where(col(ServiceDone.paid_at) >= at)
-    still_owed = sa.or_(col(Quote.closed_at).is_(None), col(Quote.closed_at) >= at,
-                        col(Quote.paid_cents) < col(Quote.certified_cents), col(Quote.id).in_(paid_later))
-    quotes = session.exec(select(Quote).where(col(Quote.ordered_at) < at, still_owed)
-                          .order_by(col(Quote.ordered_at), col(Quote.id))).all()
+    listed = sa.and_(col(Quote.ordered_at) < at, sa.or_(
+        col(Quote.closed_at).is_(None), col(Quote.closed_at) >= at, col(Quote.paid_cents) < col(Quote.certified_cents),
+        col(Quote.id).in_(paid_later)))
+    quotes = session.exec(select(Quote).where(listed).order_by(col(Quote.ordered_at), col(Quote.id))).all()
     if not quotes:
         return []
     certified: dict[int, int] = defaultdict(int)
     paid: dict[int, int] = defaultdict(int)
-    for s in session.exec(select(ServiceDone).where(col(ServiceDone.quote_id).in_([q.id for q in quotes]),
+    of_listed = select(Quote.id).where(listed)  # a subquery, not thousands of bound ids
+    for s in session.exec(select(ServiceDone).where(col(ServiceDone.quote_id).in_(of_listed),
                                                     col(ServiceDone.status).in_(_CERTIFIED))).all():
         if s.decided_at is not None and s.decided_at < at:
             certified[s.quote_id] += s.amount_cents

@@ -17,6 +17,7 @@ from sqlmodel import select
 
 from bot.cli import main
 from handlers import reminders
+from handlers.documents import render
 from handlers.final_report import final_document, final_reply, final_report
 from handlers.i18n import Translator
 from handlers.importer import parse_reference
@@ -269,6 +270,9 @@ def test_the_bilan_of_a_termination_is_the_same_before_and_after_what_happens_af
         assert again.figures == first.figures
         assert final_document(again, T) == final_document(first, T)
     assert first.figures.total("to_pay_cents") == 30_000_00 and first.figures.pending_quotes == 1
+    text = render(final_document(first, T), "md", T).decode("utf-8")
+    assert "Résiliée : dernier jour le 15 septembre 2022 (art. 7) — fin anticipée." in text
+    assert "\ue000" not in text and "\ue001" not in text  # the reason is plain text in a document
 
 
 def test_before_the_end_the_bilan_is_provisional_as_of_now(seed) -> None:  # type: ignore[no-untyped-def]
