@@ -253,7 +253,8 @@ def test_the_bilan_of_a_termination_is_the_same_before_and_after_what_happens_af
                 row[name] = row.get(name, 0) + getattr(m, name)
     assert written and {k: v for k, v in from_dates.items() if any(v.values())} == \
         {k: v for k, v in moved.items() if any(v.values())}
-    assert first.figures.total("restes_cents") == budget.restes_all_years_cents
+    assert first.figures.total("restes_cents") == budget.restes_all_years_cents \
+        == sum(o.restes_cents for o in first.figures.orders)
 
     chain = Chain(sessions)
     chain.pay(refs["SF4"], paris(2022, 9, 20))
