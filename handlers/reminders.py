@@ -403,6 +403,9 @@ class _Plan:
                 text = t("📜 **La convention {ref} prend fin dans {n} jours, le {end}.** Préparez le bilan, les "
                          "derniers services faits et les restes à payer.", ref=c.reference,
                          n=(ends - self.today).days, end=t.date(ends))
+            if stage == "end":
+                text += " " + t("Tapez **rapport final** pour le bilan provisoire ; le bilan final partira le {day}.",
+                                day=t.date(first_working_day_from(ends + timedelta(days=1))))
             return Reply(text)
 
         occurrence = f"{c.reference}:{stage}" if not terminated else f"{c.reference}:{stage}@{ends.isoformat()}"

@@ -345,7 +345,8 @@ def test_no_projection_warning_when_the_pace_uses_every_credit(incubator: Incuba
 
 
 def test_convention_notice_and_end_reminders(incubator: Incubator) -> None:
-    """Convention ending 31/12/2026 with 3 months' notice: 23 September (notice − 1 week) and 1 December (− 30 days)."""
+    """Convention ending 31/12/2026 with 3 months' notice: 23 September (notice − 1 week) and 1 December (− 30 days),
+    which says when the bilan final will go."""
     assert not [r for r in incubator.sweep(paris(2026, 9, 23, 8, 59)) if r.kind == reminders.CONVENTION]
     fired = [r for r in incubator.sweep(paris(2026, 9, 23)) if r.kind == reminders.CONVENTION]
     assert [r.occurrence for r in fired] == ["MC-DINUM-2024:notice"]
@@ -354,6 +355,8 @@ def test_convention_notice_and_end_reminders(incubator: Incubator) -> None:
     fired = [r for r in incubator.sweep(paris(2026, 12, 1)) if r.kind == reminders.CONVENTION]
     assert [r.occurrence for r in fired] == ["MC-DINUM-2024:end"]
     assert "dans 30 jours" in incubator.managers("convention")[-1]
+    # the bilan to come: 1 January 2027 is a holiday, then the week-end
+    assert "le bilan final partira le 4 janvier 2027" in incubator.managers("convention")[-1]
 
 
 # --------------------------------------------------------------------------- catch-up
