@@ -106,13 +106,14 @@ def _pool(url: str) -> dict[str, int]:
 
 def compose(settings: Settings, *, clock: Callable[[], datetime] = system_clock, migrate: bool = True,
             engine: Engine | None = None, plugs: Sequence[Plug] | None = None,
-            delivery: Delivery | None = None) -> Incubot:
+            delivery: Delivery | None = None, documents_apart: bool = False) -> Incubot:
     """Build a whole incubot from ``settings``, once, in order.
 
     ``plugs``: the platforms to build (default: those of :data:`PLATFORMS` that ``settings``
     enable; ``()`` for none, as the CLI's reports and imports want). ``delivery``: how the
     outbox goes out (default: in the background if a platform acks before it answers, else
-    inline).
+    inline). ``documents_apart``: the files messages carry (PDF) are rendered in a child process —
+    what a long-running ``serve`` wants, so the PDF library never stays in its memory.
     """
     engine = engine or make_engine(settings.database_url, **_pool(settings.database_url))
     if migrate:
@@ -123,7 +124,7 @@ def compose(settings: Settings, *, clock: Callable[[], datetime] = system_clock,
 
     sessions = JoinableSessions(session_factory(engine))
     courier = Courier(sessions, [], clock, documents=default_documents(
-        Translator(settings.language, settings.tz, settings.typography)))
+        Translator(settings.language, settings.tz, settings.typography), apart=documents_apart))
     background = None
     deliver: Callable[[], None]
     if delivery == "background":

@@ -97,12 +97,13 @@ class PlatformAddresses:
 Documents = Callable[[Session, str, str], Callable[[], bytes]]
 
 
-def default_documents(t: Translator | None = None) -> Documents:
-    """:func:`handlers.attachments.make` speaking ``t`` (French by default)."""
+def default_documents(t: Translator | None = None, *, apart: bool = False) -> Documents:
+    """:func:`handlers.attachments.make` speaking ``t`` (French by default); ``apart``: rendered in a
+    child process (``incubot serve``: the PDF library never stays in its memory)."""
     from handlers import attachments
 
     translator = t or Translator()
-    return lambda session, kind, key: attachments.make(session, kind, key, t=translator)
+    return lambda session, kind, key: attachments.make(session, kind, key, t=translator, apart=apart)
 
 
 class NoAddress(Exception):

@@ -82,7 +82,7 @@ def create_app(incubot: Incubot) -> Starlette:
 def serve(settings: Settings, *, port: int, host: str = "0.0.0.0", scheduler: bool = True) -> int:
     import uvicorn  # the server itself: only `incubot serve` needs it
 
-    incubot = compose(settings)
+    incubot = compose(settings, documents_apart=True)  # a long life: the PDF library stays out of it
     hints = {"slack": "set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)",
              "mattermost": "set MATTERMOST_URL, MATTERMOST_BOT_TOKEN, MATTERMOST_COMMAND_TOKENS, INCUBOT_SECRET",
              "matrix": "set MATRIX_HOMESERVER_URL, MATRIX_USER_ID, MATRIX_ACCESS_TOKEN, MATRIX_DEVICE_ID"}

@@ -18,7 +18,7 @@ from datetime import date
 
 from sqlmodel import Session
 
-from handlers.documents import MEDIA_TYPES, render
+from handlers.documents import MEDIA_TYPES, render, render_apart
 from handlers.final_report import final_document, final_report
 from handlers.i18n import Translator
 from handlers.pv import find_certified, pv_document
@@ -47,9 +47,10 @@ def final(reference: str, last_day: date) -> Attachment:
     return Attachment(f"bilan-{reference}.pdf", PDF, document=(FINAL, f"{reference}@{last_day.isoformat()}"))
 
 
-def make(session: Session, kind: str, key: str, *, t: Translator) -> Callable[[], bytes]:
+def make(session: Session, kind: str, key: str, *, t: Translator, apart: bool = False) -> Callable[[], bytes]:
     """Read what the document ``(kind, key)`` says, in ``session``; the returned function renders its
-    PDF (after the session, whose transaction need not wait for the rendering)."""
+    PDF (after the session, whose transaction need not wait for the rendering) — with ``apart``, in a
+    child process (:func:`handlers.documents.render_apart`: a long-running process keeps its memory)."""
     if kind == PV:
         document = pv_document(find_certified(session=session, reference=key, t=t), t)
     elif kind == REPORT:
@@ -59,4 +60,6 @@ def make(session: Session, kind: str, key: str, *, t: Translator) -> Callable[[]
         document = final_document(final_report(session=session, t=t), t)
     else:
         raise ValueError(f"unknown document {kind!r}")
+    if apart:
+        return lambda: render_apart(document, "pdf", t)
     return lambda: render(document, "pdf", t)

@@ -412,3 +412,28 @@ def test_committee_file_as_pdf_one_page_per_startup(october, engine: Engine, tmp
     assert "n'est pas une date" in capsys.readouterr().err
     assert main([*database(engine), "committee-file", "--date", "2026-01-07"]) == 2
     assert "aucun comité n'est prévu le 7 janvier 2026" in capsys.readouterr().err
+
+
+APART = """
+import sys
+from datetime import datetime, UTC
+from handlers.documents import Document, Paragraph, render, render_apart
+from handlers.i18n import Translator
+document = Document("Procès-verbal de service fait", (Paragraph("Service fait certifié le 5 novembre 2026."),),
+                    created=datetime(2026, 11, 5, 9, tzinfo=UTC))
+apart = render_apart(document, "pdf", Translator("fr"))
+kept = sorted(m for m in ("fpdf", "fontTools", "PIL") if m in sys.modules)
+print(kept, apart == render(document, "pdf", Translator("fr")), apart[:5])
+"""
+
+
+def test_serve_renders_a_pdf_in_a_child_and_keeps_none_of_the_pdf_library() -> None:
+    """What `incubot serve` attaches is rendered in a child process: the same bytes as in-process, and the
+    PDF library (about 40 MB once imported) never loaded in the server's own memory."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", APART], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[] True b'%PDF-'"

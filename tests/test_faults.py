@@ -684,3 +684,34 @@ def test_64_mb_unsigned_bodies_are_refused_413_while_memory_stays_flat(
         assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
     finally:
         server.kill()
+
+
+# --------------------------------------------------------------------------- (h) documents rendered apart
+
+
+def test_serve_sends_a_pdf_it_renders_in_a_child_process(engine: Engine, world: SessionFactory, fake_slack: FakeSlack,
+                                                         tmp_path: Path) -> None:
+    """`incubot serve` (`python -m bot serve`, as a Procfile or a unit runs it) sends the monthly report with its PDF,
+    rendered in a child process: the managers' channel gets the file, and the server neither runs twice nor
+    breaks."""
+    from handlers import attachments
+    from handlers.types import Reply
+
+    reply = Reply("📊 Rapport mensuel — octobre 2026", files=(attachments.monthly_report(2026, 10),))
+    with unit_of_work(world) as session:
+        outbox.enqueue(session=session, kind="reminder.monthly_report", target="managers", occurrence="2026-10",
+                       payload={"reply": reply.to_dict()}, due_at=datetime.now(PARIS) - timedelta(minutes=1))
+    server = Served(slack_env(fake_slack, db_url(engine)), tmp_path / "serve.log", scheduler=True)
+    try:
+        deadline = time.monotonic() + RESUME_DEADLINE
+        while time.monotonic() < deadline and not any(
+                (u["data"] or b"").startswith(b"%PDF-") for u in fake_slack.uploads.values()):
+            time.sleep(0.05)
+        assert [u["filename"] for u in fake_slack.uploads.values() if (u["data"] or b"").startswith(b"%PDF-")] == [
+            "rapport-2026-10.pdf"], (tmp_path / "serve.log").read_text()[-3000:]
+        assert server.terminate() == 0
+    finally:
+        if server.process.poll() is None:
+            server.kill()
+    log = (tmp_path / "serve.log").read_text()
+    assert "Traceback" not in log, log[-3000:]

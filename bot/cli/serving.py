@@ -30,4 +30,4 @@ def run_serve(args: argparse.Namespace, settings: Settings, t: Translator) -> in
 
 
 def run_clock_command(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
-    return run_clock(runtime_for(settings, sends=True))
+    return run_clock(runtime_for(settings, sends=True, long_running=True))

@@ -11,10 +11,11 @@ from bot.platforms.console import PLATFORM, Console, plug
 from bot.runtime import Runtime
 
 
-def runtime_for(settings: Settings, *, sends: bool = False) -> Runtime:
+def runtime_for(settings: Settings, *, sends: bool = False, long_running: bool = False) -> Runtime:
     """The runtime; with the configured platforms' senders only for the commands that send (the scheduler's):
-    the others leave what they enqueue in the outbox for ``serve`` / ``clock``."""
-    return compose(settings, plugs=None if sends else ()).runtime
+    the others leave what they enqueue in the outbox for ``serve`` / ``clock``. ``long_running``
+    (``clock``): the files its messages carry are rendered in a child process, as ``serve`` does."""
+    return compose(settings, plugs=None if sends else (), documents_apart=long_running).runtime
 
 
 def console_for(settings: Settings, person: str, *, color: bool) -> tuple[Runtime, Console]:

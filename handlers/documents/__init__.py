@@ -51,7 +51,27 @@ def render(document: Document, fmt: str, t: Translator) -> bytes:
     raise ValueError(f"unknown document format {fmt!r}")
 
 
+def render_apart(document: Document, fmt: str, t: Translator, *, timeout: float = 300.0) -> bytes:
+    """:func:`render` in a short-lived child process: what a long-running ``incubot serve`` uses, so the
+    PDF library (fpdf2, fontTools, Pillow: about 40 MB once imported) never stays in its memory — the
+    child is gone with them once the file is made. The document is data and goes to the child pickled;
+    the child speaks ``t``'s language, time zone and typography."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as child:
+        return child.submit(_render_in_child, document, fmt, t.language, t.tz.key,
+                            "fine" if t.fine else "plain").result(timeout=timeout)
+
+
+def _render_in_child(document: Document, fmt: str, language: str, tz: str, typography: str) -> bytes:
+    from zoneinfo import ZoneInfo
+
+    return render(document, fmt, Translator(language, ZoneInfo(tz), typography))
+
+
 __all__ = [
     "FORMATS", "MEDIA_TYPES", "Block", "Bullets", "Chart", "Document", "Heading", "KeyValues", "Money", "PageBreak",
     "Paragraph", "Rate", "Series", "Signature", "Signatures", "Table", "Value", "from_markdown", "render",
+    "render_apart",
 ]
