@@ -63,8 +63,7 @@ def month_bounds(year: int, month: int, t: Translator) -> tuple[datetime, dateti
 
 
 def monthly_report(*, session: Session, t: Translator, year: int, month: int) -> MonthlyReport:
-    start, end = month_bounds(year, month, t)
-    rows = reports.month_figures(session=session, year=year, start=start, end=end)
+    rows = reports.month_figures(session=session, year=year, month=month)
     balance = ledger.year_balance(session=session, year=year)
     consumed = sum(r.cp_year_cents for r in rows)
     committed = sum(r.ae_year_cents for r in rows)
@@ -225,7 +224,7 @@ def report_document(report: MonthlyReport, t: Translator, *, session: Session | 
     blocks: list[Block] = [Heading(t("Dépenses")), _expenses_table(report, t),
                            KeyValues(((t("Restes à payer"), Money(report.total("outstanding_cents"))),))]
     if session is not None:
-        ae, cp = reports.monthly_consumption(session=session, year=report.year, until=start)
+        ae, cp = reports.monthly_consumption(session=session, year=report.year, until_month=report.month)
         blocks.append(consumption_chart(year=report.year, until_month=report.month, ae=ae, cp=cp,
                                         ae_ceiling=b.ae_cents or None, cp_ceiling=b.cp_cents or None, t=t))
     blocks += [Heading(t("Par startup")), replace(_startup_table(report, t), title="")]

@@ -10,7 +10,6 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from storage.ledger.writes import month_of
 from storage.models import (
     CommitteeDecision,
     Convention,
@@ -57,16 +56,15 @@ def _moves_until(session: Session, month: int) -> Sequence[StartupMonthMove]:
     return session.exec(select(StartupMonthMove).where(StartupMonthMove.month <= month)).all()
 
 
-def month_figures(*, session: Session, year: int, start: datetime, end: datetime) -> list[StartupFigures]:
-    """Per startup, **as they stood at** ``end`` (``start``: the month's first instant): AE engagées and CP
+def month_figures(*, session: Session, year: int, month: int) -> list[StartupFigures]:
+    """Per startup, **as they stood at the end of** ``month`` (1…12) of ``year``: AE engagées and CP
     consommés in the month and in ``year`` up to its end, AE réservées and CP à payer at its end, quotes
     pending at its end, restes à payer at its end.
 
     Added up from ``startup_month_move`` (the moves each step made, in the month it made them, migration
     0012): the same month gives the same figures whatever day it is asked, in a time that does not grow
     with the number of orders."""
-    del end  # the month's end is the end of ``start``'s month: the moves are kept by month
-    month = month_of(start)
+    month = year * 100 + month  # as startup_month_move keeps it
     figures: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for move in _moves_until(session, month):
         f = figures[move.startup_id]
@@ -111,19 +109,20 @@ def pending_quotes_at(*, session: Session, end: datetime, limit: int = 200) -> l
     # Decided — or withdrawn — after ``end``: still waiting at ``end``, as the month's pending count says.
     later = select(Quote).where(col(Quote.decided_at) >= end, col(Quote.created_at) < end) \
         .order_by(col(Quote.created_at), col(Quote.id)).limit(limit)
-    waiting = sorted({q.id: q for q in [*session.exec(still).all(), *session.exec(later).all()]}.values(),
+    # Disjoint: a quote still pending has no decision date.
+    waiting = sorted([*session.exec(still).all(), *session.exec(later).all()],
                      key=lambda q: (q.created_at, q.id or 0))[:limit]
     names = {s.id: s.name for s in session.exec(select(Startup)).all()}
     return [PendingQuote(q.reference, names.get(q.startup_id, q.startup_id), q.supplier, q.object, q.amount_cents,
                          q.created_at) for q in waiting]
 
 
-def monthly_consumption(*, session: Session, year: int, until: datetime) -> tuple[dict[int, int], dict[int, int]]:
-    """The year's AE engagées and CP consommés moved in each month (1…12) up to ``until``'s month, from
-    ``startup_month_move`` (for the monthly chart)."""
+def monthly_consumption(*, session: Session, year: int, until_month: int) -> tuple[dict[int, int], dict[int, int]]:
+    """The year's AE engagées and CP consommés moved in each month (1…12) up to ``until_month`` of ``year``,
+    from ``startup_month_move`` (for the monthly chart)."""
     ae: dict[int, int] = defaultdict(int)
     cp: dict[int, int] = defaultdict(int)
-    for move in _moves_until(session, month_of(until)):
+    for move in _moves_until(session, year * 100 + until_month):
         if move.year == year:
             # A step of the year's credits made before the year began (a December reservation) counts in January.
             at = move.month % 100 if move.month // 100 == year else (1 if move.month // 100 < year else 12)

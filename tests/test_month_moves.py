@@ -35,8 +35,7 @@ def test_the_upgrade_rebuilds_the_moves_the_steps_wrote(any_engine: Engine) -> N
     load_demo(session_factory(any_engine), NOW)
     written = rows(any_engine, MOVES)
     with unit_of_work(session_factory(any_engine)) as session:
-        start = datetime(2026, 10, 1, tzinfo=UTC)
-        october = month_figures(session=session, year=2026, start=start, end=datetime(2026, 11, 1, tzinfo=UTC))
+        october = month_figures(session=session, year=2026, month=10)
     assert len({r[0] for r in written}) >= 3 and len({r[2] for r in written}) >= 4  # startups, months
 
     command.downgrade(alembic_config(any_engine), "0011")
@@ -45,5 +44,4 @@ def test_the_upgrade_rebuilds_the_moves_the_steps_wrote(any_engine: Engine) -> N
 
     assert rows(any_engine, MOVES) == written
     with unit_of_work(session_factory(any_engine)) as session:
-        assert month_figures(session=session, year=2026, start=start,
-                             end=datetime(2026, 11, 1, tzinfo=UTC)) == october
+        assert month_figures(session=session, year=2026, month=10) == october
