@@ -107,10 +107,7 @@ def _how_it_ended(report: FinalReport, t: Translator, *, chat: bool = True) -> s
 
 
 def _last_decisions(report: FinalReport) -> dict[str, DecisionView]:
-    last: dict[str, DecisionView] = {}
-    for d in report.decisions:
-        last[d.startup_id] = d
-    return last
+    return committees.latest_of(reversed(report.decisions))
 
 
 # --------------------------------------------------------------------------- in chat

@@ -145,8 +145,13 @@ def decisions(*, session: Session, startup_ids: Iterable[str] | None = None, sin
 
 def latest_decisions(*, session: Session) -> dict[str, DecisionView]:
     """Each startup's last recorded decision (startups without one are absent)."""
+    return latest_of(decisions(session=session))
+
+
+def latest_of(newest_first: Iterable[DecisionView]) -> dict[str, DecisionView]:
+    """Each startup's first decision in ``newest_first`` (as :func:`decisions` gives them): its last."""
     latest: dict[str, DecisionView] = {}
-    for view in decisions(session=session):
+    for view in newest_first:
         latest.setdefault(view.startup_id, view)
     return latest
 
