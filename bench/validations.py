@@ -197,6 +197,7 @@ def run(backend: str, via: str = "bot") -> dict[str, object]:
             allocation = session.exec(select(Allocation).where(Allocation.year == year)).one()
             # Room for exactly FITS quotes, plus half a quote that nobody can use.
             allocation.ae_cents = allocation.ae_committed_cents + FITS * AMOUNT_CENTS + AMOUNT_CENTS // 2
+            committed_before = allocation.ae_committed_cents  # the demo's own orders hold AE too
             session.add(allocation)
             for person in session.exec(select(Person)).all():
                 reference.set_account(session=session, person_id=person.id, platform="slack",
@@ -204,7 +205,7 @@ def run(backend: str, via: str = "bot") -> dict[str, object]:
 
         if via == "slack":
             results, wall_s, timing = slack_clicks(url, refs)
-            return {**check(backend, via, results, wall_s, runtime, refs, year), **timing}
+            return {**check(backend, via, results, wall_s, runtime, refs, year, committed_before), **timing}
 
         barrier = threading.Barrier(CLICKS)
 
@@ -228,7 +229,7 @@ def run(backend: str, via: str = "bot") -> dict[str, object]:
         event.remove(runtime.engine, "before_cursor_execute", count_statement)
         statements = next(sent)
 
-        row = check(backend, via, results, wall_s, runtime, refs, year)
+        row = check(backend, via, results, wall_s, runtime, refs, year, committed_before)
         floor_per_s = floor(runtime, year)
         row.update(statements_per_decision=round(statements / CLICKS, 1), floor_per_s=floor_per_s,
                    of_floor=f"{row['per_s'] / floor_per_s:.0%}")  # type: ignore[operator]
@@ -263,7 +264,7 @@ def floor(runtime: Any, year: int) -> float:
 
 
 def check(backend: str, via: str, results: list[tuple[float, str]], wall_s: float, runtime: Any,
-          refs: list[tuple[str, str]], year: int) -> dict[str, object]:
+          refs: list[tuple[str, str]], year: int, committed_before: int) -> dict[str, object]:
     """What the database holds after the clicks, and the latencies."""
     sessions = runtime.services.sessions
     latencies = [ms for ms, _ in results]
@@ -272,8 +273,6 @@ def check(backend: str, via: str, results: list[tuple[float, str]], wall_s: floa
         ours = [r for r, _ in refs]
         validated = session.exec(select(sa.func.count(), sa.func.coalesce(sa.func.sum(Quote.amount_cents), 0))
                                  .where(Quote.status == "validated", Quote.reference.in_(ours))).one()  # type: ignore[attr-defined]
-        all_validated_cents = session.exec(select(sa.func.coalesce(sa.func.sum(Quote.amount_cents), 0)).where(
-            Quote.status == "validated", Quote.commitment_year == year)).one()
         # One alert per (kind of credits, year) and day, each repeat counted in it (issue 9, item 11).
         alerts = session.exec(select(sa.func.coalesce(sa.func.sum(OutboxMessage.repeats + 1), 0)).where(
             OutboxMessage.kind == "alert.insufficient_credits")).one()
@@ -287,7 +286,7 @@ def check(backend: str, via: str, results: list[tuple[float, str]], wall_s: floa
     checks = {
         "exactly_the_ones_that_fit_validated": int(validated[0]) == FITS == said_validated,
         "the_others_refused_and_alerted": said_refused == CLICKS - FITS == int(alerts),
-        "counter_equals_sum_of_validated": int(all_validated_cents) == allocation.ae_committed_cents,
+        "counter_moved_by_the_sum_of_validated": int(validated[1]) == allocation.ae_committed_cents - committed_before,
         "never_over_the_ceiling": allocation.ae_committed_cents <= allocation.ae_cents,
     }
     return {"backend": backend, "via": via, "clicks": CLICKS, "validated": int(validated[0]), "refused": said_refused,
