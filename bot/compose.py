@@ -12,6 +12,7 @@ Adding a platform: its folder under ``bot/platforms/`` exporting ``PLUG`` (a
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from starlette.routing import BaseRoute
 from bot.background import BackgroundDelivery
 from bot.config import Settings
 from bot.delivery import Courier, default_documents
-from bot.inbox import AcksFirst, InboxWorkers, JoinableSessions
+from bot.inbox import AcksFirst, Admission, InboxWorkers, JoinableSessions
 from bot.platforms import matrix, mattermost, slack
 from bot.port import Platform, Plug
 from bot.runtime import Runtime
@@ -43,6 +44,7 @@ PLATFORMS: tuple[Plug, ...] = (
 )
 
 WORK_THREADS = 2  # the inbox workers: the work after the acks runs on a few threads, never in an ack
+WORK_SLOTS = 2 * (os.cpu_count() or 1)  # requests in a unit of work at once (bot.inbox.Admission)
 WORK_NICENESS = 10  # the work after the acks and the background deliveries yield the CPU to the acks
 
 # "inline": each request sends what it put in the outbox once its unit of work has committed;
@@ -137,7 +139,7 @@ def compose(settings: Settings, *, clock: Callable[[], datetime] = system_clock,
         def deliver() -> None:
             pass
     services = Services(sessions=sessions, tz=settings.tz, language=settings.language,
-                        typography=settings.typography, clock=clock, deliver=deliver)
+                        typography=settings.typography, clock=clock, deliver=deliver, admit=Admission(WORK_SLOTS))
     acks = AcksFirst()
     inbox = InboxWorkers(engine, services, threads=WORK_THREADS, niceness=WORK_NICENESS, before_each=acks.wait)
     runtime = Runtime(settings, engine, services, courier, Bot(services, register_all()), inbox, acks,

@@ -186,7 +186,7 @@ class Bot:
         on_fields: Callable[[dict[str, str]], Reply] | None = None,
     ) -> Reply:
         try:
-            with unit_of_work(self.services.sessions) as session:
+            with self.services.admit(), unit_of_work(self.services.sessions) as session:
                 found = reference.find_actor(session=session, platform=platform, user_id=user_id)
                 if found is None:
                     return on_refusal(self._stranger_message(session))

@@ -6,6 +6,7 @@ tests build their own with a fixed clock and a fake deliverer.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ class Services:
     clock: Callable[[], datetime] = system_clock
     # Sends what the last unit of work put in the outbox; chosen once by the composition root.
     deliver: Callable[[], None] = lambda: None
+    # A turn for one request's unit of work (``Bot`` takes one per request): the composition root
+    # bounds how many run at once; here, no bound.
+    admit: Callable[[], contextlib.AbstractContextManager[object]] = contextlib.nullcontext
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incubot"))
 
     def __post_init__(self) -> None:

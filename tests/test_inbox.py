@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.inbox import InboxWorkers
+from bot.inbox import Admission, InboxWorkers
 from bot.runtime import Runtime
 from storage import inbox
 from storage.db import unit_of_work
@@ -301,3 +301,59 @@ def test_the_inbox_payload_keeps_what_the_answer_needs(slack: SlackChat) -> None
     stored = json.loads(row.payload)
     assert stored["body"]["response_url"] == response_url and stored["body"]["text"] == "budget"
     assert "AE" in stored["answer"]["text"]
+
+
+# --------------------------------------------------------------------------- turns (bot.inbox.Admission)
+
+
+def test_no_more_requests_than_the_slots_are_in_a_unit_of_work_at_once() -> None:
+    """Eight simultaneous requests through two slots: two at a time inside (they meet there in pairs), never three."""
+    admission = Admission(2)
+    inside, peak, lock = 0, 0, threading.Lock()
+    outside, pairs = threading.Barrier(8), threading.Barrier(2)
+
+    def request() -> None:
+        nonlocal inside, peak
+        outside.wait(10)
+        with admission():
+            with lock:
+                inside += 1
+                peak = max(peak, inside)
+            pairs.wait(10)  # passes only with a second request inside at the same time
+            with lock:
+                inside -= 1
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not any(t.is_alive() for t in threads) and peak == 2
+
+
+def test_a_thread_with_a_turn_and_a_worker_of_the_inbox_take_none_more(runtime: Runtime) -> None:
+    """With the only slot held elsewhere, a request inside an inbox worker's joined block still runs (the
+    workers are bounded already), and the holder itself may enter again without waiting for itself."""
+    admission = Admission(1)
+    held, release, ran = threading.Event(), threading.Event(), []
+
+    def holder() -> None:
+        with admission():
+            held.set()
+            release.wait(10)
+            with admission():
+                ran.append("holder again")
+
+    def worker() -> None:
+        with runtime.inbox.joined(), admission():
+            ran.append("worker")
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert held.wait(10)
+    second = threading.Thread(target=worker)
+    second.start()
+    second.join(10)
+    release.set()
+    first.join(10)
+    assert ran == ["worker", "holder again"]
