@@ -35,7 +35,7 @@ from sqlmodel import Session
 
 from bot.background import TrackedExecutor
 from handlers.services import Services
-from storage import inbox
+from storage import inbox, outbox
 from storage.db import SessionFactory, unit_of_work
 from storage.models import InboxStatus
 
@@ -349,7 +349,8 @@ class InboxWorkers:
                 else:  # the work was committed by an earlier attempt: only its answer is left
                     answer = payload.pop("answer", None)
             claimed = True
-            self.services.deliver()  # what the work put in the outbox, now committed
+            if outbox.enqueued_in(joined):
+                self.services.deliver()  # what the work put in the outbox, now committed
             processor.answer(payload, answer)
             with unit_of_work(self.sessions) as session:
                 inbox.mark_done(session=session, item_id=item_id, worker=self.name, now=clock())

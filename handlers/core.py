@@ -24,7 +24,7 @@ from handlers.permissions import Actor
 from handlers.refusals import explain
 from handlers.services import Services
 from handlers.types import Action, Reply, Request, Submission
-from storage import reference
+from storage import outbox, reference
 from storage.db import unit_of_work
 from storage.errors import LedgerRefusal
 from storage.text import fold
@@ -192,6 +192,7 @@ class Bot:
                     return on_refusal(self._stranger_message(session))
                 actor = Actor(*found)
                 result = body(Context(self.services, session, actor, platform, self.registry))
+                to_deliver = outbox.enqueued_in(session)
         except FieldErrors as exc:
             return on_fields(exc.errors) if on_fields else on_refusal(exc.message)
         except CommandError as exc:
@@ -204,7 +205,8 @@ class Bot:
                 self.t("Désolé, une erreur inattendue s'est produite ; rien n'a été modifié. "
                        "L'équipe technique a été prévenue.")
             )
-        self._deliver()
+        if to_deliver:
+            self._deliver()
         return result
 
     def _deliver(self) -> None:

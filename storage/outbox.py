@@ -49,6 +49,19 @@ MAX_ATTEMPTS = 8
 MAX_FILE_BYTES = 10 * 1024 * 1024  # a report's PDF is tens of KB; every platform takes 10 MiB
 
 
+_ENQUEUED = "incubot.outbox_enqueued"  # in Session.info: this session put messages in the outbox
+
+
+def enqueued_in(session: Session) -> bool:
+    """Whether ``session`` put (or put back) messages in the outbox: only then is a delivery pass worth
+    its transaction (``aide``, ``budget`` and the other answers that notify nobody need none)."""
+    return bool(session.info.get(_ENQUEUED))
+
+
+def _enqueued(session: Session) -> None:
+    session.info[_ENQUEUED] = True
+
+
 def enqueue(
     *,
     session: Session,
@@ -66,6 +79,7 @@ def enqueue(
     ).first()
     if existing is not None:
         return None
+    _enqueued(session)
     row = OutboxMessage(
         kind=kind,
         target=target,
@@ -149,6 +163,7 @@ def enqueue_many(*, session: Session, messages: Sequence[NewMessage]) -> None:
     """
     if not messages:
         return
+    _enqueued(session)
     session.execute(
         _insert_ignoring_duplicates(session.get_bind().dialect.name),
         [
@@ -392,6 +407,8 @@ def retry(*, session: Session, now: datetime, message_id: int | None = None) -> 
             col(OutboxDelivery.outbox_id) == m.id, col(OutboxDelivery.status) == OutboxStatus.SKIPPED.value))
         m.status, m.due_at = OutboxStatus.PENDING.value, min(m.due_at, now)
         session.add(m)
+    if rows:
+        _enqueued(session)
     return len(rows)
 
 
@@ -419,6 +436,7 @@ def enqueue_grouped(*, session: Session, messages: Sequence[NewMessage]) -> None
     ``repeats`` instead of dropped (grouped alerts): one ``INSERT … ON CONFLICT DO UPDATE``."""
     if not messages:
         return
+    _enqueued(session)
     session.execute(
         _insert_counting_repeats(session.get_bind().dialect.name),
         [{"kind": m.kind, "target": m.target, "occurrence": m.occurrence, "due_at": m.due_at, "attempts": 0,

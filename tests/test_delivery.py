@@ -406,3 +406,19 @@ def test_the_per_platform_queries_on_sqlite_and_postgresql(any_engine: Engine) -
         assert outbox.retry(session=session, now=now) == 1
         assert [(d.status, d.attempts) for d in outbox.deliveries(session=session, message_id=update)] == [
             ("pending", 0)]
+
+
+def test_only_a_request_that_notifies_someone_starts_a_delivery_pass(world: SessionFactory, clock: Clock) -> None:
+    """`aide` and `budget` put nothing in the outbox and start no delivery pass (each was a transaction per
+    platform, a fifth of serve's CPU under a burst of budget); a quote, which tells its intrapreneur, does."""
+    from handlers.core import Bot
+    from handlers.registry import register_all
+    from handlers.services import Services
+    from tests.chat import say
+
+    passes: list[int] = []
+    bot = Bot(Services(sessions=world, clock=clock, deliver=lambda: passes.append(1)), register_all())
+    assert "Budget" in say(bot, "camille.martin", "budget") and "aide" in say(bot, "lea.dupont", "aide").lower()
+    assert passes == []
+    assert "D-2026-0001" in say(bot, "lea.dupont", "devis dedale; 3000; Arawa; Audit")
+    assert passes == [1]
