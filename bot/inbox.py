@@ -183,6 +183,11 @@ class AcksFirst:
         with self._idle:
             self._idle.wait_for(lambda: self._in_flight == 0, timeout=self.max_wait)
 
+    def others(self) -> int:
+        """How many acks are in flight besides the caller's own."""
+        with self._idle:
+            return max(self._in_flight - 1, 0)
+
 
 class InboxWorkers:
     """A bounded pool processing inbox rows; joinable (tests), drainable (SIGTERM), resumable (start)."""

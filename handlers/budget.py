@@ -120,4 +120,4 @@ def cmd_budget(ctx: Context, args: str) -> Reply:
 def register(registry: Registry) -> None:
     registry.command(Command("budget", ("solde", "balance"), cmd_budget, N_("budget [ANNÉE] [STARTUP]"),
                              N_("AE de l'année (allouées, réservées, engagées, disponibles), CP (alloués, à "
-                                "payer, consommés, disponibles) et restes à payer")))
+                                "payer, consommés, disponibles) et restes à payer"), reads_only=True))

@@ -254,7 +254,8 @@ def form_decision(ctx: Context, _value: str, values: Mapping[str, str]) -> Reply
 
 def register(registry: Registry) -> None:
     registry.command(Command("comite", ("comité", "committee", "comites"), cmd_committee, N_("comite"),
-                             N_("prochain comité d'investissement, ce qu'il faut préparer, dernières décisions")))
+                             N_("prochain comité d'investissement, ce qu'il faut préparer, dernières décisions"),
+                             reads_only=True))
     registry.command(Command("decision", ("décision", "decide"), cmd_decision,
                              N_("decision STARTUP; poursuite|relais|acceleration|arret; MONTANT; JUSQU'AU AAAA-MM-JJ"
                                 "[; NOTE]"),

@@ -69,6 +69,9 @@ class Command:
     usage: str  # French, e.g. "budget [ANNÉE] [STARTUP]"
     summary: str  # French, one line
     allowed: Callable[[Actor], bool] = lambda actor: True
+    # Changes nothing and tells nobody else (a figure, a list, the help): a platform that must ack within
+    # seconds may answer it in the ack itself, with nothing stored for later (bot.platforms.slack).
+    reads_only: bool = False
 
 
 @dataclass
@@ -155,6 +158,16 @@ class Bot:
             return cmd.run(ctx, args)
 
         return self._run(request.platform, request.user_id, run, Reply)
+
+    def reads_only(self, text: str) -> bool:
+        """Whether ``text`` asks for a command that only reads (:attr:`Command.reads_only`): the help for
+        an empty text, a near miss's suggestion, ``budget``… — nothing to lose if its answer never leaves."""
+        text = clean_input(text).strip()
+        word, rest = _first_word(text)
+        if word.startswith("/"):
+            text = rest
+        cmd, word, _args = self.registry.lookup(text)
+        return not word or cmd is None or cmd.reads_only
 
     def action(self, action: Action) -> Reply:
         handler = self.registry.actions.get(action.action)

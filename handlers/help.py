@@ -49,4 +49,4 @@ def _useful(ctx: Context, name: str) -> bool:
 
 def register(registry: Registry) -> None:
     registry.command(Command("aide", ("help", "?", "bonjour", "hello"), cmd_help, N_("aide"),
-                             N_("ce que je peux faire pour vous")))
+                             N_("ce que je peux faire pour vous"), reads_only=True))

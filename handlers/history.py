@@ -144,4 +144,5 @@ def allocation_history(ctx: Context, year: int) -> Reply:
 
 def register(registry: Registry) -> None:
     registry.command(Command("historique", ("history", "histo"), cmd_history, N_("historique RÉF"),
-                             N_("tout le parcours d'un devis ou d'un service fait (ANNÉE : d'une dotation)")))
+                             N_("tout le parcours d'un devis ou d'un service fait (ANNÉE : d'une dotation)"),
+                             reads_only=True))

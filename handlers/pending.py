@@ -114,4 +114,4 @@ def _counted(ctx: Context, found: int, heading: str) -> str:
 
 def register(registry: Registry) -> None:
     registry.command(Command("en-attente", ("pending", "attente", "enattente"), cmd_pending, N_("en-attente"),
-                             N_("ce qui attend une décision")))
+                             N_("ce qui attend une décision"), reads_only=True))

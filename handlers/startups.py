@@ -58,4 +58,4 @@ def cmd_startups(ctx: Context, _args: str) -> Reply:
 
 def register(registry: Registry) -> None:
     registry.command(Command("startups", ("startup", "equipes"), cmd_startups, N_("startups"),
-                             N_("les startups, leur phase, leurs équipes et leur budget")))
+                             N_("les startups, leur phase, leurs équipes et leur budget"), reads_only=True))

@@ -199,10 +199,12 @@ class SlackChat:
     def say(self, who: str, text: str) -> Seen:
         user = slack_id(who)
         if text.startswith("/incubot"):
-            _, trigger_id, response_url = self.command(user, text[len("/incubot"):].strip())
+            response, trigger_id, response_url = self.command(user, text[len("/incubot"):].strip())
             opened = self._opened(who, trigger_id)
             if opened is not None:
                 return opened
+            if response.content:  # a command that only reads is answered in its ack
+                return seen_message(response.json())
             answers = self.fake.responses_to(response_url)
             return seen_message(answers[-1]) if answers else Seen("")
         before = len(self.fake.dm(user))

@@ -326,18 +326,53 @@ def test_slack_sender_resolves_people_and_channels(slack: SlackChat) -> None:
 
 
 def test_a_command_is_acked_before_any_work_runs(slack: SlackChat) -> None:
-    """The ack of `/incubot budget` leaves while the work threads are busy; the answer follows when they free up."""
+    """The ack of `/incubot devis …` leaves while the work threads are busy; the answer follows when they free up."""
     busy = threading.Event()
     for _ in range(4):  # more than there are work threads: nothing queued after them can run
         slack.wiring.work.submit(busy.wait, 10)
     response_url = slack.fake.new_response_url()
-    body = urlencode({"command": "/incubot", "text": "budget", "user_id": LEA, "channel_id": "C0GENERAL",
-                      "trigger_id": "t1", "response_url": response_url, "team_id": "T0INCUBOT"}).encode()
+    body = urlencode({"command": "/incubot", "text": "devis dedale; 3000; Arawa; Audit", "user_id": LEA,
+                      "channel_id": "C0GENERAL", "trigger_id": "t1", "response_url": response_url,
+                      "team_id": "T0INCUBOT"}).encode()
     acked = slack.http.post("/slack/events", content=body,
                             headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)})
     assert acked.status_code == 200 and acked.content == b""
     assert slack.fake.responses_to(response_url) == []
     busy.set()
+    slack.wiring.join()
+    assert "D-2026-0001" in slack.fake.responses_to(response_url)[-1]["text"]
+
+
+def test_a_command_that_only_reads_is_answered_in_its_ack_with_nothing_stored(slack: SlackChat) -> None:
+    """`/incubot budget` while the work threads are busy: its ack carries the figures (ephemeral), nothing waits
+    in the inbox, nothing comes later on the response_url."""
+    busy = threading.Event()
+    for _ in range(4):
+        slack.wiring.work.submit(busy.wait, 10)
+    response_url = slack.fake.new_response_url()
+    body = urlencode({"command": "/incubot", "text": "budget", "user_id": LEA, "channel_id": "C0GENERAL",
+                      "trigger_id": "t1", "response_url": response_url, "team_id": "T0INCUBOT"}).encode()
+    response = slack.http.post("/slack/events", content=body,
+                               headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)})
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["response_type"] == "ephemeral" and "AE" in seen_message(answer).text
+    busy.set()
+    slack.wiring.join()
+    assert slack.fake.responses_to(response_url) == []
+    with unit_of_work(slack.runtime.services.sessions) as session:
+        assert inbox.items(session=session) == []
+
+
+def test_in_a_burst_a_command_that_only_reads_is_acked_first_and_answered_after(slack: SlackChat) -> None:
+    """With another ack in flight, `/incubot budget` is stored and acked empty like any command (the acks of a
+    burst go first); its figures follow on the response_url."""
+    slack.wiring.acks.enter()  # another request being acked
+    try:
+        response, _, response_url = slack.command(LEA, "budget")
+    finally:
+        slack.wiring.acks.leave()
+    assert response.status_code == 200 and response.content == b""
     slack.wiring.join()
     assert "AE" in slack.fake.responses_to(response_url)[-1]["text"]
 
@@ -417,15 +452,14 @@ def test_socket_mode_runs_the_same_listeners_without_http(engine, world, clock) 
             "trigger_id": "t", "response_url": response_url}))
         wiring.join()
         assert ack.status == 200
-        assert "AE" in fake.responses_to(response_url)[-1]["text"]
+        assert "AE" in json.loads(ack.body)["text"] and fake.responses_to(response_url) == []
 
 
 def test_a_button_in_an_ephemeral_answer_replaces_that_answer_by_what_it_did(slack: SlackChat) -> None:
     """`/incubot en-attente` lists buttons in an ephemeral answer; a click replaces that answer by its confirmation
     (through its response_url), and the request's direct message is updated once, by the courier."""
     submit_quote(slack)
-    _, _, listed_url = slack.command(JULIEN, "en-attente")
-    [listed] = slack.fake.responses_to(listed_url)
+    listed = slack.command(JULIEN, "en-attente")[0].json()  # answered in the ack: it only reads
     assert "Valider D-2026-0001" in seen_message(listed).buttons
     clicked_url = slack.fake.new_response_url()
     payload = {"type": "block_actions", "user": {"id": JULIEN}, "team": {"id": "T0INCUBOT"}, "trigger_id": "t",

@@ -20,11 +20,14 @@ workers (``bot/inbox.py``: a few threads that yield to requests waiting for thei
 once and its answer still goes out. A modal submission is the exception: it is decided
 *before* the ack (its field errors travel in the ack, ``response_action: errors``), in one
 transaction with its inbox row (a replayed submission changes nothing); its confirmation is
-sent after. Requests Slack never sends (not UTF-8, not JSON, missing fields) get 400 before
+sent after. A command that only reads (``budget``, ``aide``, ``en-attente``…: ``Bot.reads_only``)
+is answered in its ack when no other ack is in flight — at once, nothing to store, nothing lost
+if the answer never leaves; in a burst it is stored and answered after like any other, so the
+acks go first. Requests Slack never sends (not UTF-8, not JSON, missing fields) get 400 before
 Bolt parses them; a bad signature 401. A command or a click, verified and parsed there,
 is stored and acked by :class:`SlackEndpoint` itself (its ack is empty: Bolt's dispatch
 would only check and parse it again); events and modals go through Bolt. Rendering and
-Web API calls always come after the ack. With Slack on, the outbox is delivered by background threads
+Web API calls come after the ack. With Slack on, the outbox is delivered by background threads
 (the composition root decides it: ``PLUG.deliver_in_background``), so a rate-limited Web API
 never holds a request of any platform.
 """
@@ -332,9 +335,27 @@ class SlackPlatform:
     # ------------------------------------------------------------------ slash command
 
     def on_command(self, ack: Callable[..., None], body: dict[str, Any], request: BoltRequest) -> None:
+        answer = self.answered_now(body)
+        if answer is not None:
+            ack(**answer)
+            return
         kind, payload = self.stored_now(body) or ("slack.command", {"body": body})
         self._store(kind, request, body, payload)
         ack()
+
+    def answered_now(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The answer of a command that only reads (``budget``, ``aide``…: ``Bot.reads_only``), to send in
+        the ack itself — at once, with nothing stored, and nothing lost if it never leaves; None for a
+        command whose work is stored and done after the ack."""
+        text = render.unescape(body.get("text") or "")
+        if self.acks.others() or not self.runtime.bot.reads_only(text):  # in a burst, the acks go first
+            return None
+        reply = self.runtime.bot.message(Request(PLATFORM, body["user_id"], text, body.get("channel_id")))
+        return None if reply.form is not None else self._command_message(reply)
+
+    @staticmethod
+    def _command_message(reply: Reply) -> dict[str, Any]:
+        return {**render.message(reply), "response_type": "in_channel" if reply.public else "ephemeral"}
 
     def _decide_command(self, payload: dict[str, Any]) -> dict[str, Any]:
         body = payload["body"]
@@ -349,7 +370,7 @@ class SlackPlatform:
                                {"channel": body.get("channel_id") or ""}):
                 return
             reply = self._form_button(reply, render.unescape(body.get("text") or ""))
-        self._respond(payload)(**render.message(reply), response_type="in_channel" if reply.public else "ephemeral")
+        self._respond(payload)(**self._command_message(reply))
 
     # ------------------------------------------------------------------ events
 
@@ -594,6 +615,10 @@ class SlackEndpoint:
             # above, it needs nothing of Bolt's dispatch (a second signature check, a second parse,
             # middleware, listener matching) — the ack is one HMAC and one INSERT.
             direct = SlackPlatform.stored_now(parsed) if isinstance(parsed, dict) else None
+            if direct is not None and direct[0] == "slack.command":
+                answer = await run_in_threadpool(self.slack.answered_now, parsed)
+                if answer is not None:
+                    return JSONResponse(answer)
             if direct is not None:
                 key = replay_key(parsed, request.headers.get("x-slack-request-timestamp", ""), text)
                 await run_in_threadpool(self.slack.store, direct[0], key, direct[1])
