@@ -426,3 +426,16 @@ def test_the_key_store_is_kept_across_a_restart(synapse: Synapse, matrix: Matrix
     first, second = asyncio.run(play())
     assert "Prochain comité" in first.content.body and "Budget 2026" in second.content.body
     assert first["mautrix"]["was_encrypted"] and second["mautrix"]["was_encrypted"]
+
+
+def test_a_429_is_waited_out_for_what_the_homeserver_asks_else_longer_each_time() -> None:
+    """A 429 whose body mautrix kept waits its retry_after_ms; mautrix's MLimitExceeded drops the body, so then
+    the waits double (1, 2, 4 s) instead of a flat second that gave up before a five-second limit."""
+    from mautrix.errors import MatrixUnknownRequestError, MLimitExceeded
+
+    from bot.platforms.matrix.link import retry_after
+
+    kept = MatrixUnknownRequestError(429, '{"errcode": "M_LIMIT_EXCEEDED", "retry_after_ms": 2500}', "M_LIMIT_EXCEEDED")
+    assert retry_after(kept, 3) == 2.5
+    assert [retry_after(MLimitExceeded(429, "Too Many Requests"), attempt) for attempt in range(3)] == [1.0, 2.0, 4.0]
+    assert retry_after(ValueError("not a rate limit")) is None

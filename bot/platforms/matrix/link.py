@@ -49,15 +49,18 @@ class LinkSettings:
     recovery_key: str | None = None
 
 
-def retry_after(exc: BaseException) -> float | None:
-    """Seconds a 429 asks to wait, or None if ``exc`` is not a rate limit."""
+def retry_after(exc: BaseException, attempt: int = 0) -> float | None:
+    """Seconds to wait after a 429 (try ``attempt`` + 1 failed), or None if ``exc`` is not a rate limit.
+
+    The homeserver's ``retry_after_ms`` when the error kept it; mautrix's ``MLimitExceeded`` drops the
+    body (only errors it does not know keep their text), so then 1, 2, 4, 8 s — waiting a flat second
+    gave up after four, where a homeserver asking for five would have taken the message."""
     if getattr(exc, "errcode", None) != "M_LIMIT_EXCEEDED" and getattr(exc, "http_status", None) != 429:
         return None
     try:
-        body = json.loads(getattr(exc, "text", "") or "{}")
-        ms = float(body.get("retry_after_ms", 1000))
-    except (ValueError, TypeError, AttributeError):
-        ms = 1000.0
+        ms = float(json.loads(getattr(exc, "text", "") or "{}")["retry_after_ms"])
+    except (ValueError, TypeError, AttributeError, KeyError):
+        ms = 1000.0 * 2 ** attempt
     return min(max(ms / 1000.0, 0.0), MAX_RETRY_AFTER)
 
 
@@ -343,7 +346,7 @@ class Link:
             try:
                 return await make()
             except Exception as exc:
-                wait = retry_after(exc)
+                wait = retry_after(exc, attempt)
                 if wait is None or attempt == SEND_ATTEMPTS - 1:
                     raise
                 log.info("matrix: 429 M_LIMIT_EXCEEDED, waiting %.2f s", wait)
