@@ -327,7 +327,7 @@ class InboxWorkers:
             return
         self.before_each()
         clock = self.services.clock
-        kind, attempts, claimed = "?", 0, False
+        kind, attempts, claimed, earlier = "?", 0, False, False
         try:
             # One transaction: the claim, the work (runtime.bot's units of work, joined) and the mark
             # "done, here is the answer". A crash inside leaves the row pending, as if never taken.
@@ -352,10 +352,10 @@ class InboxWorkers:
                                                 payload={**payload, "answer": answer}):
                         raise _ClaimLost
                 else:  # the work was committed by an earlier attempt: only its answer is left
-                    answer = payload.pop("answer", None)
+                    answer, earlier = payload.pop("answer", None), True
             claimed = True
-            if outbox.enqueued_in(joined):
-                self.services.deliver()  # what the work put in the outbox, now committed
+            if earlier or outbox.enqueued_in(joined):  # what the work put in the outbox, now committed
+                self.services.deliver()
             processor.answer(payload, answer)
             with unit_of_work(self.sessions) as session:
                 inbox.mark_done(session=session, item_id=item_id, worker=self.name, now=clock())
