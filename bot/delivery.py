@@ -71,9 +71,11 @@ class Sender(Protocol):
     def channel_address(self, session: Session, startup: Startup | None) -> str | None:
         """The managers' channel (startup None) or the startup's channel on this platform."""
 
-    def post_direct(self, user: str, reply: Reply) -> Posted: ...
+    # ``key``: the same for every try of one message to one address (the outbox's), so a platform that
+    # can make a repeated send a no-op does (Matrix: the events' transaction ids); others ignore it.
+    def post_direct(self, user: str, reply: Reply, *, key: str | None = None) -> Posted: ...
 
-    def post_channel(self, channel: str, reply: Reply) -> Posted: ...
+    def post_channel(self, channel: str, reply: Reply, *, key: str | None = None) -> Posted: ...
 
     def update(self, channel: str, message_id: str, reply: Reply) -> None: ...
 
@@ -95,6 +97,12 @@ class PlatformAddresses:
 # What makes a document for a message: (session, kind, key) → a function rendering its bytes once
 # the session is closed (handlers.attachments.make with the configured translator).
 Documents = Callable[[Session, str, str], Callable[[], bytes]]
+
+
+def _send_key(message: OutboxMessage, address: str) -> str:
+    """The same for every try of ``message`` to ``address``: its unique (kind, target, occurrence) — not its
+    id, which a database restored from a backup gives again."""
+    return f"{message.kind}|{message.target}|{message.occurrence}|{address}"
 
 
 def default_documents(t: Translator | None = None, *, apart: bool = False) -> Documents:
@@ -301,9 +309,10 @@ class Courier:
         if (channel or addresses) and payload["reply"].get("files"):
             reply = replace(reply, files=self._files(message, payload["reply"]["files"], now))
         if channel:
-            return [(sender.post_channel(channel, reply), None)]
-        posted: list[tuple[Posted, str | None]] = [(sender.post_direct(address, reply), person_id)
-                                                   for address, person_id in addresses]
+            return [(sender.post_channel(channel, reply, key=_send_key(message, channel)), None)]
+        posted: list[tuple[Posted, str | None]] = [
+            (sender.post_direct(address, reply, key=_send_key(message, address)), person_id)
+            for address, person_id in addresses]
         return posted or None
 
     def _files(self, message: OutboxMessage, entries: Sequence[dict[str, Any]],

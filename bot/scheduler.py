@@ -134,10 +134,10 @@ class StdoutSender:
     def channel_address(self, session: Session, startup: Startup | None) -> str | None:
         return self.t("gestionnaires") if startup is None else startup.name
 
-    def post_direct(self, user: str, reply: Reply) -> Posted:
+    def post_direct(self, user: str, reply: Reply, *, key: str | None = None) -> Posted:
         return self._print(self.t("→ message direct pour {user}", user=user), reply)
 
-    def post_channel(self, channel: str, reply: Reply) -> Posted:
+    def post_channel(self, channel: str, reply: Reply, *, key: str | None = None) -> Posted:
         return self._print(self.t("→ canal {channel}", channel=channel), reply)
 
     def update(self, channel: str, message_id: str, reply: Reply) -> None:

@@ -58,9 +58,9 @@ class Choice:
 
 def record_choices(*, session: Session, platform: str, channel: str, message_id: str,
                    choices: Sequence[Choice], now: datetime) -> None:
-    for choice in choices:
-        session.add(PostedChoice(platform=platform, channel=channel, message_id=message_id, key=choice.key,
-                                 label=choice.label[:200], action=choice.action, value=choice.value, at=now))
+    for choice in choices:  # merged: a message sent again (the same event, deduplicated) records them again
+        session.merge(PostedChoice(platform=platform, channel=channel, message_id=message_id, key=choice.key,
+                                   label=choice.label[:200], action=choice.action, value=choice.value, at=now))
     session.flush()
 
 

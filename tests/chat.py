@@ -118,10 +118,10 @@ class RecordingSender:
     def channel_address(self, session: Session, startup: Startup | None) -> str | None:
         return "managers" if startup is None else f"startup:{startup.id}"
 
-    def post_direct(self, user: str, reply: Reply) -> Posted:
+    def post_direct(self, user: str, reply: Reply, *, key: str | None = None) -> Posted:
         return self.post_channel(f"dm:{user}", reply)
 
-    def post_channel(self, channel: str, reply: Reply) -> Posted:
+    def post_channel(self, channel: str, reply: Reply, *, key: str | None = None) -> Posted:
         key = (channel, str(next(self._ids)))
         self.posts[key] = reply
         self.order.append(key)

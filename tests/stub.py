@@ -63,7 +63,7 @@ class StubPlatform(RecordingSender):
         super().__init__("console")
         self.transcript: list[Said] = []
 
-    def post_channel(self, channel: str, reply: Reply) -> Posted:
+    def post_channel(self, channel: str, reply: Reply, *, key: str | None = None) -> Posted:
         posted = super().post_channel(channel, reply)
         kind = "dm" if channel.startswith("dm:") else "channel"
         self.transcript.append(Said(_recipient(channel), kind, reply))

@@ -266,7 +266,7 @@ def test_incubot_outbox_lists_what_waits_or_failed_and_retry_puts_failed_ones_ba
     assert "Rien en attente, rien en échec." in capsys.readouterr().out
 
     class Down(RecordingSender):
-        def post_channel(self, channel, reply):  # type: ignore[no-untyped-def]
+        def post_channel(self, channel, reply, *, key=None):  # type: ignore[no-untyped-def]
             raise ConnectionError("plateforme injoignable")
 
     now = datetime(2026, 12, 2, 10, tzinfo=ZoneInfo("Europe/Paris"))

@@ -439,3 +439,38 @@ def test_a_429_is_waited_out_for_what_the_homeserver_asks_else_longer_each_time(
     assert retry_after(kept, 3) == 2.5
     assert [retry_after(MLimitExceeded(429, "Too Many Requests"), attempt) for attempt in range(3)] == [1.0, 2.0, 4.0]
     assert retry_after(ValueError("not a rate limit")) is None
+
+
+def test_a_message_whose_file_failed_after_its_text_is_seen_once_with_its_file(matrix: MatrixWorld) -> None:
+    """The text of Léa's message reached her room, then sending its file failed: the outbox tries again later
+    with the same transaction ids, the homeserver keeps the text it has — Léa sees the text once, then the file."""
+    from handlers.types import Attachment, Reply
+    from storage import outbox
+    from storage.db import session_factory, unit_of_work
+
+    lea = matrix.people["lea.dupont"]
+    room = matrix.dm("lea.dupont")
+    link = matrix.platform.link
+    send, failed = link.send, []
+
+    async def file_fails_once(room_id: str, event_type: str, content: dict[str, Any], txn_id: str | None = None) -> str:
+        if content.get("msgtype") == "m.file" and not failed:
+            failed.append(txn_id)
+            raise ConnectionError("the homeserver hung up")
+        return await send(room_id, event_type, content, txn_id)
+
+    link.send = file_fails_once  # type: ignore[method-assign]
+    reply = Reply("Votre relevé du mois", files=(Attachment("releve.pdf", "application/pdf", b"%PDF-1.7\n" * 50),))
+    with unit_of_work(session_factory(matrix.engine)) as session:
+        outbox.enqueue(session=session, kind="test.file", target="person:lea.dupont", occurrence="1",
+                       payload={"reply": reply.to_dict(), "subject": None}, due_at=matrix.clock())
+    matrix.runtime.courier.flush()  # the text goes, the file fails: tried again in 30 s
+    matrix.clock.advance(minutes=1)
+    matrix.runtime.courier.flush()
+    file = matrix.from_bot("lea.dupont", lambda e: e.room_id == room and e.content.get("msgtype") == "m.file",
+                           "the file")
+    history = lea.http.get(f"/_matrix/client/v3/rooms/{room}/messages", params={"dir": "b", "limit": 50}).json()
+    texts = [e for e in history["chunk"] if e["sender"] == matrix.bot_id
+             and e.get("content", {}).get("body", "").startswith("Votre relevé du mois")]
+    assert failed and failed[0] is not None  # the failed try had its transaction id
+    assert len(texts) == 1 and file.content["body"] == "releve.pdf"

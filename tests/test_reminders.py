@@ -399,7 +399,7 @@ def test_a_reminder_is_not_lost_when_the_platform_fails_it_is_retried(incubator:
     """If sending fails, the reminder stays in the outbox and the next sweep sends it; `due` still lists it."""
 
     class Down(RecordingSender):
-        def post_channel(self, channel, reply):  # type: ignore[no-untyped-def]
+        def post_channel(self, channel, reply, *, key=None):  # type: ignore[no-untyped-def]
             raise ConnectionError("platform down")
 
     incubator.runtime.courier.senders = [Down()]
@@ -606,7 +606,7 @@ class Signalling(RecordingSender):
         super().__init__()
         self.got = threading.Event()
 
-    def post_channel(self, channel, reply):  # type: ignore[no-untyped-def]
+    def post_channel(self, channel, reply, *, key=None):  # type: ignore[no-untyped-def]
         posted = super().post_channel(channel, reply)
         self.got.set()
         return posted

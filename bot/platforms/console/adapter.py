@@ -137,12 +137,12 @@ class Console:
     def channel_address(self, session: Session, startup: Startup | None) -> str | None:
         return None  # the terminal has no channels: managers get direct messages
 
-    def post_direct(self, user: str, reply: Reply) -> Posted:
+    def post_direct(self, user: str, reply: Reply, *, key: str | None = None) -> Posted:
         message_id = str(next(self._message_ids))
         self._show(self.t("📨 Message direct pour {name} (n° {id}) :", name=self._name(user), id=message_id), reply)
         return Posted(f"dm:{user}", message_id)
 
-    def post_channel(self, channel: str, reply: Reply) -> Posted:
+    def post_channel(self, channel: str, reply: Reply, *, key: str | None = None) -> Posted:
         message_id = str(next(self._message_ids))
         self._show(self.t("📣 Dans {channel} (n° {id}) :", channel=channel, id=message_id), reply)
         return Posted(channel, message_id)

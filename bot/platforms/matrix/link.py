@@ -316,12 +316,14 @@ class Link:
 
     # ------------------------------------------------------------------ sending
 
-    async def send(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
-        """Send one event (encrypted if the room is), waiting out 429s; its event id."""
+    async def send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str | None = None) -> str:
+        """Send one event (encrypted if the room is), waiting out 429s; its event id. The same ``txn_id``
+        again (a message the outbox tries again) is the same event: the homeserver sends it once."""
         from mautrix.types import EventType
 
         kind = EventType.find(event_type, t_class=EventType.Class.MESSAGE)
-        return str(await self.retrying(lambda: self.client.send_message_event(room_id, kind, content)))
+        return str(await self.retrying(lambda: self.client.send_message_event(room_id, kind, content,
+                                                                              txn_id=txn_id)))
 
     async def upload(self, room_id: str, filename: str, mime: str, data: bytes) -> dict[str, Any]:
         """Put a file in the media repository for ``room_id``; the content of its ``m.file`` event. In an

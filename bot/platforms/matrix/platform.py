@@ -17,6 +17,7 @@ was stored and not yet handled is resumed by the inbox workers (``bot/inbox.py``
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import re
 import time
@@ -62,11 +63,11 @@ class MatrixSender(PlatformAddresses):
     def __init__(self, owner: MatrixPlatform) -> None:
         self.owner = owner
 
-    def post_direct(self, user: str, reply: Reply) -> Posted:
-        return self.post_channel(self.owner.direct_room(user), reply)
+    def post_direct(self, user: str, reply: Reply, *, key: str | None = None) -> Posted:
+        return self.post_channel(self.owner.direct_room(user), reply, key=key)
 
-    def post_channel(self, channel: str, reply: Reply) -> Posted:
-        return Posted(channel, self.owner.post(channel, reply))
+    def post_channel(self, channel: str, reply: Reply, *, key: str | None = None) -> Posted:
+        return Posted(channel, self.owner.post(channel, reply, key=key))
 
     def update(self, channel: str, message_id: str, reply: Reply) -> None:
         self.owner.edit(channel, message_id, reply)
@@ -257,10 +258,18 @@ class MatrixPlatform:
 
     # ------------------------------------------------------------------ sending
 
-    def post(self, room: str, reply: Reply, *, reply_to: str | None = None, thread: str | None = None) -> str:
+    def post(self, room: str, reply: Reply, *, reply_to: str | None = None, thread: str | None = None,
+             key: str | None = None) -> str:
         """Post ``reply`` in ``room`` (as a reply, in a thread); its choices as the bot's own reactions; its
         files as ``m.file`` events right after it, uploaded before anything is sent, so a failed upload
-        leaves nothing in the room and the outbox's retry posts the message once."""
+        leaves nothing in the room. With ``key`` (the outbox's, the same for every try) each event has a
+        transaction id made from it: when a try fails after the text went, the next one sends the text
+        again under the same id and the homeserver keeps the first — the room shows it once."""
+        base = None if key is None else "incubot." + hashlib.sha256(f"{key}|{room}".encode()).hexdigest()[:32]
+
+        def txn(part: str) -> str | None:
+            return None if base is None else f"{base}.{part}"
+
         files = [self.link.call(lambda f=f: self.link.upload(room, f.filename, f.mime, f.data))  # type: ignore[misc]
                  for f in reply.files]
         content = render.content(reply, legend=self.t("Réagissez :"))
@@ -269,19 +278,20 @@ class MatrixPlatform:
                                        "m.in_reply_to": {"event_id": reply_to or thread}}
         elif reply_to:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-        event_id = self.link.call(lambda: self.link.send(room, "m.room.message", content))
-        for file in files:
-            self.link.call(lambda file=file: self.link.send(room, "m.room.message", file))  # type: ignore[misc]
+        event_id = self.link.call(lambda: self.link.send(room, "m.room.message", content, txn("text")))
+        for n, file in enumerate(files):
+            self.link.call(lambda file=file, n=n: self.link.send(  # type: ignore[misc]
+                room, "m.room.message", file, txn(f"file{n}")))
         offered = render.choices(reply)
         if offered:
             now = self.runtime.services.clock()
             with unit_of_work(self.runtime.services.sessions) as session:
                 chat_state.record_choices(session=session, platform=PLATFORM, channel=room, message_id=event_id,
                                           choices=offered, now=now)
-            for choice in offered:
+            for i, choice in enumerate(offered):
                 reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": choice.key}}
-                mark = self.link.call(lambda reaction=reaction: self.link.send(  # type: ignore[misc]
-                    room, "m.reaction", reaction))
+                mark = self.link.call(lambda reaction=reaction, i=i: self.link.send(  # type: ignore[misc]
+                    room, "m.reaction", reaction, txn(f"mark{i}")))
                 with unit_of_work(self.runtime.services.sessions) as session:
                     chat_state.set_mark(session=session, platform=PLATFORM, channel=room, message_id=event_id,
                                         key=choice.key, mark_id=mark)

@@ -246,10 +246,10 @@ class MattermostSender(PlatformAddresses):
         self.client = client
         self.renderer = renderer
 
-    def post_direct(self, user: str, reply: Reply) -> Posted:
+    def post_direct(self, user: str, reply: Reply, *, key: str | None = None) -> Posted:
         return self.post_channel(self.client.direct_channel(user), reply)
 
-    def post_channel(self, channel: str, reply: Reply) -> Posted:
+    def post_channel(self, channel: str, reply: Reply, *, key: str | None = None) -> Posted:
         body = self.renderer.post(reply)
         # The files first: until the post names them they show nowhere, so a failed upload leaves
         # nothing behind and the outbox's retry posts the message once.

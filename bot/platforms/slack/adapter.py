@@ -146,11 +146,11 @@ class SlackSender(PlatformAddresses):
     def __init__(self, client: WebClient) -> None:
         self.client = client
 
-    def post_direct(self, user: str, reply: Reply) -> Posted:
+    def post_direct(self, user: str, reply: Reply, *, key: str | None = None) -> Posted:
         opened = self.client.conversations_open(users=user)
         return self.post_channel(opened["channel"]["id"], reply)
 
-    def post_channel(self, channel: str, reply: Reply) -> Posted:
+    def post_channel(self, channel: str, reply: Reply, *, key: str | None = None) -> Posted:
         if reply.files:
             return self._post_with_files(channel, reply)
         posted = self.client.chat_postMessage(channel=channel, **render.message(reply))
