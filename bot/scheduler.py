@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from bot.runtime import Runtime
 from handlers import reminders
 from handlers.i18n import Translator
 from handlers.types import Reply
+from storage import outbox
 from storage.db import unit_of_work
 from storage.models import Person, Startup
 
@@ -38,6 +39,7 @@ SWEEP_SECONDS = 60
 # A tick later than this is skipped: the next one, a minute later, does the same work
 # (what is due is in the database, not in the job). Well above APScheduler's 1 s default.
 MISFIRE_GRACE_SECONDS = 300
+FILES_KEPT = timedelta(days=7)  # the bytes of a sent message's files (a report's PDF), then forgotten
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ def sweep(runtime: Runtime, now: datetime | None = None) -> SweepResult:
     with unit_of_work(runtime.services.sessions) as session:
         enqueued = reminders.enqueue_due(session=session, t=runtime.services.t, now=now,
                                           at=runtime.settings.reminder_time)
+        forgotten = outbox.forget_files(session=session, before=now - FILES_KEPT)
+    if forgotten:
+        log.info("outbox: the bytes of %d sent files forgotten", forgotten)
     sent = runtime.courier.flush(now=now)
     if enqueued or sent:
         log.info("sweep at %s: %d reminder(s) enqueued, %d message(s) sent", now.isoformat(), len(enqueued), sent)

@@ -128,6 +128,25 @@ def keep_file(*, session: Session, key: str, data: bytes, now: datetime) -> byte
     return kept
 
 
+def forget_files(*, session: Session, before: datetime) -> int:
+    """Forget the bytes of files kept before ``before`` that no open message names — one still to send,
+    or failed or undeliverable (``incubot outbox retry`` may send it again): a sent message is never sent
+    again, so its files only filled the database. How many were forgotten."""
+    files: sa.Table = OutboxFile.__table__  # type: ignore[attr-defined]
+    old = list(session.execute(sa.select(files.c.key).where(files.c.created_at < before)).scalars())
+    if not old:
+        return 0
+    named: set[str] = set()
+    for message_id, payload in session.execute(sa.select(col(OutboxMessage.id), col(OutboxMessage.payload)).where(
+            col(OutboxMessage.status) != OutboxStatus.SENT.value)).all():
+        entries = (json.loads(payload).get("reply") or {}).get("files") or []
+        named.update(e.get("key") or f"outbox:{message_id}:{n}" for n, e in enumerate(entries))
+    gone = [key for key in old if key not in named]
+    for start in range(0, len(gone), 500):  # a bounded IN list
+        session.execute(sa.delete(files).where(files.c.key.in_(gone[start:start + 500])))
+    return len(gone)
+
+
 def file_data(*, session: Session, key: str) -> bytes | None:
     """The bytes kept under ``key``, or None."""
     found = session.execute(sa.select(col(OutboxFile.data)).where(col(OutboxFile.key) == key)).scalar_one_or_none()

@@ -3,7 +3,9 @@ started after a restart sends the same bytes; a document is made once for every 
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import timedelta
 
 import sqlalchemy as sa
 from alembic import command
@@ -84,3 +86,32 @@ def test_the_outbox_files_migration_goes_up_and_down(empty_engine: Engine) -> No
     assert "outbox_file" not in sa.inspect(empty_engine).get_table_names()
     assert rows(empty_engine, "SELECT kind FROM outbox") == [("k",)]
     upgrade(empty_engine)
+
+
+def test_the_bytes_of_sent_files_are_forgotten_after_a_week_those_still_to_go_are_kept(  # type: ignore[no-untyped-def]
+        engine: Engine, world, clock) -> None:
+    """A sent report's PDF stays a week (then the database no longer grows with every month's PDF); the file of a
+    message nobody could receive yet stays as long as the message may still go (`incubot outbox retry`)."""
+    from bot.scheduler import sweep
+
+    runtime = runtime_of(engine, clock, RecordingSender())
+    other = PDF + b"other"
+    with unit_of_work(session_factory(engine)) as session:
+        for target, n, text, data in (("managers", "1", "Envoyé", PDF), ("person:nobody", "2", "Personne", other)):
+            reply = Reply(text, files=(Attachment(f"{n}.pdf", attachments.PDF, data),))
+            outbox.enqueue(session=session, kind="test.file", target=target, occurrence=n, due_at=NOW,
+                           payload={"reply": reply.to_dict(), "subject": None})
+    runtime.courier.flush(now=NOW)
+
+    def kept() -> set[str]:
+        with unit_of_work(session_factory(engine)) as session:
+            return {key for (key,) in session.execute(sa.text("SELECT key FROM outbox_file"))}
+
+    sent_key, waiting_key = (f"sha256:{hashlib.sha256(data).hexdigest()}" for data in (PDF, other))
+    sweep(runtime, NOW + timedelta(days=6))  # (the sweeps also send what the calendar has due, with its files)
+    assert {sent_key, waiting_key} <= kept()
+    sweep(runtime, NOW + timedelta(days=8))
+    assert sent_key not in kept() and waiting_key in kept()
+    with unit_of_work(session_factory(engine)) as session:
+        [waiting] = [m for m in outbox.messages(session=session) if m.occurrence == "2"]
+        assert waiting.status == "undeliverable"
