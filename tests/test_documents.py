@@ -423,17 +423,23 @@ document = Document("Procès-verbal de service fait", (Paragraph("Service fait c
                     created=datetime(2026, 11, 5, 9, tzinfo=UTC))
 apart = render_apart(document, "pdf", Translator("fr"))
 kept = sorted(m for m in ("fpdf", "fontTools", "PIL") if m in sys.modules)
-print(kept, apart == render(document, "pdf", Translator("fr")), apart[:5])
+try:
+    render_apart(document, "docx", Translator("fr"))
+except ValueError as exc:
+    refused = type(exc).__name__
+import multiprocessing
+print(kept, apart == render(document, "pdf", Translator("fr")), apart[:5], refused, multiprocessing.active_children())
 """
 
 
 def test_serve_renders_a_pdf_in_a_child_and_keeps_none_of_the_pdf_library() -> None:
     """What `incubot serve` attaches is rendered in a child process: the same bytes as in-process, and the
-    PDF library (about 40 MB once imported) never loaded in the server's own memory."""
+    PDF library (about 40 MB once imported) never loaded in the server's own memory; the child's refusal is
+    raised in the server as it is, and no child is left once each file is made."""
     import subprocess
     import sys
 
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", APART], cwd=root, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "[] True b'%PDF-'"
+    assert done.stdout.strip() == "[] True b'%PDF-' ValueError []"

@@ -6,6 +6,8 @@ turns it into the bytes of a file. Nothing here knows the ledger: a document is 
 
 from __future__ import annotations
 
+from typing import Any
+
 from handlers.documents.from_markdown import from_markdown
 from handlers.documents.model import (
     Block,
@@ -55,19 +57,47 @@ def render_apart(document: Document, fmt: str, t: Translator, *, timeout: float 
     """:func:`render` in a short-lived child process: what a long-running ``incubot serve`` uses, so the
     PDF library (fpdf2, fontTools, Pillow: about 40 MB once imported) never stays in its memory — the
     child is gone with them once the file is made. The document is data and goes to the child pickled;
-    the child speaks ``t``'s language, time zone and typography."""
+    the child speaks ``t``'s language, time zone and typography.
+
+    One process for one file, which sends it back and ends: not a process pool, whose worker waits for
+    more work on a queue it holds both ends of — it outlived a ``serve`` killed while it rendered, for
+    good (with its resource tracker), one more at each such stop."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as child:
-        return child.submit(_render_in_child, document, fmt, t.language, t.tz.key,
-                            "fine" if t.fine else "plain").result(timeout=timeout)
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_render_and_send, name="incubot-render", daemon=True,
+                            args=(send, document, fmt, t.language, t.tz.key, "fine" if t.fine else "plain"))
+    child.start()
+    send.close()  # the child's end only: if it dies without a word, recv() ends with EOFError
+    try:
+        if not receive.poll(timeout):
+            raise TimeoutError(f"rendering {fmt} took more than {timeout:.0f} s")
+        made, value = receive.recv()
+    finally:
+        receive.close()
+        child.join(5)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    if not made:
+        raise value
+    return bytes(value)
 
 
-def _render_in_child(document: Document, fmt: str, language: str, tz: str, typography: str) -> bytes:
+def _render_and_send(send: Any, document: Document, fmt: str, language: str, tz: str, typography: str) -> None:
     from zoneinfo import ZoneInfo
 
-    return render(document, fmt, Translator(language, ZoneInfo(tz), typography))
+    try:
+        result: tuple[bool, Any] = (True, render(document, fmt, Translator(language, ZoneInfo(tz), typography)))
+    except Exception as exc:  # noqa: BLE001 - raised again in the parent
+        result = (False, exc)
+    try:
+        send.send(result)
+    except Exception:  # noqa: BLE001 - an exception that does not pickle: its words
+        send.send((False, RuntimeError(f"{type(result[1]).__name__}: {result[1]}")))
+    finally:
+        send.close()
 
 
 __all__ = [
