@@ -72,14 +72,30 @@ def pg_database() -> Iterator[str]:
         yield url
 
 
+_EMPTYING: dict[str, str] = {}
+
+
 def _truncate_all(engine: Engine) -> None:
+    """Empty every table and restart every sequence, as ``TRUNCATE … RESTART IDENTITY`` would: one
+    ``DO`` block of DELETEs (children first) and ``setval``s — a few milliseconds on tables of a few
+    rows, where TRUNCATE's fixed cost per table made it 95 ms, in each PostgreSQL test's set-up."""
     from sqlmodel import SQLModel
 
     import storage.models  # noqa: F401
 
-    names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    url = engine.url.render_as_string(hide_password=False)
+    if url not in _EMPTYING:
+        with engine.begin() as conn:
+            sequences = list(conn.execute(sa.text(
+                "SELECT quote_ident(sequence_schema) || '.' || quote_ident(sequence_name) "
+                "FROM information_schema.sequences")).scalars())
+        # The audit trail refuses DELETE (a trigger): it alone is truncated.
+        steps = [f'TRUNCATE "{t.name}";' if t.name == "audit_event" else f'DELETE FROM "{t.name}";'
+                 for t in reversed(SQLModel.metadata.sorted_tables)]
+        steps += [f"PERFORM setval('{s}', 1, false);" for s in sequences]
+        _EMPTYING[url] = "DO $$ BEGIN " + " ".join(steps) + " END $$"
     with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.exec_driver_sql(_EMPTYING[url])
 
 
 @pytest.fixture(scope="session")
