@@ -474,3 +474,26 @@ def test_a_message_whose_file_failed_after_its_text_is_seen_once_with_its_file(m
              and e.get("content", {}).get("body", "").startswith("Votre relevé du mois")]
     assert failed and failed[0] is not None  # the failed try had its transaction id
     assert len(texts) == 1 and file.content["body"] == "releve.pdf"
+
+
+def test_an_answer_sent_again_after_a_stop_is_shown_once(matrix: MatrixWorld) -> None:
+    """Léa's `comite` was answered, then the process stopped before its inbox row was marked done: the next
+    start answers the row again, with the same transaction ids — Léa sees one answer."""
+    import json
+
+    from storage import inbox
+    from storage.db import session_factory, unit_of_work
+
+    lea = matrix.people["lea.dupont"]
+    room = matrix.dm("lea.dupont")
+    asked = lea.send_text(room, "comite")
+    matrix.answer_to("lea.dupont", room, asked)
+    matrix.runtime.inbox.join()
+    with unit_of_work(session_factory(matrix.engine)) as session:
+        [row] = [i for i in inbox.items(session=session) if i.kind == "matrix.event"]
+    stored = json.loads(row.payload)
+    matrix.platform._answer(stored, stored["answer"])  # noqa: SLF001 - what a resumed row does
+    history = lea.http.get(f"/_matrix/client/v3/rooms/{room}/messages", params={"dir": "b", "limit": 50}).json()
+    answers = [e for e in history["chunk"] if e["sender"] == matrix.bot_id and e["type"] == "m.room.message"
+               and ((e["content"].get("m.relates_to") or {}).get("m.in_reply_to") or {}).get("event_id") == asked]
+    assert len(answers) == 1

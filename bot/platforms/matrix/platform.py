@@ -251,10 +251,14 @@ class MatrixPlatform:
         if "decline" in answer:
             self.link.call(lambda: self.link.retrying(lambda: self.link.client.leave_room(answer["decline"])))
             return
-        for post in answer.get("posts", []):
+        asked = str((payload.get("event") or {}).get("event_id") or "")
+        for n, post in enumerate(answer.get("posts", [])):
             reply = Reply.from_dict(post["reply"])
             room = post.get("room") or self.direct_room(post["dm"])
-            self.post(room, reply, reply_to=post.get("reply_to"), thread=post.get("thread"))
+            # Keyed by the event answered: answered again after a stop between sending and marking the row
+            # done, it is the same events, shown once.
+            self.post(room, reply, reply_to=post.get("reply_to"), thread=post.get("thread"),
+                      key=f"answer:{asked}:{n}" if asked else None)
 
     # ------------------------------------------------------------------ sending
 
