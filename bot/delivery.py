@@ -77,7 +77,7 @@ class Sender(Protocol):
 
     def post_channel(self, channel: str, reply: Reply, *, key: str | None = None) -> Posted: ...
 
-    def update(self, channel: str, message_id: str, reply: Reply) -> None: ...
+    def update(self, channel: str, message_id: str, reply: Reply, *, key: str | None = None) -> None: ...
 
 
 class PlatformAddresses:
@@ -285,7 +285,7 @@ class Courier:
             reply = replace(reply, text=reply.text.replace("{count}", str(count)))
         kind, _, key = message.target.partition(":")
         if kind == "subject":
-            return self._update(sender, key, reply)
+            return self._update(sender, message, key, reply)
         with unit_of_work(self.sessions) as session:
             addresses: list[tuple[str, str]] = []  # (user id, person id)
             channel: str | None = None
@@ -337,11 +337,12 @@ class Courier:
             files.append(Attachment(str(entry["filename"]), str(entry["mime"]), data))
         return tuple(files)
 
-    def _update(self, sender: Sender, subject: str, reply: Reply) -> list[tuple[Posted, str | None]] | None:
+    def _update(self, sender: Sender, message: OutboxMessage, subject: str,
+                reply: Reply) -> list[tuple[Posted, str | None]] | None:
         with unit_of_work(self.sessions) as session:
             copies = [c for c in outbox.posted_for(session=session, subject=subject) if c.platform == sender.platform]
         for copy in copies:
-            sender.update(copy.channel, copy.message_id, reply)
+            sender.update(copy.channel, copy.message_id, reply, key=_send_key(message, copy.message_id))
         return [] if copies else None
 
 

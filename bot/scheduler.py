@@ -145,7 +145,7 @@ class StdoutSender:
     def post_channel(self, channel: str, reply: Reply, *, key: str | None = None) -> Posted:
         return self._print(self.t("→ canal {channel}", channel=channel), reply)
 
-    def update(self, channel: str, message_id: str, reply: Reply) -> None:
+    def update(self, channel: str, message_id: str, reply: Reply, *, key: str | None = None) -> None:
         self._print(self.t("→ mise à jour du message {id} ({channel})", id=message_id, channel=channel), reply)
 
     def _print(self, header: str, reply: Reply) -> Posted:

@@ -127,7 +127,7 @@ class RecordingSender:
         self.order.append(key)
         return Posted(*key)
 
-    def update(self, channel: str, message_id: str, reply: Reply) -> None:
+    def update(self, channel: str, message_id: str, reply: Reply, *, key: str | None = None) -> None:
         assert (channel, message_id) in self.posts, "update of a message never posted"
         self.posts[(channel, message_id)] = reply
 

@@ -69,7 +69,7 @@ class StubPlatform(RecordingSender):
         self.transcript.append(Said(_recipient(channel), kind, reply))
         return posted
 
-    def update(self, channel: str, message_id: str, reply: Reply) -> None:
+    def update(self, channel: str, message_id: str, reply: Reply, *, key: str | None = None) -> None:
         super().update(channel, message_id, reply)
         self.transcript.append(Said(_recipient(channel), "update", reply))
 

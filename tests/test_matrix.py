@@ -497,3 +497,22 @@ def test_an_answer_sent_again_after_a_stop_is_shown_once(matrix: MatrixWorld) ->
     answers = [e for e in history["chunk"] if e["sender"] == matrix.bot_id and e["type"] == "m.room.message"
                and ((e["content"].get("m.relates_to") or {}).get("m.in_reply_to") or {}).get("event_id") == asked]
     assert len(answers) == 1
+
+
+def test_an_update_tried_again_is_one_edit_and_the_next_update_another(matrix: MatrixWorld) -> None:
+    """The request's message is edited once per outbox update: the same update tried again (same key) is the
+    same edit, the next update a new one."""
+    from handlers.types import Reply
+
+    lea = matrix.people["lea.dupont"]
+    matrix.dm("lea.dupont")
+    sender = matrix.platform.sender
+    posted = sender.post_direct(lea.user_id, Reply("Devis D-2026-0001 : en attente"))
+    sender.update(posted.channel, posted.message_id, Reply("Devis D-2026-0001 : validé"), key="update|1")
+    sender.update(posted.channel, posted.message_id, Reply("Devis D-2026-0001 : validé"), key="update|1")
+    sender.update(posted.channel, posted.message_id, Reply("Devis D-2026-0001 : commandé"), key="update|2")
+    history = lea.http.get(f"/_matrix/client/v3/rooms/{posted.channel}/messages",
+                           params={"dir": "b", "limit": 50}).json()
+    edits = [e["content"]["m.new_content"]["body"] for e in reversed(history["chunk"])
+             if (e.get("content", {}).get("m.relates_to") or {}).get("rel_type") == "m.replace"]
+    assert edits == ["Devis D-2026-0001 : validé", "Devis D-2026-0001 : commandé"]

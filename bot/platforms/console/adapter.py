@@ -147,7 +147,7 @@ class Console:
         self._show(self.t("📣 Dans {channel} (n° {id}) :", channel=channel, id=message_id), reply)
         return Posted(channel, message_id)
 
-    def update(self, channel: str, message_id: str, reply: Reply) -> None:
+    def update(self, channel: str, message_id: str, reply: Reply, *, key: str | None = None) -> None:
         self._show(self.t("✏️  Message n° {id} ({channel}) mis à jour :", id=message_id, channel=channel), reply)
 
     # ------------------------------------------------------------------ conversation

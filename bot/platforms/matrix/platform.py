@@ -69,8 +69,8 @@ class MatrixSender(PlatformAddresses):
     def post_channel(self, channel: str, reply: Reply, *, key: str | None = None) -> Posted:
         return Posted(channel, self.owner.post(channel, reply, key=key))
 
-    def update(self, channel: str, message_id: str, reply: Reply) -> None:
-        self.owner.edit(channel, message_id, reply)
+    def update(self, channel: str, message_id: str, reply: Reply, *, key: str | None = None) -> None:
+        self.owner.edit(channel, message_id, reply, key=key)
 
 
 @dataclass
@@ -301,12 +301,14 @@ class MatrixPlatform:
                                         key=choice.key, mark_id=mark)
         return event_id
 
-    def edit(self, room: str, event_id: str, reply: Reply) -> None:
-        """Replace the text of the bot's message (``m.replace``); the reactions it no longer offers go."""
+    def edit(self, room: str, event_id: str, reply: Reply, *, key: str | None = None) -> None:
+        """Replace the text of the bot's message (``m.replace``); the reactions it no longer offers go.
+        With ``key`` (the outbox's), an edit tried again is the same event (:meth:`post`)."""
         new = render.content(reply, legend=self.t("Réagissez :"))
         content = {**new, "body": "* " + new["body"], "formatted_body": "* " + new["formatted_body"],
                    "m.new_content": new, "m.relates_to": {"rel_type": "m.replace", "event_id": event_id}}
-        self.link.call(lambda: self.link.send(room, "m.room.message", content))
+        txn = None if key is None else "incubot." + hashlib.sha256(f"{key}|{room}".encode()).hexdigest()[:32] + ".edit"
+        self.link.call(lambda: self.link.send(room, "m.room.message", content, txn))
         kept = {c.key for c in render.choices(reply)}
         with unit_of_work(self.runtime.services.sessions) as session:
             marks = [(c.key, c.mark_id) for c in chat_state.choices_on(

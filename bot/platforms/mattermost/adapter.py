@@ -257,7 +257,7 @@ class MattermostSender(PlatformAddresses):
         post = self.client.create_post(channel, body["message"], body["props"], file_ids=file_ids or None)
         return Posted(channel, str(post["id"]))
 
-    def update(self, channel: str, message_id: str, reply: Reply) -> None:
+    def update(self, channel: str, message_id: str, reply: Reply, *, key: str | None = None) -> None:
         body = self.renderer.post(reply)
         self.client.patch_post(message_id, body["message"], body["props"])
 

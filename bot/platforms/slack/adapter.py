@@ -173,7 +173,7 @@ class SlackSender(PlatformAddresses):
         # Slack may share the file a moment later: the file id stands for the message (never updated in place).
         return Posted(channel, f"file:{files[0]['id']}" if files else "")
 
-    def update(self, channel: str, message_id: str, reply: Reply) -> None:
+    def update(self, channel: str, message_id: str, reply: Reply, *, key: str | None = None) -> None:
         self.client.chat_update(channel=channel, ts=message_id, **render.message(reply))
 
 
