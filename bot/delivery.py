@@ -321,7 +321,7 @@ class Courier:
         now (read in one short transaction, rendered outside it) and kept for the next platform or try."""
         files = []
         for n, entry in enumerate(entries):
-            key = entry.get("key") or f"outbox:{message.id}:{n}"
+            key = outbox.file_key(message.id, n, entry)
             render = None
             with unit_of_work(self.sessions) as session:
                 data = outbox.file_data(session=session, key=key)

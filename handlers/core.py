@@ -128,12 +128,16 @@ class Bot:
 
     # ------------------------------------------------------------------ entry points
 
-    def message(self, request: Request) -> Reply:
-        text = clean_input(request.text).strip()
+    def _lookup(self, typed: str) -> tuple[Command | None, str, str]:
+        """The command ``typed`` asks for, the word that named it and its arguments."""
+        text = clean_input(typed).strip()
         word, rest = _first_word(text)  # any whitespace: "devis\ndedale; …", no-break spaces
         if word.startswith("/"):  # "/incubot budget" typed in a DM
             text = rest
-        cmd, word, args = self.registry.lookup(text)
+        return self.registry.lookup(text)
+
+    def message(self, request: Request) -> Reply:
+        cmd, word, args = self._lookup(request.text)
 
         typed = len(request.text)
 
@@ -162,11 +166,7 @@ class Bot:
     def reads_only(self, text: str) -> bool:
         """Whether ``text`` asks for a command that only reads (:attr:`Command.reads_only`): the help for
         an empty text, a near miss's suggestion, ``budget``… — nothing to lose if its answer never leaves."""
-        text = clean_input(text).strip()
-        word, rest = _first_word(text)
-        if word.startswith("/"):
-            text = rest
-        cmd, word, _args = self.registry.lookup(text)
+        cmd, word, _args = self._lookup(text)
         return not word or cmd is None or cmd.reads_only
 
     def action(self, action: Action) -> Reply:

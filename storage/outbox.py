@@ -24,7 +24,7 @@ import base64
 import functools
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -128,6 +128,12 @@ def keep_file(*, session: Session, key: str, data: bytes, now: datetime) -> byte
     return kept
 
 
+def file_key(message_id: int | None, n: int, entry: Mapping[str, Any]) -> str:
+    """Where the bytes of file ``n`` of a message are kept: the key its entry names (bytes given when it
+    was enqueued), else ``outbox:<message id>:<n>`` (a document made when it first went out)."""
+    return str(entry.get("key") or f"outbox:{message_id}:{n}")
+
+
 def forget_files(*, session: Session, before: datetime) -> int:
     """Forget the bytes of files kept before ``before`` that no open message names — one still to send,
     or failed or undeliverable (``incubot outbox retry`` may send it again): a sent message is never sent
@@ -140,7 +146,7 @@ def forget_files(*, session: Session, before: datetime) -> int:
     for message_id, payload in session.execute(sa.select(col(OutboxMessage.id), col(OutboxMessage.payload)).where(
             col(OutboxMessage.status) != OutboxStatus.SENT.value)).all():
         entries = (json.loads(payload).get("reply") or {}).get("files") or []
-        named.update(e.get("key") or f"outbox:{message_id}:{n}" for n, e in enumerate(entries))
+        named.update(file_key(message_id, n, e) for n, e in enumerate(entries))
     gone = [key for key in old if key not in named]
     for start in range(0, len(gone), 500):  # a bounded IN list
         session.execute(sa.delete(files).where(files.c.key.in_(gone[start:start + 500])))

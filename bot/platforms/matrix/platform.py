@@ -73,6 +73,12 @@ class MatrixSender(PlatformAddresses):
         self.owner.edit(channel, message_id, reply, key=key)
 
 
+def _txn_id(key: str | None, room: str, part: str) -> str | None:
+    """The transaction id of one event (``part``) of what ``key`` names in ``room``: the same at every try,
+    so the homeserver sends it once; None (a fresh id) without a key."""
+    return None if key is None else f"incubot.{hashlib.sha256(f'{key}|{room}'.encode()).hexdigest()[:32]}.{part}"
+
+
 @dataclass
 class MatrixPlatform:
     """The Matrix platform: ``routes()`` is empty, ``start()`` runs the sync loop on its own thread."""
@@ -269,11 +275,6 @@ class MatrixPlatform:
         leaves nothing in the room. With ``key`` (the outbox's, the same for every try) each event has a
         transaction id made from it: when a try fails after the text went, the next one sends the text
         again under the same id and the homeserver keeps the first — the room shows it once."""
-        base = None if key is None else "incubot." + hashlib.sha256(f"{key}|{room}".encode()).hexdigest()[:32]
-
-        def txn(part: str) -> str | None:
-            return None if base is None else f"{base}.{part}"
-
         files = [self.link.call(lambda f=f: self.link.upload(room, f.filename, f.mime, f.data))  # type: ignore[misc]
                  for f in reply.files]
         content = render.content(reply, legend=self.t("Réagissez :"))
@@ -282,10 +283,10 @@ class MatrixPlatform:
                                        "m.in_reply_to": {"event_id": reply_to or thread}}
         elif reply_to:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-        event_id = self.link.call(lambda: self.link.send(room, "m.room.message", content, txn("text")))
+        event_id = self.link.call(lambda: self.link.send(room, "m.room.message", content, _txn_id(key, room, "text")))
         for n, file in enumerate(files):
             self.link.call(lambda file=file, n=n: self.link.send(  # type: ignore[misc]
-                room, "m.room.message", file, txn(f"file{n}")))
+                room, "m.room.message", file, _txn_id(key, room, f"file{n}")))
         offered = render.choices(reply)
         if offered:
             now = self.runtime.services.clock()
@@ -295,7 +296,7 @@ class MatrixPlatform:
             for i, choice in enumerate(offered):
                 reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": choice.key}}
                 mark = self.link.call(lambda reaction=reaction, i=i: self.link.send(  # type: ignore[misc]
-                    room, "m.reaction", reaction, txn(f"mark{i}")))
+                    room, "m.reaction", reaction, _txn_id(key, room, f"mark{i}")))
                 with unit_of_work(self.runtime.services.sessions) as session:
                     chat_state.set_mark(session=session, platform=PLATFORM, channel=room, message_id=event_id,
                                         key=choice.key, mark_id=mark)
@@ -307,8 +308,7 @@ class MatrixPlatform:
         new = render.content(reply, legend=self.t("Réagissez :"))
         content = {**new, "body": "* " + new["body"], "formatted_body": "* " + new["formatted_body"],
                    "m.new_content": new, "m.relates_to": {"rel_type": "m.replace", "event_id": event_id}}
-        txn = None if key is None else "incubot." + hashlib.sha256(f"{key}|{room}".encode()).hexdigest()[:32] + ".edit"
-        self.link.call(lambda: self.link.send(room, "m.room.message", content, txn))
+        self.link.call(lambda: self.link.send(room, "m.room.message", content, _txn_id(key, room, "edit")))
         kept = {c.key for c in render.choices(reply)}
         with unit_of_work(self.runtime.services.sessions) as session:
             marks = [(c.key, c.mark_id) for c in chat_state.choices_on(
