@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -178,6 +180,28 @@ def test_a_document_as_pdf_embeds_a_font_that_writes_french() -> None:
     assert "1 234 567,89 €" in text and "12 %" in text and "1er décembre 2026" in text
     assert "Espace fine\u202f: ok" in text
     assert b"/FontFile2" in data and b"DejaVu" in data  # a TrueType font embedded, not a standard PDF font
+
+
+@pytest.fixture(autouse=True)
+def every_glyph_drawn(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Each PDF these tests make is drawn whole: fpdf2 warns of a character the embedded font lacks."""
+    with caplog.at_level(logging.WARNING, logger="fpdf"):
+        yield
+    missing = [r.getMessage() for phase in ("setup", "call") for r in caplog.get_records(phase)
+               if r.name.startswith("fpdf") and "missing" in r.getMessage()]
+    assert not missing, missing
+
+
+def test_names_in_any_european_language_are_drawn() -> None:
+    """A supplier or a person written in Romanian, Vietnamese, Greek or Cyrillic is drawn, not a box: the
+    embedded font keeps every Latin letter, Greek and Cyrillic, and the signs a report writes."""
+    names = ("Ștefan Țară — Nguyễn Thị Minh Khai — Αθηνά Παπαδοπούλου — Москва, ул. Тверская — "
+             "Œuvre nº 3, № 12, ½, 2ᵉ → ≤ ≥ × − ✓ ⚠️")
+    data = render(Document(title="Fournisseurs", blocks=(Paragraph(names), Paragraph(names, emphasis=True))),
+                  "pdf", T)
+    text = flat(pdf_text(data))
+    for word in ("Ștefan", "Nguyễn", "Αθηνά", "Москва", "Œuvre", "№ 12", "→ ≤ ≥ × −"):
+        assert word in text
 
 
 def test_a_document_as_pdf_draws_ink_on_its_page() -> None:
