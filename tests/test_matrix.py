@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -200,16 +201,19 @@ def test_quote_form_step_by_step_survives_a_restart(matrix: MatrixWorld) -> None
 
 
 def test_a_real_429_is_waited_out(synapse: Synapse, matrix: MatrixWorld, caplog: pytest.LogCaptureFixture) -> None:
-    """With the bot's rate limit lowered, its answers meet 429 M_LIMIT_EXCEEDED and still all arrive."""
+    """With the bot's rate limit lowered, its answers meet 429 M_LIMIT_EXCEEDED, wait what Synapse asks (a
+    fraction of a second at four messages a second, read off the response) and still all arrive."""
     lea = matrix.people["lea.dupont"]
     room = matrix.dm("lea.dupont")
-    synapse.override_ratelimit(matrix.bot_id, messages_per_second=1, burst_count=1)
+    synapse.override_ratelimit(matrix.bot_id, messages_per_second=4, burst_count=1)
     try:
         with caplog.at_level("INFO", logger="incubot.matrix"):
-            asked = [lea.send_text(room, "comite") for _ in range(2)]
+            asked = [lea.send_text(room, "comite") for _ in range(3)]
             for event_id in asked:
                 assert "Prochain comité" in matrix.answer_to("lea.dupont", room, event_id).content["body"]
-        assert any("429 M_LIMIT_EXCEEDED" in r.getMessage() for r in caplog.records)
+        waits = [float(m.group(1)) for r in caplog.records
+                 if (m := re.search(r"429 M_LIMIT_EXCEEDED, waiting ([\d.]+) s", r.getMessage()))]
+        assert waits and all(0 < wait < 1 for wait in waits)  # not mautrix's lost body and our 1, 2, 4 s
     finally:
         synapse.clear_ratelimit_override(matrix.bot_id)
 
@@ -429,14 +433,16 @@ def test_the_key_store_is_kept_across_a_restart(synapse: Synapse, matrix: Matrix
 
 
 def test_a_429_is_waited_out_for_what_the_homeserver_asks_else_longer_each_time() -> None:
-    """A 429 whose body mautrix kept waits its retry_after_ms; mautrix's MLimitExceeded drops the body, so then
-    the waits double (1, 2, 4 s) instead of a flat second that gave up before a five-second limit."""
+    """A 429 waits what the homeserver asked (noted off the response, or in a body mautrix kept); when neither
+    says, the waits double (1, 2, 4 s) instead of a flat second that gave up before a five-second limit."""
     from mautrix.errors import MatrixUnknownRequestError, MLimitExceeded
 
     from bot.platforms.matrix.link import retry_after
 
     kept = MatrixUnknownRequestError(429, '{"errcode": "M_LIMIT_EXCEEDED", "retry_after_ms": 2500}', "M_LIMIT_EXCEEDED")
     assert retry_after(kept, 3) == 2.5
+    assert retry_after(MLimitExceeded(429, "Too Many Requests"), 2, asked=0.25) == 0.25
+    assert retry_after(MLimitExceeded(429, "Too Many Requests"), 0, asked=3600) == 60.0  # capped
     assert [retry_after(MLimitExceeded(429, "Too Many Requests"), attempt) for attempt in range(3)] == [1.0, 2.0, 4.0]
     assert retry_after(ValueError("not a rate limit")) is None
 

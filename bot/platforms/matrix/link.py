@@ -9,14 +9,16 @@ The sync loop is ours, not mautrix's: each ``/sync`` response goes through mautr
 ``handle_sync`` (to-device keys, device lists, the room state store), then its room events —
 decrypted when they can be — are handed to ``on_batch`` *with the next sync token*, which
 stores both in one transaction (``bot/platforms/matrix/platform.py``). A homeserver that is
-down is retried with a growing pause; a ``429 M_LIMIT_EXCEEDED`` is waited out
-(``retry_after_ms``), for syncs and sends alike.
+down is retried with a growing pause; a ``429 M_LIMIT_EXCEEDED`` is waited out for what the
+homeserver asks (``retry_after_ms``, read off the response as it arrives: mautrix's error drops it),
+for syncs and sends alike.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import threading
@@ -49,19 +51,41 @@ class LinkSettings:
     recovery_key: str | None = None
 
 
-def retry_after(exc: BaseException, attempt: int = 0) -> float | None:
+# The wait the last 429 of this task asked for (seconds), noted by _note_rate_limit as the response came
+# in: mautrix turns the answer into MLimitExceeded(status, message) and drops the body that says it.
+_ASKED: contextvars.ContextVar[float | None] = contextvars.ContextVar("incubot_matrix_retry_after", default=None)
+
+
+async def _note_rate_limit(_session: Any, _context: Any, params: Any) -> None:
+    """aiohttp's ``on_request_end``: a 429's ``retry_after_ms`` (or its ``Retry-After`` header) noted for
+    :meth:`Link.retrying`, in the task that made the request. The body read here is buffered: mautrix
+    reads it again."""
+    response = params.response
+    if response.status != 429:
+        return
+    asked: float | None = None
+    with contextlib.suppress(Exception):
+        asked = float((await response.json(content_type=None))["retry_after_ms"]) / 1000.0
+    if asked is None:
+        with contextlib.suppress(TypeError, ValueError):
+            asked = float(response.headers.get("Retry-After"))
+    _ASKED.set(asked)
+
+
+def retry_after(exc: BaseException, attempt: int = 0, asked: float | None = None) -> float | None:
     """Seconds to wait after a 429 (try ``attempt`` + 1 failed), or None if ``exc`` is not a rate limit.
 
-    The homeserver's ``retry_after_ms`` when the error kept it; mautrix's ``MLimitExceeded`` drops the
-    body (only errors it does not know keep their text), so then 1, 2, 4, 8 s — waiting a flat second
-    gave up after four, where a homeserver asking for five would have taken the message."""
+    What the homeserver asked: ``asked`` (noted off the response), else the error's own ``retry_after_ms``
+    when mautrix kept its text; failing both, 1, 2, 4, 8 s — a flat second gave up after four tries
+    where a homeserver asking for five would have taken the message."""
     if getattr(exc, "errcode", None) != "M_LIMIT_EXCEEDED" and getattr(exc, "http_status", None) != 429:
         return None
-    try:
-        ms = float(json.loads(getattr(exc, "text", "") or "{}")["retry_after_ms"])
-    except (ValueError, TypeError, AttributeError, KeyError):
-        ms = 1000.0 * 2 ** attempt
-    return min(max(ms / 1000.0, 0.0), MAX_RETRY_AFTER)
+    if asked is None:
+        try:
+            asked = float(json.loads(getattr(exc, "text", "") or "{}")["retry_after_ms"]) / 1000.0
+        except (ValueError, TypeError, AttributeError, KeyError):
+            asked = 2.0 ** attempt
+    return min(max(asked, 0.0), MAX_RETRY_AFTER)
 
 
 class Link:
@@ -165,6 +189,8 @@ class Link:
         return await make()
 
     async def _open(self) -> None:
+        import aiohttp
+        from mautrix.api import HTTPAPI
         from mautrix.client import Client
         from mautrix.client.encryption_manager import DecryptionDispatcher
         from mautrix.client.state_store.asyncpg import PgStateStore
@@ -186,8 +212,11 @@ class Link:
         if stored_device and stored_device != s.device_id:  # a new login: the old device's keys are useless
             log.warning("matrix: device changed (%s → %s): starting a new key store", stored_device, s.device_id)
             await crypto_store.delete()
+        traces = aiohttp.TraceConfig()
+        traces.on_request_end.append(_note_rate_limit)
+        session = aiohttp.ClientSession(headers={"User-Agent": HTTPAPI.default_ua}, trace_configs=[traces])
         client = Client(mxid=s.user_id, device_id=s.device_id, base_url=s.homeserver, token=s.access_token,
-                        state_store=state_store, sync_store=crypto_store)
+                        state_store=state_store, sync_store=crypto_store, client_session=session)
         crypto = OlmMachine(client, crypto_store, state_store)  # type: ignore[arg-type]
         client.crypto = crypto
         client.remove_dispatcher(DecryptionDispatcher)  # we decrypt ourselves, before storing the event
@@ -217,6 +246,7 @@ class Link:
         filter_id = None
         pause = 1.0
         while self._syncing:
+            _ASKED.set(None)
             try:
                 if filter_id is None:
                     from mautrix.types import Filter
@@ -233,7 +263,7 @@ class Link:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the homeserver may be down: Matrix waits, nothing else does
-                wait = retry_after(exc)
+                wait = retry_after(exc, asked=_ASKED.get())
                 if wait is None:
                     wait, pause = pause, min(pause * 2, MAX_PAUSE)
                     log.warning("matrix: sync failed (%s: %s); next try in %.0f s", type(exc).__name__, exc, wait)
@@ -345,10 +375,11 @@ class Link:
 
     async def retrying(self, make: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(SEND_ATTEMPTS):
+            _ASKED.set(None)
             try:
                 return await make()
             except Exception as exc:
-                wait = retry_after(exc, attempt)
+                wait = retry_after(exc, attempt, _ASKED.get())
                 if wait is None or attempt == SEND_ATTEMPTS - 1:
                     raise
                 log.info("matrix: 429 M_LIMIT_EXCEEDED, waiting %.2f s", wait)
