@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -94,56 +95,78 @@ def claims_by(*, session: Session, prefix: str) -> list[tuple[int, str]]:
     return [(int(i), str(by)) for i, by in rows if i is not None and by is not None]
 
 
-def claim(*, session: Session, item_id: int, now: datetime, worker: str,
-          orphan_of: str | None = None) -> InboxItem | None:
-    """Take one row (one conditional UPDATE); None if another worker has it or it is finished.
+_TABLE: sa.Table = InboxItem.__table__  # type: ignore[attr-defined]
+_CLAIMABLE = (InboxStatus.CLAIMED.value, InboxStatus.ANSWERING.value)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a worker needs of the row it took (its values after the claim)."""
+
+    kind: str
+    status: str
+    attempts: int
+    payload: str
+
+
+# The statements of a worker, built once with bound parameters: each row costs three of them, and
+# building them again for every row (ORM bulk UPDATEs, their cache keys) cost as much as a ``budget``.
+
+@functools.cache
+def _claim_once() -> Any:
+    t = _TABLE.c
+    taken = sa.or_(t.status == InboxStatus.PENDING.value, sa.and_(t.status.in_(_CLAIMABLE), sa.or_(
+        t.claimed_by.is_(None), t.claimed_at < sa.bindparam("stale"), t.claimed_by == sa.bindparam("orphan_of"))))
+    return (_TABLE.update().where(t.id == sa.bindparam("item_id"), taken)
+            .values(status=sa.case((t.status == InboxStatus.PENDING.value, InboxStatus.CLAIMED.value),
+                                   else_=t.status),
+                    claimed_at=sa.bindparam("now", type_=t.claimed_at.type),
+                    claimed_by=sa.bindparam("worker"), attempts=t.attempts + 1)
+            .returning(t.kind, t.status, t.attempts, t.payload))
+
+
+@functools.cache
+def _answering_once() -> Any:
+    t = _TABLE.c
+    return (_TABLE.update().where(t.id == sa.bindparam("item_id"), t.claimed_by == sa.bindparam("worker"),
+                                  t.status == InboxStatus.CLAIMED.value)
+            .values(status=InboxStatus.ANSWERING.value, payload=sa.bindparam("answer")))
+
+
+@functools.cache
+def _done_once() -> Any:
+    t = _TABLE.c
+    return (_TABLE.update().where(t.id == sa.bindparam("item_id"), t.claimed_by == sa.bindparam("worker"),
+                                  t.status.in_(_CLAIMABLE))
+            .values(status=InboxStatus.DONE.value, done_at=sa.bindparam("now", type_=t.done_at.type),
+                    last_error=None))
+
+
+def claim(*, session: Session | sa.Connection, item_id: int, now: datetime, worker: str,
+          orphan_of: str | None = None) -> Claimed | None:
+    """Take one row (one conditional ``UPDATE … RETURNING``); None if another worker has it or it is finished.
 
     A row is taken when pending, unclaimed, claimed before ``STALE_CLAIM``, or claimed by
     ``orphan_of`` (a worker known to be dead). A pending row becomes claimed; a row whose
     work is committed (answering) stays so: only its answer is left to send.
     """
-    owner = [col(InboxItem.claimed_by) == orphan_of] if orphan_of else []
-    stale = now - STALE_CLAIM
-    result = session.execute(
-        sa.update(InboxItem)
-        .where(col(InboxItem.id) == item_id, sa.or_(
-            col(InboxItem.status) == InboxStatus.PENDING.value,
-            sa.and_(col(InboxItem.status).in_([InboxStatus.CLAIMED.value, InboxStatus.ANSWERING.value]),
-                    sa.or_(col(InboxItem.claimed_by).is_(None), col(InboxItem.claimed_at) < stale, *owner))))
-        .values(status=sa.case((col(InboxItem.status) == InboxStatus.PENDING.value, InboxStatus.CLAIMED.value),
-                               else_=col(InboxItem.status)),
-                claimed_at=now, claimed_by=worker[:100], attempts=col(InboxItem.attempts) + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return session.exec(select(InboxItem).where(col(InboxItem.id) == item_id)
-                        .execution_options(populate_existing=True)).one()
+    row = session.execute(_claim_once(), {"item_id": item_id, "stale": now - STALE_CLAIM, "orphan_of": orphan_of,
+                                          "now": now, "worker": worker[:100]}).first()
+    return None if row is None else Claimed(str(row.kind), str(row.status), int(row.attempts), str(row.payload))
 
 
-def mark_answering(*, session: Session, item_id: int, worker: str, payload: dict[str, Any]) -> bool:
+def mark_answering(*, session: Session | sa.Connection, item_id: int, worker: str, payload: dict[str, Any]) -> bool:
     """In the transaction of the work itself: the work is done, here is the answer still to send.
 
     False when the claim was lost (taken over as stale): the caller rolls its work back.
     """
-    result = session.execute(
-        sa.update(InboxItem)
-        .where(col(InboxItem.id) == item_id, col(InboxItem.claimed_by) == worker[:100],
-               col(InboxItem.status) == InboxStatus.CLAIMED.value)
-        .values(status=InboxStatus.ANSWERING.value, payload=json.dumps(payload, ensure_ascii=False))
-        .execution_options(synchronize_session=False)
-    )
+    result = session.execute(_answering_once(), {"item_id": item_id, "worker": worker[:100],
+                                                 "answer": json.dumps(payload, ensure_ascii=False)})
     return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
-def mark_done(*, session: Session, item_id: int, worker: str, now: datetime) -> bool:
-    result = session.execute(
-        sa.update(InboxItem)
-        .where(col(InboxItem.id) == item_id, col(InboxItem.claimed_by) == worker[:100],
-               col(InboxItem.status).in_([InboxStatus.CLAIMED.value, InboxStatus.ANSWERING.value]))
-        .values(status=InboxStatus.DONE.value, done_at=now, last_error=None)
-        .execution_options(synchronize_session=False)
-    )
+def mark_done(*, session: Session | sa.Connection, item_id: int, worker: str, now: datetime) -> bool:
+    result = session.execute(_done_once(), {"item_id": item_id, "worker": worker[:100], "now": now})
     return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
