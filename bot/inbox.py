@@ -158,42 +158,69 @@ def _alive(pid: int) -> bool:
 class AcksFirst:
     """Acks have a 3-second deadline, answers a 30-minute one: work waits while a platform waits for an ack.
 
-    An HTTP endpoint counts the requests being acked (:meth:`enter` / :meth:`leave`); a worker
-    about to start waits until none is in flight, at most ``max_wait`` (so a long burst delays
-    answers a little, never forever). Python threads share one interpreter lock: without this,
-    a burst of ``budget`` answers being computed would slow down the acks of the requests behind them.
+    An HTTP endpoint counts the requests being acked (:meth:`enter` / :meth:`leave`); a worker about
+    to start a request stored at ``since`` waits until no ack is in flight — and, after a burst (acks
+    begun less than ``quiet`` seconds apart), until ``quiet`` has passed without a new one — at most
+    until the request is ``max_wait`` old: in a long burst each answer is late by that much, never
+    more, and a lone request's work starts as soon as its ack is out. Python threads share one
+    interpreter lock: without this a burst of ``budget`` answers being computed slowed down the acks of
+    the requests behind them — and "none in flight" alone was seen true between two requests of a
+    burst, the next one still in the socket's buffer.
     """
 
-    def __init__(self, max_wait: float = 0.1) -> None:
+    def __init__(self, max_wait: float = 0.5, quiet: float = 0.02,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.max_wait = max_wait
+        self.quiet = quiet
+        self.clock = clock
         self._idle = threading.Condition()
         self._in_flight = 0
+        self._last = float("-inf")  # when the last ack began
+        self._before = float("-inf")  # when the one before it began
+        self._burst_until = float("-inf")  # work waits for this after a burst
 
     def enter(self) -> None:
         with self._idle:
+            now = self.clock()
+            if self._in_flight or now - self._last < self.quiet:
+                self._burst_until = now + self.quiet
             self._in_flight += 1
+            self._before, self._last = self._last, now
 
     def leave(self) -> None:
         with self._idle:
             self._in_flight -= 1
-            if self._in_flight == 0:
+            # In a burst the waiting workers look again on their own (every ``quiet``): woken at every
+            # ack, they took the interpreter lock from the acks hundreds of times a second.
+            if self._in_flight == 0 and self.clock() >= self._burst_until:
                 self._idle.notify_all()
 
-    def wait(self) -> None:
+    def wait(self, since: float | None = None) -> None:
+        """Until the acks are done (and quiet after a burst), or the request stored at ``since``
+        (``clock()``) is ``max_wait`` old."""
+        deadline = (self.clock() if since is None else since) + self.max_wait
         with self._idle:
-            self._idle.wait_for(lambda: self._in_flight == 0, timeout=self.max_wait)
+            while (now := self.clock()) < deadline:
+                if self._in_flight:
+                    pause = min(self.quiet, deadline - now)
+                elif now < self._burst_until:
+                    pause = min(self._burst_until - now, deadline - now)
+                else:
+                    return
+                self._idle.wait(pause)
 
-    def others(self) -> int:
-        """How many acks are in flight besides the caller's own."""
+    def alone(self) -> bool:
+        """Whether the caller's ack is the only one: none other in flight, and none began in the ``quiet``
+        seconds before it (in a burst, the next request may still be in the socket's buffer)."""
         with self._idle:
-            return max(self._in_flight - 1, 0)
+            return self._in_flight <= 1 and self.clock() - self._before >= self.quiet
 
 
 class InboxWorkers:
     """A bounded pool processing inbox rows; joinable (tests), drainable (SIGTERM), resumable (start)."""
 
     def __init__(self, engine: Engine, services: Services, *, threads: int = 2, niceness: int = 0,
-                 before_each: Callable[[], None] = lambda: None) -> None:
+                 before_each: Callable[[float], None] = lambda since: None) -> None:
         if not isinstance(services.sessions, JoinableSessions):
             raise ValueError("the inbox workers need JoinableSessions (bot.compose builds them so)")
         self.engine = engine
@@ -204,7 +231,7 @@ class InboxWorkers:
         self.before_each = before_each
         self.host = socket.gethostname()
         self.name = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._queued: set[int] = set()
+        self._queued: dict[int, float] = {}  # row id -> when it was handed over (time.monotonic)
         self._lock = threading.Lock()
         self._closing = threading.Event()  # no new work (draining)
         self._stop = threading.Event()  # what is queued is left for the next start
@@ -246,7 +273,7 @@ class InboxWorkers:
         with self._lock:
             if item_id in self._queued:
                 return
-            self._queued.add(item_id)
+            self._queued[item_id] = time.monotonic()
         self.executor.submit(self._process, item_id, orphan_of)
 
     # ------------------------------------------------------------------ life cycle
@@ -322,10 +349,10 @@ class InboxWorkers:
 
     def _process(self, item_id: int, orphan_of: str | None) -> None:
         with self._lock:
-            self._queued.discard(item_id)
+            since = self._queued.pop(item_id, time.monotonic())
         if self._stop.is_set():
             return
-        self.before_each()
+        self.before_each(since)
         clock = self.services.clock
         kind, attempts, claimed, earlier = "?", 0, False, False
         try:
@@ -357,8 +384,8 @@ class InboxWorkers:
             if earlier or outbox.enqueued_in(joined):  # what the work put in the outbox, now committed
                 self.services.deliver()
             processor.answer(payload, answer)
-            with unit_of_work(self.sessions) as session:
-                inbox.mark_done(session=session, item_id=item_id, worker=self.name, now=clock())
+            with self.engine.begin() as connection:  # no ORM session for one UPDATE
+                inbox.mark_done(session=connection, item_id=item_id, worker=self.name, now=clock())
         except _ClaimLost:
             log.warning("inbox: %s #%d was taken over by another worker; ours is rolled back", kind, item_id)
         except Exception as exc:

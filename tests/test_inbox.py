@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.inbox import Admission, InboxWorkers
+from bot.inbox import AcksFirst, Admission, InboxWorkers
 from bot.runtime import Runtime
 from storage import inbox
 from storage.db import unit_of_work
@@ -357,3 +357,63 @@ def test_a_thread_with_a_turn_and_a_worker_of_the_inbox_take_none_more(runtime: 
     release.set()
     first.join(10)
     assert ran == ["worker", "holder again"]
+
+
+class Ticking:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_command_is_answered_in_its_ack_only_when_no_other_ack_is_near() -> None:
+    """One person typing ``budget`` is alone: answered in the ack; a second request in flight, or one that began
+    less than the quiet time before, makes it a burst, where the acks go first and the answers after."""
+    clock = Ticking()
+    acks = AcksFirst(max_wait=0.5, quiet=0.02, clock=clock)
+    acks.enter()
+    assert acks.alone()
+    acks.enter()  # a second request while the first is being acked
+    assert not acks.alone()
+    acks.leave()
+    acks.leave()
+    clock.now += 0.005
+    acks.enter()  # the next request of a burst, 5 ms after the last one began
+    assert not acks.alone()
+    acks.leave()
+    clock.now += 1
+    acks.enter()  # a second later: alone again
+    assert acks.alone()
+    acks.leave()
+
+
+def test_work_waits_for_the_acks_at_most_until_it_is_max_wait_old() -> None:
+    """A stored request waits while acks are in flight, and after a burst until it has been quiet a moment — but
+    goes at once when it is ``max_wait`` old, so a long burst delays each answer by that much, never more; a lone
+    request's work starts as soon as its ack is out."""
+    clock = Ticking()
+    acks = AcksFirst(max_wait=0.5, quiet=0.01, clock=clock)
+    acks.wait(since=clock.now)  # no ack ever: at once
+    acks.enter()
+    acks.wait(since=clock.now - 0.5)  # in flight, but the request is half a second old: at once
+
+    def waiting() -> threading.Event:
+        done = threading.Event()
+        threading.Thread(target=lambda: (acks.wait(since=clock.now), done.set()), daemon=True).start()
+        return done
+
+    lone = waiting()
+    assert not lone.wait(0.05)  # its ack is in flight: the work waits
+    acks.leave()
+    assert lone.wait(5)  # the lone ack is out: the work goes, the clock unmoved
+    acks.enter()
+    acks.enter()  # a burst: a second ack while the first is in flight
+    acks.leave()
+    acks.leave()
+    after_burst = waiting()
+    assert not after_burst.wait(0.05)  # no ack in flight, but the burst may go on: the work waits
+    clock.now += 0.01  # quiet for a moment
+    assert after_burst.wait(5)

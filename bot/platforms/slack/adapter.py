@@ -20,13 +20,14 @@ workers (``bot/inbox.py``: a few threads that yield to requests waiting for thei
 once and its answer still goes out. A modal submission is the exception: it is decided
 *before* the ack (its field errors travel in the ack, ``response_action: errors``), in one
 transaction with its inbox row (a replayed submission changes nothing); its confirmation is
-sent after. A command that only reads (``budget``, ``aide``, ``en-attente``…: ``Bot.reads_only``)
-is answered in its ack when no other ack is in flight — at once, nothing to store, nothing lost
-if the answer never leaves; in a burst it is stored and answered after like any other, so the
-acks go first. Requests Slack never sends (not UTF-8, not JSON, missing fields) get 400 before
-Bolt parses them; a bad signature 401. A command or a click, verified and parsed there,
-is stored and acked by :class:`SlackEndpoint` itself (its ack is empty: Bolt's dispatch
-would only check and parse it again); events and modals go through Bolt. Rendering and
+sent after. A command that only reads (``budget``, ``aide``, ``en-attente``…: ``Bot.reads_only``) is
+answered in its ack when it is alone (no other ack in flight, none begun in the 20 ms before) — at
+once, nothing to store, nothing lost if the answer never leaves; in a burst it is stored and
+answered after like any other: the acks go first, each answer at most half a second late. Requests
+Slack never sends (not UTF-8, not JSON, missing fields) get 400 before Bolt parses them; a bad
+signature 401. A command or a click, verified and parsed there, is stored and acked by
+:class:`SlackEndpoint` itself (its ack is empty: Bolt's dispatch would only check and parse it
+again); events and modals go through Bolt. Rendering and
 Web API calls come after the ack. With Slack on, the outbox is delivered by background threads
 (the composition root decides it: ``PLUG.deliver_in_background``), so a rate-limited Web API
 never holds a request of any platform.
@@ -285,6 +286,16 @@ class SlackPlatform:
     def _store(self, kind: str, request: BoltRequest, body: dict[str, Any], payload: dict[str, Any]) -> None:
         self.store(kind, self.request_key(request, body), payload)
 
+    def acked(self, kind: str, key: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """What the ack of a command or a click carries: a read's answer (:meth:`answered_now`, nothing
+        stored), or None once the request is stored — one trip off the event loop for both."""
+        if kind == "slack.command":
+            answer = self.answered_now(payload["body"])
+            if answer is not None:
+                return answer
+        self.store(kind, key, payload)
+        return None
+
     def store(self, kind: str, key: str, payload: dict[str, Any]) -> None:
         """Store before the ack (one short transaction); a replay stores nothing and is acked all the same."""
         if self.inbox.store(PLATFORM, key, kind, payload) is None:
@@ -348,7 +359,7 @@ class SlackPlatform:
         the ack itself — at once, with nothing stored, and nothing lost if it never leaves; None for a
         command whose work is stored and done after the ack."""
         text = render.unescape(body.get("text") or "")
-        if self.acks.others() or not self.runtime.bot.reads_only(text):  # in a burst, the acks go first
+        if not self.acks.alone() or not self.runtime.bot.reads_only(text):  # in a burst, the acks go first
             return None
         reply = self.runtime.bot.message(Request(PLATFORM, body["user_id"], text, body.get("channel_id")))
         return None if reply.form is not None else self._command_message(reply)
@@ -615,14 +626,10 @@ class SlackEndpoint:
             # above, it needs nothing of Bolt's dispatch (a second signature check, a second parse,
             # middleware, listener matching) — the ack is one HMAC and one INSERT.
             direct = SlackPlatform.stored_now(parsed) if isinstance(parsed, dict) else None
-            if direct is not None and direct[0] == "slack.command":
-                answer = await run_in_threadpool(self.slack.answered_now, parsed)
-                if answer is not None:
-                    return JSONResponse(answer)
             if direct is not None:
                 key = replay_key(parsed, request.headers.get("x-slack-request-timestamp", ""), text)
-                await run_in_threadpool(self.slack.store, direct[0], key, direct[1])
-                return Response(status_code=200)
+                answer = await run_in_threadpool(self.slack.acked, direct[0], key, direct[1])
+                return Response(status_code=200) if answer is None else JSONResponse(answer)
             # Bolt is synchronous (signature check, listeners): keep it off the event loop.
             bolt_response = await run_in_threadpool(self.app.dispatch, to_bolt_request(request, body))
         finally:
