@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -27,14 +28,22 @@ ENV_KEYS = ("DATABASE_URL", "INCUBOT_LANGUAGE", "INCUBOT_TIMEZONE", "PORT", "SLA
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """An empty SQLite file in a temporary working directory, named by DATABASE_URL."""
+def empty_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A SQLite file not made yet, in a temporary working directory, named by DATABASE_URL: a first run."""
     for key in ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path / 'incubot.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     return url
+
+
+@pytest.fixture
+def database(empty_database: str, tmp_path: Path, sqlite_template: Path) -> str:
+    """:func:`empty_database` already migrated (a copy of the session's template): what the command does,
+    not the first run's migrations again (0.3 s a test); a first run has ``empty_database``."""
+    shutil.copyfile(sqlite_template, tmp_path / "incubot.db")
+    return empty_database
 
 
 def incubot(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -55,16 +64,16 @@ def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
     return rows
 
 
-def test_import_twice_changes_nothing_the_second_time(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_twice_changes_nothing_the_second_time(empty_database: str, capsys: pytest.CaptureFixture[str]) -> None:
     """`incubot import FILE` loads the example; the second run says nothing changed and leaves the database as is."""
     code, out, _ = incubot(capsys, "import", str(EXAMPLE))
     assert code == 0 and "importé" in out and "3 dotations créées" in out
-    before = dump(database)
+    before = dump(empty_database)
     assert len(before["person"]) == 3 and len(before["allocation"]) == 3
 
     code, out, _ = incubot(capsys, "import", str(EXAMPLE))
     assert code == 0 and "rien n'a changé" in out
-    assert dump(database) == before
+    assert dump(empty_database) == before
 
 
 def test_budget_json_prints_the_exact_contract(database: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -234,7 +243,7 @@ def test_export_of_an_empty_database_is_a_header(database: str, capsys: pytest.C
     assert code == 0 and out.startswith("reference,status,") and len(out.splitlines()) == 1
 
 
-def test_shell_demo_lets_a_newcomer_submit_and_validate(database: str, capsys: pytest.CaptureFixture[str],
+def test_shell_demo_lets_a_newcomer_submit_and_validate(empty_database: str, capsys: pytest.CaptureFixture[str],
                                                         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """`incubot shell --demo`: aide, budget, startups, devis…, `:as julien.moreau`, the Valider button's number."""
     typed = ["aide", "budget", "startups", "devis dedale; 12 500 HT; Scopyleft; Sprint 7", ":as julien.moreau",
@@ -471,7 +480,7 @@ def test_budget_without_a_year_is_this_years_and_an_unknown_year_is_refused(
     assert (code, out) == (2, "") and f"aucune dotation pour {this_year}" in err  # the example stops in 2022
 
 
-def test_db_upgrade_says_what_it_did(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_db_upgrade_says_what_it_did(empty_database: str, capsys: pytest.CaptureFixture[str]) -> None:
     """`incubot db upgrade` on a new database creates it, then says it is up to date."""
     code, out, _ = incubot(capsys, "db", "upgrade")
     assert code == 0 and out.startswith("Base créée au schéma de la révision ")
@@ -479,7 +488,7 @@ def test_db_upgrade_says_what_it_did(database: str, capsys: pytest.CaptureFixtur
     assert code == 0 and out.startswith("Schéma déjà à jour (révision ")
 
 
-def test_a_reading_command_does_not_create_an_empty_database(database: str, capsys: pytest.CaptureFixture[str],
+def test_a_reading_command_does_not_create_an_empty_database(empty_database: str, capsys: pytest.CaptureFixture[str],
                                                               tmp_path: Path) -> None:
     """`incubot budget` where there is no database refuses and creates no file, instead of answering « nothing »."""
     code, out, err = incubot(capsys, "budget")

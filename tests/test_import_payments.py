@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from storage import ledger
 from storage.db import make_engine, session_factory, unit_of_work
-from tests.test_cli import EXAMPLE, database, dump, incubot  # noqa: F401 - the fixture, and the CLI in this process
+from tests.test_cli import EXAMPLE, database, dump, empty_database, incubot  # noqa: F401 - the fixture, and the CLI in this process
 
 JUNE = datetime(2022, 6, 1, 9, 0, tzinfo=UTC)
 MANAGER, INTRAPRENEUR, STARTUP = "camille.martin", "claire.petit", "archives-ouvertes"
