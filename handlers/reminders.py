@@ -53,7 +53,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-import holidays
 from sqlmodel import Session
 
 from handlers import attachments, envelopes, preparation
@@ -116,6 +115,8 @@ class _Candidate:
 
 @functools.lru_cache(maxsize=32)
 def _public_holidays(year: int) -> frozenset[date]:
+    import holidays  # imported when a working day is first asked: its calendars are 70 ms of every process start
+
     return frozenset(holidays.country_holidays("FR", years=year).keys())
 
 
