@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -31,14 +30,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from handlers.documents.cells import spreadsheet_cell, starts_like_a_formula
 from handlers.i18n import N_, Translator
 from handlers.money import decimal_euros
 from storage import exchange, ledger, reference
 from storage.models import OPEN_ORDER_STATUSES, Quote, QuoteStatus, ServiceDone
 
-# What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 # Excel's format codes are written with "," for thousands and "." for decimals whatever the
 # viewer's language; a French system shows this one as « 1 250,00 € ».
 EUROS_FORMAT = '#,##0.00\\ "€"'
@@ -66,21 +63,6 @@ class Table:
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
-
-
-def spreadsheet_cell(value: object) -> str:
-    """``value`` as a CSV cell no spreadsheet runs: a leading ``'`` before ``=``, ``+``, ``-``, ``@``, tab or CR
-    (also after leading spaces, which some importers trim); a plain decimal number (``-12.50``) stays a number."""
-    text = "" if value is None else str(value)
-    if _NUMBER.fullmatch(text):
-        return text
-    if starts_like_a_formula(text):
-        return "'" + text
-    return text
-
-
-def starts_like_a_formula(text: str) -> bool:
-    return text.startswith(FORMULA_STARTS) or text.lstrip(" ").startswith(FORMULA_STARTS)
 
 
 def to_csv(rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str] | None = None, delimiter: str = ",") -> str:

@@ -15,9 +15,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from handlers.documents.cells import spreadsheet_cell
 from handlers.documents.model import Chart, Document, KeyValues, Money, Rate, Table, Value
 from handlers.documents.text import machine
-from handlers.export import spreadsheet_cell
 from handlers.i18n import Translator
 
 EURO_FORMAT = '#,##0.00\\ "€";-#,##0.00\\ "€"'
