@@ -346,13 +346,8 @@ class SlackPlatform:
     # ------------------------------------------------------------------ slash command
 
     def on_command(self, ack: Callable[..., None], body: dict[str, Any], request: BoltRequest) -> None:
-        answer = self.answered_now(body)
-        if answer is not None:
-            ack(**answer)
-            return
         kind, payload = self.stored_now(body) or ("slack.command", {"body": body})
-        self._store(kind, request, body, payload)
-        ack()
+        ack(**(self.acked(kind, self.request_key(request, body), payload) or {}))
 
     def answered_now(self, body: dict[str, Any]) -> dict[str, Any] | None:
         """The answer of a command that only reads (``budget``, ``aide``…: ``Bot.reads_only``), to send in
