@@ -176,8 +176,7 @@ class AcksFirst:
         self._idle = threading.Condition()
         self._in_flight = 0
         self._last = float("-inf")  # when the last ack began
-        self._before = float("-inf")  # when the one before it began
-        self._burst_until = float("-inf")  # work waits for this after a burst
+        self._burst_until = float("-inf")  # work waits for this after a burst; past _last if it was in one
 
     def enter(self) -> None:
         with self._idle:
@@ -185,7 +184,7 @@ class AcksFirst:
             if self._in_flight or now - self._last < self.quiet:
                 self._burst_until = now + self.quiet
             self._in_flight += 1
-            self._before, self._last = self._last, now
+            self._last = now
 
     def leave(self) -> None:
         with self._idle:
@@ -213,7 +212,7 @@ class AcksFirst:
         """Whether the caller's ack is the only one: none other in flight, and none began in the ``quiet``
         seconds before it (in a burst, the next request may still be in the socket's buffer)."""
         with self._idle:
-            return self._in_flight <= 1 and self.clock() - self._before >= self.quiet
+            return self._in_flight <= 1 and self._burst_until <= self._last
 
 
 class InboxWorkers:
