@@ -522,3 +522,35 @@ def test_an_update_tried_again_is_one_edit_and_the_next_update_another(matrix: M
     edits = [e["content"]["m.new_content"]["body"] for e in reversed(history["chunk"])
              if (e.get("content", {}).get("m.relates_to") or {}).get("rel_type") == "m.replace"]
     assert edits == ["Devis D-2026-0001 : validé", "Devis D-2026-0001 : commandé"]
+
+
+def test_a_first_message_that_comes_with_the_rooms_members_is_taken_as_direct(matrix: MatrixWorld) -> None:
+    """A loaded homeserver can bring a new room's members and the person's first message in one sync: the
+    message is still read as said in a direct room (answered), not as chatter in a group room (ignored)."""
+    lea = matrix.people["lea.dupont"].user_id
+    room = f"!new{uuid.uuid4().hex[:8]}:{matrix.synapse.server_name}"
+
+    def event(kind: str, sender: str, content: dict[str, Any], state_key: str | None = None) -> dict[str, Any]:
+        made = {"type": kind, "sender": sender, "content": content, "origin_server_ts": 1,
+                "event_id": f"${uuid.uuid4().hex}"}
+        return made if state_key is None else {**made, "state_key": state_key}
+
+    data = {"next_batch": "s2", "rooms": {"join": {room: {
+        "state": {"events": [event("m.room.create", lea, {"room_version": "10"}, ""),
+                             event("m.room.member", lea, {"membership": "join"}, lea),
+                             event("m.room.member", matrix.bot_id, {"membership": "join"}, matrix.bot_id)]},
+        "timeline": {"events": [event("m.room.message", lea, {"msgtype": "m.text", "body": "budget"})]}}}}}
+    link = matrix.platform.link
+    store = link.client.state_store
+    stored = store.update_state
+
+    async def slow_store(event: Any) -> None:  # a busy key store: the room's state lands 50 ms later
+        await asyncio.sleep(0.05)
+        await stored(event)
+
+    store.update_state = slow_store
+    try:
+        taken = link.call(lambda: link.take_sync(data, "s1"))
+    finally:
+        del store.update_state
+    assert [(entry["event"]["content"]["body"], entry["direct"]) for entry in taken] == [("budget", True)]

@@ -220,6 +220,10 @@ class Link:
         crypto = OlmMachine(client, crypto_store, state_store)  # type: ignore[arg-type]
         client.crypto = crypto
         client.remove_dispatcher(DecryptionDispatcher)  # we decrypt ourselves, before storing the event
+        from mautrix.types import EventType
+
+        client.remove_event_handler(EventType.ALL, client._update_state)  # the room state, stored before
+        client.add_event_handler(EventType.ALL, client._update_state, wait_sync=True)  # events are read: take_sync
         await crypto.load()
         await crypto.share_keys()
         self.client = client
@@ -253,9 +257,7 @@ class Link:
 
                     filter_id = await self.client.create_filter(Filter.deserialize(_FILTER))  # type: ignore[arg-type]
                 data = await self.client.sync(since=token, filter_id=filter_id, timeout=SYNC_TIMEOUT_MS)
-                tasks = self.client.handle_sync(data)
-                await asyncio.gather(*tasks)
-                events = await self._events(data, token)
+                events = await self.take_sync(data, token)
                 next_batch = str(data["next_batch"])
                 await loop.run_in_executor(None, self.on_batch, events, next_batch, token is None)
                 token = next_batch
@@ -268,6 +270,17 @@ class Link:
                     wait, pause = pause, min(pause * 2, MAX_PAUSE)
                     log.warning("matrix: sync failed (%s: %s); next try in %.0f s", type(exc).__name__, exc, wait)
                 await self.sleep(wait)
+
+    async def take_sync(self, data: dict[str, Any], since: str | None) -> list[dict[str, Any]]:
+        """One ``/sync`` response through mautrix (keys, device lists, room state), then its room events.
+
+        The room state must be stored before :meth:`_is_direct` reads it: mautrix runs its own state
+        handler in the background (``wait_sync=False``), so a room whose members came in this very
+        response (the bot just joined it, and the person's first message came with it) was not yet
+        direct, and the message was taken for chatter in a group room — never answered. :meth:`_open`
+        registers that handler again with ``wait_sync=True``, so the gather below waits for it."""
+        await asyncio.gather(*self.client.handle_sync(data))
+        return await self._events(data, since)
 
     async def _events(self, data: dict[str, Any], since: str | None) -> list[dict[str, Any]]:
         """The room events of one sync worth handling, decrypted where possible, oldest first."""
