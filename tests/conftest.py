@@ -98,6 +98,31 @@ def _truncate_all(engine: Engine) -> None:
         conn.exec_driver_sql(_EMPTYING[url])
 
 
+# A PDF's bytes depend only on its document and the translator's language, time zone and typography (its
+# creation date is the document's): a worker renders each distinct document once. fpdf2 lays every table
+# cell out in Python, and the suite asked for 117 PDFs of 48 distinct documents, 18 s of CPU in all, half
+# of it for the same monthly reports again. What a test reads is still that document's real PDF.
+_PDFS: dict[bytes, bytes] = {}
+
+
+@pytest.fixture(autouse=True)
+def _each_pdf_rendered_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import pickle
+
+    import handlers.documents as documents
+
+    render = documents.to_pdf
+
+    def once(document: Any, t: Any) -> bytes:
+        key = hashlib.sha256(pickle.dumps((document, t.language, t.tz.key, t.fine))).digest()
+        if key not in _PDFS:
+            _PDFS[key] = render(document, t)
+        return _PDFS[key]
+
+    monkeypatch.setattr(documents, "to_pdf", once)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated once per test session; each test gets a copy (migrating costs more than copying)."""
