@@ -42,7 +42,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.servers import free_port
+from tests.servers import free_port, http_client
 
 SERVER_NAME = "localhost"
 START_DEADLINE = 90.0  # seconds; a cold start takes a few seconds, more on a loaded machine
@@ -163,7 +163,7 @@ class Synapse:
         self.proc = proc
         self.generate_seconds = 0.0  # writing the configuration and the signing key
         self.start_seconds = 0.0  # process start to the first answer of /_matrix/client/versions
-        self.http = httpx.Client(base_url=base_url, timeout=30.0)
+        self.http = http_client(base_url=base_url, timeout=30.0)
         self._admin_token: str | None = None
 
     # ------------------------------------------------------------------ accounts
@@ -249,7 +249,7 @@ def _scratch_root() -> str | None:
 
 def _wait_until_up(base_url: str, proc: subprocess.Popen[bytes], folder: Path) -> None:
     deadline = time.monotonic() + START_DEADLINE
-    with httpx.Client(timeout=2.0) as client:
+    with http_client(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise SynapseUnavailable(f"the homeserver exited with {proc.returncode}: {_log_tail(folder)}")
@@ -327,7 +327,7 @@ class MatrixPerson:
     pending: list[MatrixEvent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.http = httpx.Client(base_url=self.base_url, timeout=60.0,
+        self.http = http_client(base_url=self.base_url, timeout=60.0,
                                  headers={"Authorization": f"Bearer {self.access_token}"})
 
     def close(self) -> None:

@@ -11,13 +11,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
 from bot.cli import main
 from tests.conftest import PG_ADMIN_URL, throwaway_pg_database
-from tests.servers import free_port
+from tests.servers import free_port, http_client
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "convention-culture.toml"
@@ -130,7 +129,8 @@ def test_serve_starts_with_a_percent_encoded_password_and_never_logs_it(quiet_en
                 if "Uvicorn running on" in line:
                     break
             assert "Uvicorn running on" in "".join(log), "".join(log)
-            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+            with http_client() as client:
+                health = client.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
             assert health.status_code == 200, health.text
         finally:
             process.terminate()

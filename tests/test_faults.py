@@ -43,7 +43,7 @@ from storage.models import Allocation, AuditEvent, OutboxMessage, Quote, Service
 from tests.chat_slack import SIGNING_SECRET, sign
 from tests.conftest import Clock, load_world, slack_id
 from tests.fake_slack import BOT_TOKEN, TEAM, FakeSlack
-from tests.servers import free_port, wait_healthy
+from tests.servers import free_port, http_client, wait_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -232,7 +232,7 @@ def test_kill_9_in_a_burst_of_signed_clicks_loses_no_acknowledged_decision(
     server = Served(slack_env(fake_slack, db_url(any_engine)), tmp_path / "serve.log")
     acknowledged: list[Click] = []
     answered = threading.Event()
-    with httpx.Client() as client, ThreadPoolExecutor(8) as pool:
+    with http_client() as client, ThreadPoolExecutor(8) as pool:
         futures = {pool.submit(post_click, client, server.url, c, fake_slack.new_response_url()): c for c in clicks}
         for future in as_completed(futures, timeout=60):
             if future.result() == 200:
@@ -254,7 +254,7 @@ def test_kill_9_in_a_burst_of_signed_clicks_loses_no_acknowledged_decision(
         assert lost == [], f"{len(lost)} of {len(acknowledged)} clicks answered 200 were lost by kill -9: {lost}"
         assert_ledger_adds_up(sessions)  # whatever was cut short, nothing is half-written
         # What is not decided still shows its buttons: the intrapreneur clicks again, on the restarted server.
-        with httpx.Client() as client:
+        with http_client() as client:
             for c in clicks:
                 if not decided(sessions, c):
                     assert post_click(client, server.url, c, fake_slack.new_response_url()) == 200
@@ -293,7 +293,7 @@ def test_two_serve_processes_on_one_postgresql_database_share_the_ceiling(
     env = slack_env(fake_slack, pg_database)
     servers = [Served(env, tmp_path / "a.log", scheduler=True), Served(env, tmp_path / "b.log")]
     try:
-        with httpx.Client() as client, ThreadPoolExecutor(8) as pool:
+        with http_client() as client, ThreadPoolExecutor(8) as pool:
             codes = list(pool.map(lambda ic: post_click(client, servers[ic[0] % 2].url, ic[1],
                                                         fake_slack.new_response_url()), enumerate(clicks)))
             # The same clicks again, on the other instance: a second click changes nothing.
@@ -598,7 +598,7 @@ def test_every_command_acknowledged_before_a_stop_is_one_quote_and_answered_afte
         return post_command(client, server.url, n, urls[n])
 
     stopper: threading.Thread | None = None
-    with httpx.Client(limits=httpx.Limits(max_connections=16)) as client, ThreadPoolExecutor(16) as pool:
+    with http_client(limits=httpx.Limits(max_connections=16)) as client, ThreadPoolExecutor(16) as pool:
         futures = {pool.submit(post, n): n for n in range(BURST)}
         for future in as_completed(futures, timeout=60):
             if future.result() == 200:
@@ -681,7 +681,8 @@ def test_64_mb_unsigned_bodies_are_refused_413_while_memory_stays_flat(
                 assert answer.startswith(b"HTTP/1.1 413") or (not answer and sent < 8 * MB), (path, declare, sent)
                 peak = max(peak, server.rss_kb())
         assert peak - before < 20 * 1024, f"RSS grew from {before} kB to {peak} kB"
-        assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+        with http_client() as client:
+            assert client.get(f"{server.url}/healthz", timeout=5).status_code == 200
     finally:
         server.kill()
 
