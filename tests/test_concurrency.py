@@ -15,9 +15,9 @@ from bot.config import Settings
 from bot.runtime import Runtime
 from handlers.types import Action, Request
 from storage import ledger
-from storage.db import session_factory, unit_of_work
+from storage.db import unit_of_work
 from storage.models import Allocation, AuditEvent, Quote
-from tests.conftest import NOW, Clock, load_world
+from tests.conftest import NOW, Clock
 from tests.test_storage import run_together
 
 YEAR = NOW.year
@@ -25,10 +25,9 @@ CLICKS = 50
 
 
 @pytest.fixture
-def runtime(any_engine: Engine) -> Runtime:
+def runtime(any_world: Engine) -> Runtime:
     """The whole bot (handlers, ledger, outbox) on a file database, in the demo world."""
-    load_world(session_factory(any_engine), NOW)
-    return compose(Settings(database_url=str(any_engine.url)), clock=Clock(), engine=any_engine,
+    return compose(Settings(database_url=str(any_world.url)), clock=Clock(), engine=any_world,
                          migrate=False, plugs=()).runtime
 
 

@@ -24,19 +24,17 @@ from storage import ledger, outbox
 from storage.db import unit_of_work
 from storage.errors import InsufficientCredits
 from storage.models import Allocation, AuditEvent, OutboxMessage
-from tests.conftest import NOW, Clock, load_world
+from tests.conftest import NOW, Clock
 
 YEAR = NOW.year
 MAX_STATEMENTS = 11
 
 
 @pytest.fixture
-def runtime(any_engine: Engine) -> Runtime:
+def runtime(any_world: Engine) -> Runtime:
     """The bot in the demo world, on SQLite then PostgreSQL; nothing is delivered (the outbox keeps it)."""
-    from storage.db import session_factory
 
-    load_world(session_factory(any_engine), NOW)
-    return compose(Settings(database_url=str(any_engine.url)), clock=Clock(), engine=any_engine,
+    return compose(Settings(database_url=str(any_world.url)), clock=Clock(), engine=any_world,
                    migrate=False, plugs=(), delivery="manual").runtime
 
 

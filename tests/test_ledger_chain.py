@@ -31,10 +31,8 @@ EJ = "2100123456"
 
 
 @pytest.fixture
-def db(any_engine: Engine) -> SessionFactory:
-    sessions = session_factory(any_engine)
-    load_world(sessions, NOW)
-    return sessions
+def db(any_world: Engine) -> SessionFactory:
+    return session_factory(any_world)
 
 
 def at(year: int, month: int, day: int) -> datetime:

@@ -25,10 +25,9 @@ SUBMITTERS = ("lea.dupont", "julien.moreau", "camille.martin")  # a coach and an
 
 
 @pytest.fixture
-def runtime(any_engine: Engine) -> Runtime:
+def runtime(any_world: Engine) -> Runtime:
     """The whole bot in the demo world, on a SQLite file then on PostgreSQL."""
-    load_world(session_factory(any_engine), NOW)
-    return compose(Settings(database_url=str(any_engine.url)), clock=Clock(), engine=any_engine,
+    return compose(Settings(database_url=str(any_world.url)), clock=Clock(), engine=any_world,
                          migrate=False, plugs=()).runtime
 
 

@@ -26,7 +26,7 @@ from storage import ledger, outbox
 from storage.db import make_engine, session_factory, unit_of_work
 from storage.models import Committee, OutboxMessage
 from tests.chat import RecordingSender, runtime_of
-from tests.conftest import Clock, load_world
+from tests.conftest import Clock
 
 PARIS = ZoneInfo("Europe/Paris")
 UTC = ZoneInfo("UTC")
@@ -415,12 +415,11 @@ def test_a_reminder_is_not_lost_when_the_platform_fails_it_is_retried(incubator:
 # --------------------------------------------------------------------------- two sweepers
 
 
-def test_two_sweeps_in_parallel_send_each_reminder_once(any_engine, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+def test_two_sweeps_in_parallel_send_each_reminder_once(any_world, clock: Clock) -> None:  # type: ignore[no-untyped-def]
     """Two processes (two engines, two couriers) sweep the same minute in threads: every reminder goes out once."""
-    load_world(session_factory(any_engine), clock())
     incs = []
     for name in ("web-1", "clock-1"):
-        engine = make_engine(any_engine.url.render_as_string(hide_password=False))
+        engine = make_engine(any_world.url.render_as_string(hide_password=False))
         inc = make_incubator(engine, Clock(paris(2026, 12, 14)))
         inc.runtime.courier.worker = name
         incs.append(inc)

@@ -26,17 +26,15 @@ from storage.errors import (
     QuoteNotValidated,
 )
 from storage.models import Allocation, AuditEvent, Quote, ServiceDone
-from tests.conftest import NOW, load_world, mattermost_id, slack_id
+from tests.conftest import NOW, mattermost_id, slack_id
 
 YEAR = NOW.year  # the demo world has AE 1 500 000 € and CP 1 700 000 € this year
 
 
 @pytest.fixture
-def db(any_engine: Engine) -> SessionFactory:
+def db(any_world: Engine) -> SessionFactory:
     """The demo reference data on SQLite, then on PostgreSQL."""
-    sessions = session_factory(any_engine)
-    load_world(sessions, NOW)
-    return sessions
+    return session_factory(any_world)
 
 
 def submit(sessions: SessionFactory, euros: int, *, startup: str = "dedale", year: int = YEAR) -> str:
@@ -378,3 +376,34 @@ def test_an_allocation_cannot_be_lowered_below_what_is_committed(db: SessionFact
         import_reference(session=session, data=parse_reference(text))
     assert (refused.value.year, refused.value.credits) == (YEAR, "AE")
     assert table_rows(db) == before
+
+
+def _rows_and_sequences(engine: Engine) -> dict[str, list[str]]:
+    """Every row of every table (and, on PostgreSQL, every sequence's position), to compare two databases."""
+    with engine.connect() as conn:
+        found = {name: sorted(repr(tuple(row)) for row in conn.execute(sa.text(f'SELECT * FROM "{name}"')))
+                 for name in sa.inspect(conn).get_table_names()}
+        if engine.dialect.name == "postgresql":
+            for name in conn.execute(sa.text("SELECT sequence_name FROM information_schema.sequences "
+                                             "WHERE sequence_schema = 'public'")).scalars():
+                found[f"sequence {name}"] = [repr(tuple(conn.execute(sa.text(
+                    f'SELECT last_value, is_called FROM "{name}"')).one()))]
+    return found
+
+
+def test_a_tests_world_is_row_for_row_what_importing_it_writes(any_world: Engine, tmp_path: Any,
+                                                               sqlite_template: Any) -> None:
+    """The demo world a test starts from (a copied file, a restored snapshot) is what `load_world` writes in an
+    empty database, sequences included: the shortcut changes no test's starting point."""
+    from tests.conftest import _truncate_all, fresh_sqlite, load_world
+
+    started = _rows_and_sequences(any_world)
+    if any_world.dialect.name == "postgresql":
+        imported = any_world
+        _truncate_all(imported)
+    else:
+        (tmp_path / "imported").mkdir()
+        imported = fresh_sqlite(sqlite_template, tmp_path / "imported")
+    load_world(session_factory(imported), NOW)
+    assert started["person"] and started["allocation"]
+    assert _rows_and_sequences(imported) == started

@@ -19,10 +19,8 @@ YEAR = NOW.year
 
 
 @pytest.fixture
-def db(any_engine: Engine) -> SessionFactory:
-    sessions = session_factory(any_engine)
-    load_world(sessions, NOW)
-    return sessions
+def db(any_world: Engine) -> SessionFactory:
+    return session_factory(any_world)
 
 
 def submit(sessions: SessionFactory, euros: int, startup: str) -> str:
