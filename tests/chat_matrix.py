@@ -207,8 +207,9 @@ class MatrixChat:
                 self._joined("camille.martin", room)
                 self.shared[who] = room
             return self.shared[who]
-        self._pull(who)  # an invitation of the bot (a request) opens the direct room
         rooms = self.direct.setdefault(who, [])
+        if not rooms:
+            self._pull(who)  # an invitation of the bot (a request) opens the direct room
         if not rooms:
             room = self.person(who).create_dm(self.bot_id)
             rooms.append(room)
