@@ -557,3 +557,54 @@ def test_a_click_changes_the_request_only_through_the_outbox(engine: Any, world:
     [update] = held.fake.calls_to("chat.update")
     assert (update.args["channel"], update.args["ts"]) == (card["channel"], card["ts"])
     assert seen_message(held.fake.find_message(card["channel"], card["ts"])).buttons == []
+
+
+# --------------------------------------------------------------------------- the bot token at start
+
+
+def test_a_bot_token_slack_refuses_stops_serve_with_one_sentence(tmp_path, sqlite_template, monkeypatch,  # type: ignore[no-untyped-def]
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`incubot serve` with a bot token Slack refuses stops at once: one French sentence naming the setting, exit
+    code 2, no traceback (Bolt's own check raised a BoltError out of the process)."""
+    import shutil
+
+    from bot.cli.entry import main
+    from tests.fake_slack import FakeSlack
+    from tests.servers import free_port
+    from tests.test_cli import ENV_KEYS
+
+    for key in ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)
+    shutil.copyfile(sqlite_template, tmp_path / "incubot.db")
+    with FakeSlack() as fake:
+        for key, value in {"DATABASE_URL": f"sqlite:///{tmp_path / 'incubot.db'}", "SLACK_BOT_TOKEN": "xoxb-revoked",
+                           "SLACK_SIGNING_SECRET": "secret", "SLACK_API_URL": fake.api_url}.items():
+            monkeypatch.setenv(key, value)
+        code = main(["serve", "--port", str(free_port()), "--no-scheduler"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "incubot : Slack refuse SLACK_BOT_TOKEN (invalid_auth)" in err and "Traceback" not in err
+
+
+def test_slack_unavailable_at_start_does_not_stop_the_start(caplog: pytest.LogCaptureFixture) -> None:
+    """Slack answering 503, or not answering at all, when the bot starts is not a wrong setting: the start goes
+    on (the other platforms serve, the outbox keeps Slack's messages), with a warning."""
+    from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+
+    from bot.config import Settings
+    from bot.platforms.slack.adapter import build_client, check_token
+    from tests.fake_slack import BOT_TOKEN, FakeSlack
+    from tests.servers import free_port
+
+    with FakeSlack() as fake:
+        fake.fail_next("auth.test", 503, times=3, retry_after=None, error="service_unavailable")
+        settings = Settings(slack_bot_token=BOT_TOKEN, slack_api_url=fake.api_url)
+        check_token(settings, build_client(settings, sleep=lambda seconds: None))
+        assert [call.status for call in fake.calls if call.method == "auth.test"] == [503, 503, 503]
+    closed = Settings(slack_bot_token=BOT_TOKEN, slack_api_url=f"http://127.0.0.1:{free_port()}/api/")
+    client = build_client(closed, sleep=lambda seconds: None)
+    client.retry_handlers = [h for h in client.retry_handlers if not isinstance(h, ConnectionErrorRetryHandler)]
+    check_token(closed, client)
+    warned = [r.getMessage() for r in caplog.records if r.name == "incubot.slack"]
+    assert any("answered 503 at start" in m for m in warned) and any("unreachable at start" in m for m in warned)

@@ -208,7 +208,7 @@ class SlackPlatform:
 
     @cached_property
     def app(self) -> App:
-        """The Bolt app, built on first use (its constructor calls ``auth.test``: ``incubot clock``,
+        """The Bolt app, built on first use (building it calls ``auth.test``: ``incubot clock``,
         which only needs the sender, never builds it)."""
         app = build_app(self.runtime.settings, self.client, self.listeners, socket_mode=self.socket_mode)
         app.command(re.compile(r"^/"))(self.on_command)
@@ -568,10 +568,29 @@ class _ClientGiven(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
+def check_token(settings: Settings, client: WebClient) -> None:
+    """``auth.test`` once at start: a token Slack refuses stops the start with one sentence (ConfigError);
+    Slack unreachable or failing (network, 5xx) does not — the other platforms start, Bolt asks
+    ``auth.test`` again with the first request, and the outbox keeps what Slack cannot take yet."""
+    try:
+        client.auth_test()
+    except SlackApiError as exc:
+        if exc.response.status_code < 500:
+            error = exc.response.get("error") or exc.response.status_code
+            raise ConfigError(settings.t(
+                "Slack refuse SLACK_BOT_TOKEN ({error}) : mettez le jeton « Bot User OAuth Token » de l'application "
+                "Slack (xoxb-…), puis relancez.", error=error)) from None
+        log.warning("slack: auth.test answered %s at start; starting anyway", exc.response.status_code)
+    except OSError as exc:  # urllib's URLError, a timeout, a refused connection
+        log.warning("slack: unreachable at start (%s); starting anyway, Slack will be tried again", exc)
+
+
 def build_app(settings: Settings, client: WebClient, executor: TrackedExecutor, *, socket_mode: bool) -> App:
-    """The Bolt app. Built by this factory only (its constructor calls ``auth.test``)."""
+    """The Bolt app. Built by this factory only, after :func:`check_token` (Bolt's own check at
+    construction would stop the whole process on any failure, with a traceback)."""
     if not socket_mode and not settings.slack_signing_secret:
         raise ConfigError(settings.t("Slack en HTTP a besoin de SLACK_SIGNING_SECRET pour vérifier les requêtes."))
+    check_token(settings, client)
     bolt_log = logging.getLogger("incubot.slack.bolt")
     if not any(isinstance(f, _ClientGiven) for f in bolt_log.filters):
         bolt_log.addFilter(_ClientGiven())
@@ -587,6 +606,7 @@ def build_app(settings: Settings, client: WebClient, executor: TrackedExecutor, 
         listener_executor=executor,
         logger=bolt_log,
         name="incubot",
+        token_verification_enabled=False,  # check_token did it; Bolt's authorization asks again when needed
     )
 
 
