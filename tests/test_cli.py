@@ -572,3 +572,19 @@ def test_the_terminal_frames_speak_the_language_of_the_bot() -> None:
     out = io.StringIO()
     StdoutSender(out, t=Translator("en")).post_direct("Julien Moreau", Reply("Hello"))
     assert out.getvalue().startswith("→ direct message for Julien Moreau\nHello")
+
+
+def test_a_bot_token_slack_refuses_stops_serve_with_one_sentence(database: str, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`incubot serve` with a bot token Slack refuses stops at once: one French sentence naming the setting, exit
+    code 2, no traceback (Bolt's own check raised a BoltError out of the process)."""
+    from tests.fake_slack import FakeSlack
+    from tests.servers import free_port
+
+    with FakeSlack() as fake:
+        for key, value in {"SLACK_BOT_TOKEN": "xoxb-revoked", "SLACK_SIGNING_SECRET": "secret",
+                           "SLACK_API_URL": fake.api_url}.items():
+            monkeypatch.setenv(key, value)
+        code, _, err = incubot(capsys, "serve", "--port", str(free_port()), "--no-scheduler")
+    assert code == 2, err
+    assert "incubot : Slack refuse SLACK_BOT_TOKEN (invalid_auth)" in err and "Traceback" not in err

@@ -562,31 +562,6 @@ def test_a_click_changes_the_request_only_through_the_outbox(engine: Any, world:
 # --------------------------------------------------------------------------- the bot token at start
 
 
-def test_a_bot_token_slack_refuses_stops_serve_with_one_sentence(tmp_path, sqlite_template, monkeypatch,  # type: ignore[no-untyped-def]
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """`incubot serve` with a bot token Slack refuses stops at once: one French sentence naming the setting, exit
-    code 2, no traceback (Bolt's own check raised a BoltError out of the process)."""
-    import shutil
-
-    from bot.cli.entry import main
-    from tests.fake_slack import FakeSlack
-    from tests.servers import free_port
-    from tests.test_cli import ENV_KEYS
-
-    for key in ENV_KEYS:
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.chdir(tmp_path)
-    shutil.copyfile(sqlite_template, tmp_path / "incubot.db")
-    with FakeSlack() as fake:
-        for key, value in {"DATABASE_URL": f"sqlite:///{tmp_path / 'incubot.db'}", "SLACK_BOT_TOKEN": "xoxb-revoked",
-                           "SLACK_SIGNING_SECRET": "secret", "SLACK_API_URL": fake.api_url}.items():
-            monkeypatch.setenv(key, value)
-        code = main(["serve", "--port", str(free_port()), "--no-scheduler"])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "incubot : Slack refuse SLACK_BOT_TOKEN (invalid_auth)" in err and "Traceback" not in err
-
-
 def test_slack_unavailable_at_start_does_not_stop_the_start(caplog: pytest.LogCaptureFixture) -> None:
     """Slack answering 503, or not answering at all, when the bot starts is not a wrong setting: the start goes
     on (the other platforms serve, the outbox keeps Slack's messages), with a warning."""
