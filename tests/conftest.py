@@ -88,6 +88,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 _EMPTYING: dict[str, str] = {}
 
 
+def _sequences(conn: sa.Connection) -> list[str]:
+    """The schema's sequences (the ``id`` columns'), quoted for SQL."""
+    return list(conn.execute(sa.text(
+        "SELECT quote_ident(sequence_schema) || '.' || quote_ident(sequence_name) "
+        "FROM information_schema.sequences WHERE sequence_schema = 'public'")).scalars())
+
+
 def _truncate_all(engine: Engine) -> None:
     """Empty every table and restart every sequence, as ``TRUNCATE … RESTART IDENTITY`` would: one
     ``DO`` block of DELETEs (children first) and ``setval``s — a few milliseconds on tables of a few
@@ -99,9 +106,7 @@ def _truncate_all(engine: Engine) -> None:
     url = engine.url.render_as_string(hide_password=False)
     if url not in _EMPTYING:
         with engine.begin() as conn:
-            sequences = list(conn.execute(sa.text(
-                "SELECT quote_ident(sequence_schema) || '.' || quote_ident(sequence_name) "
-                "FROM information_schema.sequences")).scalars())
+            sequences = _sequences(conn)
         # The audit trail refuses DELETE (a trigger): it alone is truncated.
         steps = [f'TRUNCATE "{t.name}";' if t.name == "audit_event" else f'DELETE FROM "{t.name}";'
                  for t in reversed(SQLModel.metadata.sorted_tables)]
@@ -220,10 +225,7 @@ def pg_world(pg_database: str) -> str:
             if conn.exec_driver_sql(f'SELECT EXISTS (SELECT 1 FROM {SNAPSHOT_SCHEMA}."{name}")').scalar():
                 steps.append(f'INSERT INTO public."{name}" OVERRIDING SYSTEM VALUE '
                              f'SELECT * FROM {SNAPSHOT_SCHEMA}."{name}";')
-        sequences = conn.execute(sa.text(
-            "SELECT quote_ident(sequence_schema) || '.' || quote_ident(sequence_name) "
-            "FROM information_schema.sequences WHERE sequence_schema = 'public'")).scalars().all()
-        for sequence in sequences:
+        for sequence in _sequences(conn):
             last, called = conn.exec_driver_sql(f"SELECT last_value, is_called FROM {sequence}").one()
             steps.append(f"PERFORM setval('{sequence}', {int(last)}, {'true' if called else 'false'});")
     _truncate_all(engine)

@@ -384,10 +384,11 @@ def _rows_and_sequences(engine: Engine) -> dict[str, list[str]]:
         found = {name: sorted(repr(tuple(row)) for row in conn.execute(sa.text(f'SELECT * FROM "{name}"')))
                  for name in sa.inspect(conn).get_table_names()}
         if engine.dialect.name == "postgresql":
-            for name in conn.execute(sa.text("SELECT sequence_name FROM information_schema.sequences "
-                                             "WHERE sequence_schema = 'public'")).scalars():
+            from tests.conftest import _sequences
+
+            for name in _sequences(conn):
                 found[f"sequence {name}"] = [repr(tuple(conn.execute(sa.text(
-                    f'SELECT last_value, is_called FROM "{name}"')).one()))]
+                    f"SELECT last_value, is_called FROM {name}")).one()))]
     return found
 
 
